@@ -1,0 +1,431 @@
+"""SCIM filter expressions (RFC 7644 section 3.4.2.2): parse once, evaluate anywhere.
+
+``parse_filter`` turns filter text into a small frozen AST, using scim2-filter-parser for
+the grammar. Two consumers walk that AST: ``scim.query`` translates it into SQLAlchemy
+expressions for the store, and ``matches`` below evaluates it in Python against a plain
+mapping (a PATCH value-path target such as ``members[value eq "x"]``, or a person in the
+mapping tables). One condition language for the whole project.
+
+Normalisation done here so the consumers stay simple:
+
+* ``emails[type eq "work"].value co "x"`` becomes
+  ``ValuePath(emails, And(type eq "work", value co "x"))`` - "an element matches both";
+* string literals stay distinguishable from ``true``/``false``/``null`` (``Literal``);
+* multi-digit numbers are reassembled (the upstream lexer reads one digit per token).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import re
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass
+from decimal import Decimal, InvalidOperation
+from typing import Any, Union
+
+from scim2_filter_parser import ast as sfp
+from scim2_filter_parser.lexer import SCIMLexer
+from scim2_filter_parser.parser import SCIMParser, SCIMParserError
+
+from scim.errors import InvalidFilter
+
+COMPARE_OPS = frozenset({"eq", "ne", "co", "sw", "ew", "gt", "ge", "lt", "le"})
+ORDER_OPS = frozenset({"gt", "ge", "lt", "le"})
+MAX_FILTER_LENGTH = 4096
+
+
+@dataclass(frozen=True)
+class AttrPath:
+    """``[urn:]attr[.sub]`` as written; ``urn`` is None when no schema prefix was given."""
+
+    attr: str
+    sub: str | None = None
+    urn: str | None = None
+
+    def __str__(self) -> str:
+        text = f"{self.urn}:{self.attr}" if self.urn else self.attr
+        return f"{text}.{self.sub}" if self.sub else text
+
+
+@dataclass(frozen=True)
+class Compare:
+    path: AttrPath
+    op: str
+    value: str | int | bool | None
+
+
+@dataclass(frozen=True)
+class Present:
+    path: AttrPath
+
+
+@dataclass(frozen=True)
+class And:
+    left: Node
+    right: Node
+
+
+@dataclass(frozen=True)
+class Or:
+    left: Node
+    right: Node
+
+
+@dataclass(frozen=True)
+class Not:
+    expr: Node
+
+
+@dataclass(frozen=True)
+class ValuePath:
+    """``attr[filter]``: some element of the multi-valued ``attr`` satisfies ``filter``.
+
+    Paths inside ``filter`` name sub-attributes of one element (``AttrPath(attr="type")``).
+    """
+
+    path: AttrPath
+    filter: Node
+
+
+Node = Union[Compare, Present, And, Or, Not, ValuePath]
+
+
+class _Quoted(str):
+    """A string literal from the filter, as opposed to the bare words true/false/null."""
+
+
+def _tokens(text: str) -> Iterator[Any]:
+    """The upstream lexer, with quoted strings marked and digit runs merged into numbers."""
+    pending = None
+    for token in SCIMLexer().tokenize(text):
+        if token.type == "COMP_VALUE":
+            token.value = _Quoted(_unescape(token.value))
+        if pending is not None and token.type == "NUMBER" and token.index == pending.end:
+            pending.value += token.value
+            pending.end = token.end
+            continue
+        if pending is not None:
+            yield pending
+            pending = None
+        if token.type == "NUMBER":
+            pending = token
+            continue
+        yield token
+    if pending is not None:
+        yield pending
+
+
+def _unescape(raw: str) -> str:
+    # RFC 7644 says compValue strings follow JSON (RFC 7159): decode \uXXXX and friends.
+    try:
+        return json.loads(f'"{raw}"')
+    except ValueError:
+        return raw
+
+
+def parse_filter(text: str) -> Node:
+    """Parse SCIM filter text, raising ``InvalidFilter`` with a readable reason."""
+    if not text or not text.strip():
+        raise InvalidFilter("the filter is empty")
+    if len(text) > MAX_FILTER_LENGTH:
+        raise InvalidFilter(f"the filter is longer than {MAX_FILTER_LENGTH} characters")
+    try:
+        tree = SCIMParser().parse(_tokens(text))
+    except (SCIMParserError, ValueError, TypeError, AttributeError, IndexError) as exc:
+        raise InvalidFilter(f"cannot parse filter {text!r}: {exc}") from exc
+    if tree is None:
+        raise InvalidFilter(f"cannot parse filter {text!r}: unexpected end of input")
+    return _convert(tree)
+
+
+def _convert(node: Any) -> Node:
+    if isinstance(node, sfp.Filter):
+        inner = _convert(node.expr)
+        if node.namespace is not None:
+            inner = ValuePath(_path(node.namespace, allow_sub=False), inner)
+        return Not(inner) if node.negated else inner
+    if isinstance(node, sfp.LogExpr):
+        return _logical(node)
+    if isinstance(node, sfp.AttrExpr):
+        return _attr_expr(node)
+    raise InvalidFilter(f"unsupported filter element {type(node).__name__}")
+
+
+def _logical(node: sfp.LogExpr) -> Node:
+    """Rebuild an and/or chain with "and" binding tighter than "or" (RFC 7644 3.4.2.2).
+
+    The upstream grammar gives both the same precedence, so ``a or b and c`` arrives as
+    ``(a or b) and c``. Unparenthesised chains are flattened and regrouped; a parenthesised
+    group arrives wrapped twice (``Filter(Filter(...))``) and is kept whole.
+    """
+    operands: list[Any] = []
+    operators: list[str] = []
+
+    def flatten(item: Any) -> None:
+        if isinstance(item, sfp.Filter) and not item.negated and item.namespace is None:
+            if isinstance(item.expr, sfp.LogExpr):
+                item = item.expr
+        if isinstance(item, sfp.LogExpr):
+            flatten(item.expr1)
+            operators.append(item.op.lower())
+            flatten(item.expr2)
+        else:
+            operands.append(item)
+
+    flatten(node)
+    groups: list[Node] = [_convert(operands[0])]
+    for op, operand in zip(operators, operands[1:]):
+        if op == "and":
+            groups[-1] = And(groups[-1], _convert(operand))
+        else:
+            groups.append(_convert(operand))
+    result = groups[0]
+    for group in groups[1:]:
+        result = Or(result, group)
+    return result
+
+
+def _attr_expr(node: sfp.AttrExpr) -> Node:
+    op = node.value.lower()
+    attr_path = node.attr_path
+    if isinstance(attr_path.attr_name, sfp.Filter):
+        # emails[type eq "work"].value co "x": the parser moved ".value" onto the namespace.
+        scoped = attr_path.attr_name
+        namespace = scoped.namespace
+        sub = namespace.sub_attr.value if namespace.sub_attr else None
+        if sub is None:
+            raise InvalidFilter("a value filter must be followed by a sub-attribute")
+        element_test = _leaf(op, AttrPath(sub), node.comp_value)
+        outer = AttrPath(namespace.attr_name, None, namespace.uri)
+        return ValuePath(outer, And(_convert(scoped.expr), element_test))
+    return _leaf(op, _path(attr_path, allow_sub=True), node.comp_value)
+
+
+def _leaf(op: str, path: AttrPath, comp_value: sfp.CompValue | None) -> Node:
+    if op == "pr":
+        return Present(path)
+    if op not in COMPARE_OPS:
+        raise InvalidFilter(f"unknown operator {op!r}")
+    if comp_value is None:
+        raise InvalidFilter(f"operator {op!r} needs a value")
+    value = _literal(comp_value.value)
+    if op in ORDER_OPS and (value is None or isinstance(value, bool)):
+        raise InvalidFilter(f"{op} cannot compare with {json.dumps(value)}")
+    return Compare(path, op, value)
+
+
+def _literal(raw: str) -> str | int | bool | None:
+    if isinstance(raw, _Quoted):
+        return str(raw)
+    if raw in ("true", "false"):
+        return raw == "true"
+    if raw == "null":
+        return None
+    try:
+        return int(raw)
+    except ValueError as exc:
+        raise InvalidFilter(f"invalid value {raw!r}") from exc
+
+
+def _path(node: sfp.AttrPath, *, allow_sub: bool) -> AttrPath:
+    if not isinstance(node.attr_name, str):
+        raise InvalidFilter("nested value filters are not allowed")
+    sub = node.sub_attr.value if node.sub_attr is not None else None
+    if sub is not None and not allow_sub:
+        raise InvalidFilter(f"unexpected sub-attribute {sub!r} before '['")
+    return AttrPath(node.attr_name, sub, node.uri)
+
+
+# --- evaluation in Python ------------------------------------------------------------
+
+
+def matches(node: Node, item: Mapping[str, Any], case_exact: frozenset[str] = frozenset()) -> bool:
+    """Evaluate ``node`` against a mapping with SCIM semantics.
+
+    Attribute names are case-insensitive; strings compare case-insensitively unless their
+    (lower-cased) name is in ``case_exact``; a multi-valued attribute matches when any of
+    its values does; dates and numbers compare as dates and numbers.
+    """
+    if isinstance(node, And):
+        return matches(node.left, item, case_exact) and matches(node.right, item, case_exact)
+    if isinstance(node, Or):
+        return matches(node.left, item, case_exact) or matches(node.right, item, case_exact)
+    if isinstance(node, Not):
+        return not matches(node.expr, item, case_exact)
+    if isinstance(node, ValuePath):
+        elements = _as_list(lookup(item, AttrPath(node.path.attr, None, node.path.urn)))
+        return any(
+            isinstance(el, Mapping) and matches(node.filter, el, case_exact) for el in elements
+        )
+    values = _as_list(lookup(item, node.path))
+    exact = node.path.attr.lower() in case_exact or str(node.path).lower() in case_exact
+    if isinstance(node, Present):
+        return any(_present(v) for v in values)
+    if node.op == "ne":
+        return not any(compare(v, "eq", node.value, exact) for v in values)
+    if node.value is None:
+        return node.op == "eq" and not any(_present(v) for v in values)
+    return any(compare(v, node.op, node.value, exact) for v in values)
+
+
+def lookup(item: Mapping[str, Any], path: AttrPath) -> Any:
+    """The value at ``path`` (attribute names case-insensitive); a list for multi-valued."""
+    container: Any = item
+    if path.urn is not None:
+        container = _get(item, path.urn)
+    value = _get(container, path.attr)
+    if path.sub is None:
+        return value
+    return [_get(v, path.sub) for v in _as_list(value)]
+
+
+def _get(container: Any, name: str) -> Any:
+    if not isinstance(container, Mapping):
+        return None
+    if name in container:
+        return container[name]
+    lowered = name.lower()
+    for key, value in container.items():
+        if isinstance(key, str) and key.lower() == lowered:
+            return value
+    return None
+
+
+def _as_list(value: Any) -> list[Any]:
+    if value is None:
+        return []
+    if isinstance(value, list | tuple | set | frozenset):
+        out: list[Any] = []
+        for v in value:
+            out.extend(_as_list(v) if isinstance(v, list) else [v])
+        return out
+    return [value]
+
+
+def _present(value: Any) -> bool:
+    if value is None or value == "" or value == [] or value == {}:
+        return False
+    if isinstance(value, Mapping):
+        return any(_present(v) for v in value.values())
+    return True
+
+
+def compare(actual: Any, op: str, expected: Any, case_exact: bool = False) -> bool:
+    """Compare one attribute value with a filter literal, by the attribute value's type."""
+    if actual is None:
+        return False
+    if isinstance(actual, bool) or isinstance(expected, bool):
+        if op != "eq":
+            return False
+        return _as_bool(actual) is expected if isinstance(expected, bool) else False
+    left, right = _coerce(actual, expected)
+    if left is None:
+        return False
+    if isinstance(left, str):
+        if not case_exact:
+            left, right = left.casefold(), right.casefold()
+        if op == "co":
+            return right in left
+        if op == "sw":
+            return left.startswith(right)
+        if op == "ew":
+            return left.endswith(right)
+    elif op in ("co", "sw", "ew"):
+        return False
+    return _ORDER[op](left, right)
+
+
+_ORDER = {
+    "eq": lambda a, b: a == b,
+    "gt": lambda a, b: a > b,
+    "ge": lambda a, b: a >= b,
+    "lt": lambda a, b: a < b,
+    "le": lambda a, b: a <= b,
+}
+
+
+def _as_bool(value: Any) -> bool | None:
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, str) and value.strip().lower() in ("true", "false"):
+        return value.strip().lower() == "true"
+    return None
+
+
+def _coerce(actual: Any, expected: Any) -> tuple[Any, Any]:
+    """Bring both sides to one comparable type, led by the attribute's own type."""
+    try:
+        if isinstance(actual, dt.datetime):
+            return _aware(actual), _aware(parse_datetime(str(expected)))
+        if isinstance(actual, dt.date):
+            return actual, parse_datetime(str(expected)).date()
+        if isinstance(actual, int | float | Decimal):
+            return Decimal(str(actual)), Decimal(str(expected))
+    except (ValueError, InvalidOperation):
+        return None, None
+    return str(actual), str(expected)
+
+
+def _aware(value: dt.datetime) -> dt.datetime:
+    return value if value.tzinfo else value.replace(tzinfo=dt.timezone.utc)
+
+
+def parse_datetime(text: str) -> dt.datetime:
+    """ISO 8601 date or date-time (``Z`` accepted); naive values are taken as UTC."""
+    value = dt.datetime.fromisoformat(text.strip().replace("Z", "+00:00").replace("z", "+00:00"))
+    return _aware(value)
+
+
+# --- attribute paths (PATCH "path", attributes=, sortBy=) -----------------------------
+
+
+@dataclass(frozen=True)
+class Path:
+    """``[urn:]attr[.sub]``, ``[urn:]attr[filter][.sub]`` or a bare extension ``urn``."""
+
+    urn: str | None
+    attr: str | None
+    filter: Node | None = None
+    sub: str | None = None
+
+    def attr_path(self) -> AttrPath:
+        if self.attr is None:
+            raise InvalidFilter("the path names a whole schema, not an attribute")
+        return AttrPath(self.attr, self.sub, self.urn)
+
+
+_NAME = r"[A-Za-z$][A-Za-z0-9_$-]*"
+_HEAD = re.compile(rf"^({_NAME})(?:\.({_NAME}))?$")
+_TAIL = re.compile(rf"^\[(.*)\](?:\.({_NAME}))?$", re.DOTALL)
+
+
+def parse_path(text: str, schema_urns: Iterable[str]) -> Path:
+    """Parse a PATCH path (RFC 7644 3.5.2, ``PATH = attrPath / valuePath [subAttr]``).
+
+    ``schema_urns`` are the URNs this resource knows: a prefix matching one of them is
+    the attribute's schema, and a path equal to one names that whole extension.
+    Raises ``InvalidFilter``; callers turn it into ``invalidPath``.
+    """
+    text = (text or "").strip()
+    if not text:
+        raise InvalidFilter("the path is empty")
+    bracket = text.find("[")
+    head, tail = (text, "") if bracket < 0 else (text[:bracket], text[bracket:])
+    urn = None
+    for known in sorted(schema_urns, key=len, reverse=True):
+        if head.lower() == known.lower() and not tail:
+            return Path(known, None)
+        if head.lower().startswith(known.lower() + ":"):
+            urn, head = known, head[len(known) + 1:]
+            break
+    match = _HEAD.match(head)
+    if match is None:
+        raise InvalidFilter(f"{text!r} is not an attribute path")
+    attr, sub = match.group(1), match.group(2)
+    if not tail:
+        return Path(urn, attr, None, sub)
+    tail_match = _TAIL.match(tail)
+    if sub is not None or tail_match is None:
+        raise InvalidFilter(f"{text!r} is not a valid value path")
+    return Path(urn, attr, parse_filter(tail_match.group(1)), tail_match.group(2))

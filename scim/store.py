@@ -1,0 +1,312 @@
+"""SCIM resources in the identity store: the adapter between SCIM JSON and the tables.
+
+Every write validates the whole resulting resource, keeps the indexed columns, the
+multi-valued rows and the membership rows in step with the stored JSON, bumps the
+version (the ETag) and records the token that made it.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import delete, func, select
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session
+
+from scim.errors import InvalidValue, NotFound, PreconditionFailed, Uniqueness
+from scim.filters import Node
+from scim.patch import apply_patch
+from scim.query import Translator, group_translator, sort_expression, user_translator
+from scim.resources import etag, meta, normalize, render
+from scim.schema import ENTERPRISE_USER, ResourceType, group_type, user_type
+from sync.models import ScimGroup, ScimGroupMember, ScimUser, ScimUserValue, utcnow
+
+MEMBER_CHUNK = 500  # ids per IN (...) query: well under SQLite's variable limit
+
+
+@dataclass(frozen=True)
+class Page:
+    total: int
+    start_index: int
+    resources: list[dict[str, Any]]
+
+
+@dataclass(frozen=True)
+class Query:
+    filter: Node | None = None
+    sort_by: str | None = None
+    descending: bool = False
+    start_index: int = 1
+    count: int = 100
+
+
+def check_version(version: int, if_match: str | None) -> None:
+    """RFC 7644 3.14: a write with If-Match must name the current version."""
+    if if_match is None or if_match.strip() == "*":
+        return
+    wanted = {tag.strip() for tag in if_match.split(",")}
+    current = etag(version)
+    if current not in wanted and current.removeprefix("W/") not in wanted:
+        raise PreconditionFailed(f"the resource has changed: its version is now {current}")
+
+
+class ResourceStore:
+    rtype: ResourceType
+    model: Any
+    translator: Translator
+
+    def __init__(self, session: Session, base_url: str) -> None:
+        self.session = session
+        self.base_url = base_url.rstrip("/")
+
+    # --- reads --------------------------------------------------------------------------
+
+    def get_row(self, resource_id: str) -> Any:
+        row = self.session.get(self.model, resource_id) if len(resource_id) <= 36 else None
+        if row is None:
+            raise NotFound(f"{self.rtype.name} {resource_id} not found")
+        return row
+
+    def get(self, resource_id: str) -> dict[str, Any]:
+        return self.render_rows([self.get_row(resource_id)])[0]
+
+    def search(self, query: Query) -> Page:
+        base = select(self.model)
+        if query.filter is not None:
+            base = base.where(self.translator.where(query.filter))
+        total = self.session.scalar(select(func.count()).select_from(base.subquery())) or 0
+        if query.count <= 0:
+            return Page(total, query.start_index, [])
+        order = [self.model.created_at, self.model.id]
+        if query.sort_by:
+            key = sort_expression(self.translator, query.sort_by)
+            order = [key.desc() if query.descending else key.asc(), self.model.id]
+        stmt = base.order_by(*order).offset(query.start_index - 1).limit(query.count)
+        rows = list(self.session.scalars(stmt))
+        return Page(total, query.start_index, self.render_rows(rows))
+
+    def location(self, resource_id: str) -> str:
+        return f"{self.base_url}{self.rtype.endpoint}/{resource_id}"
+
+    def render_rows(self, rows: Sequence[Any]) -> list[dict[str, Any]]:
+        extras = self.computed([row.id for row in rows])
+        return [
+            render(self.rtype, row.id, row.resource, extras.get(row.id, {}),
+                   meta(self.rtype, row.created_at, row.updated_at, self.location(row.id), row.version))
+            for row in rows
+        ]
+
+    def computed(self, ids: list[str]) -> dict[str, dict[str, Any]]:
+        """Server-computed attributes (a user's groups, a group's members) by id."""
+        raise NotImplementedError
+
+    # --- writes -------------------------------------------------------------------------
+
+    def create(self, body: Any, actor: str | None) -> dict[str, Any]:
+        stored = normalize(body, self.rtype)
+        row = self.model(id=str(uuid.uuid4()), version=0, created_by=actor)
+        self._write(row, stored, body, actor)
+        return self.get(row.id)
+
+    def replace(self, resource_id: str, body: Any, actor: str | None, if_match: str | None) -> dict[str, Any]:
+        row = self.get_row(resource_id)
+        check_version(row.version, if_match)
+        stored = normalize(body, self.rtype)
+        self._write(row, stored, body, actor)
+        return self.get(row.id)
+
+    def patch(self, resource_id: str, request: Any, actor: str | None, if_match: str | None) -> dict[str, Any]:
+        row = self.get_row(resource_id)
+        check_version(row.version, if_match)
+        current = self.patchable(row)
+        patched = apply_patch(current, request, self.rtype)
+        if patched != current:
+            self._write(row, normalize(patched, self.rtype), patched, actor)
+        return self.get(row.id)
+
+    def patchable(self, row: Any) -> dict[str, Any]:
+        """The document a PATCH works on: the stored JSON plus writable computed parts."""
+        return dict(row.resource)
+
+    def delete(self, resource_id: str, actor: str | None, if_match: str | None) -> None:
+        row = self.get_row(resource_id)
+        check_version(row.version, if_match)
+        self.before_delete(row)
+        self.session.delete(row)
+        self.session.flush()
+
+    def before_delete(self, row: Any) -> None:
+        pass
+
+    def _write(self, row: Any, stored: dict[str, Any], body: Any, actor: str | None) -> None:
+        self.fill(row, stored)
+        row.resource = stored
+        row.version += 1
+        row.updated_at = utcnow()
+        row.updated_by = actor
+        self.session.add(row)
+        try:
+            with self.session.begin_nested():
+                self.session.flush()
+        except IntegrityError as exc:
+            raise Uniqueness(f"a {self.rtype.name} with this {self.unique_name} already exists") from exc
+        self.after_write(row, stored, body)
+        self.session.flush()
+
+    unique_name = "name"
+
+    def fill(self, row: Any, stored: dict[str, Any]) -> None:
+        raise NotImplementedError
+
+    def after_write(self, row: Any, stored: dict[str, Any], body: Any) -> None:
+        pass
+
+
+class UserStore(ResourceStore):
+    rtype = user_type()
+    model = ScimUser
+    translator = user_translator()
+    unique_name = "userName"
+
+    def fill(self, row: ScimUser, stored: dict[str, Any]) -> None:
+        key = stored["userName"].lower()
+        clash = self.session.scalar(
+            select(ScimUser.id).where(ScimUser.user_name_key == key, ScimUser.id != row.id)
+        )
+        if clash is not None:
+            raise Uniqueness(f"userName {stored['userName']!r} is already taken")
+        enterprise = stored.get(ENTERPRISE_USER, {})
+        row.user_name, row.user_name_key = stored["userName"], key
+        row.external_id = stored.get("externalId")
+        row.display_name = stored.get("displayName")
+        row.active = stored.get("active", True)
+        row.employee_number = enterprise.get("employeeNumber")
+
+    def after_write(self, row: ScimUser, stored: dict[str, Any], body: Any) -> None:
+        self.session.execute(delete(ScimUserValue).where(ScimUserValue.user_id == row.id))
+        values = [
+            _value_row(row.id, attribute.name, element)
+            for attribute in self.rtype.schema.attributes.values()
+            if attribute.multi_valued and attribute.name != "groups"
+            for element in stored.get(attribute.name, [])
+        ]
+        self.session.add_all(values)
+
+    def before_delete(self, row: ScimUser) -> None:
+        self.session.execute(delete(ScimGroupMember).where(ScimGroupMember.member_id == row.id))
+
+    def computed(self, ids: list[str]) -> dict[str, dict[str, Any]]:
+        groups: dict[str, list[dict[str, Any]]] = {}
+        for chunk in _chunks(ids):
+            rows = self.session.execute(
+                select(ScimGroupMember.member_id, ScimGroup.id, ScimGroup.display_name)
+                .join(ScimGroup, ScimGroup.id == ScimGroupMember.group_id)
+                .where(ScimGroupMember.member_id.in_(chunk))
+                .order_by(ScimGroup.display_name_key)
+            )
+            for member_id, group_id, name in rows:
+                groups.setdefault(member_id, []).append({
+                    "value": group_id, "$ref": f"{self.base_url}/Groups/{group_id}",
+                    "display": name, "type": "direct",
+                })
+        return {user_id: {"groups": items} for user_id, items in groups.items()}
+
+
+def _value_row(user_id: str, attribute: str, element: Any) -> ScimUserValue:
+    if not isinstance(element, Mapping):
+        element = {"value": element}
+    value = element.get("value")
+    text = None if value is None else str(value)
+    kind = element.get("type")
+    return ScimUserValue(
+        user_id=user_id, attribute=attribute, value=text,
+        value_key=text.lower()[:512] if text is not None else None,
+        type=str(kind).lower()[:64] if kind is not None else None,
+        primary=element.get("primary"), display=element.get("display"), element=dict(element),
+    )
+
+
+class GroupStore(ResourceStore):
+    rtype = group_type()
+    model = ScimGroup
+    translator = group_translator()
+    unique_name = "displayName"
+
+    def fill(self, row: ScimGroup, stored: dict[str, Any]) -> None:
+        key = stored["displayName"].lower()
+        clash = self.session.scalar(
+            select(ScimGroup.id).where(ScimGroup.display_name_key == key, ScimGroup.id != row.id)
+        )
+        if clash is not None:
+            raise Uniqueness(f"a group named {stored['displayName']!r} already exists")
+        row.display_name, row.display_name_key = stored["displayName"], key
+        row.external_id = stored.get("externalId")
+        # Members live in their own table, the stored JSON keeps the rest.
+        self._members = stored.pop("members", [])
+
+    def after_write(self, row: ScimGroup, stored: dict[str, Any], body: Any) -> None:
+        wanted = self._member_types(row.id, self._members)
+        current = dict(self.session.execute(
+            select(ScimGroupMember.member_id, ScimGroupMember.member_type)
+            .where(ScimGroupMember.group_id == row.id)
+        ).all())
+        gone = [m for m in current if m not in wanted]
+        for chunk in _chunks(gone):
+            self.session.execute(delete(ScimGroupMember).where(
+                ScimGroupMember.group_id == row.id, ScimGroupMember.member_id.in_(chunk)))
+        self.session.add_all(
+            ScimGroupMember(group_id=row.id, member_id=m, member_type=t)
+            for m, t in wanted.items() if m not in current
+        )
+
+    def _member_types(self, group_id: str, members: Iterable[Any]) -> dict[str, str]:
+        """Each member id with its resource type; an unknown id is an error, not a guess."""
+        ids = [str(m["value"]) for m in members if isinstance(m, Mapping) and m.get("value")]
+        found: dict[str, str] = {}
+        for chunk in _chunks(sorted(set(ids))):
+            found.update((i, "User") for i in self.session.scalars(select(ScimUser.id).where(ScimUser.id.in_(chunk))))
+            found.update((i, "Group") for i in self.session.scalars(select(ScimGroup.id).where(ScimGroup.id.in_(chunk))))
+        missing = [i for i in ids if i not in found]
+        if missing:
+            shown = ", ".join(missing[:5]) + (" ..." if len(missing) > 5 else "")
+            raise InvalidValue(f"members refer to unknown resources: {shown}")
+        if group_id in found:
+            raise InvalidValue("a group cannot be a member of itself")
+        return found
+
+    def patchable(self, row: ScimGroup) -> dict[str, Any]:
+        document = dict(row.resource)
+        members = self.computed([row.id]).get(row.id, {}).get("members")
+        if members:
+            document["members"] = [{"value": m["value"], "type": m["type"]} for m in members]
+        return document
+
+    def computed(self, ids: list[str]) -> dict[str, dict[str, Any]]:
+        members: dict[str, list[dict[str, Any]]] = {}
+        for chunk in _chunks(ids):
+            rows = self.session.execute(
+                select(ScimGroupMember.group_id, ScimGroupMember.member_id, ScimGroupMember.member_type,
+                       func.coalesce(ScimUser.display_name, ScimUser.user_name, ScimGroup.display_name))
+                .outerjoin(ScimUser, ScimUser.id == ScimGroupMember.member_id)
+                .outerjoin(ScimGroup, ScimGroup.id == ScimGroupMember.member_id)
+                .where(ScimGroupMember.group_id.in_(chunk))
+                .order_by(ScimGroupMember.group_id, ScimGroupMember.member_id)
+            )
+            for group_id, member_id, kind, display in rows:
+                item = {"value": member_id, "$ref": f"{self.base_url}/{kind}s/{member_id}", "type": kind}
+                if display:
+                    item["display"] = display
+                members.setdefault(group_id, []).append(item)
+        return {group_id: {"members": items} for group_id, items in members.items()}
+
+
+def _chunks(items: Sequence[str] | list[str]) -> Iterable[list[str]]:
+    items = list(items)
+    for start in range(0, len(items), MEMBER_CHUNK):
+        yield items[start:start + MEMBER_CHUNK]
+
+
+STORES: dict[str, type[ResourceStore]] = {"Users": UserStore, "Groups": GroupStore}

@@ -1,0 +1,154 @@
+"""The ``hr2bi`` command line. Commands translate arguments, call the core, print results.
+
+User errors (bad configuration, unreachable database, unknown token...) print one clear
+line and exit 1; they never show a traceback.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+import click
+
+from sync.config import ConfigError, Settings, load_settings
+from sync.db import DatabaseUnavailable, engine_for, session_scope
+from sync.tokens import SCOPES, TokenError, create_token, list_tokens, revoke_token
+
+F = TypeVar("F", bound=Callable[..., Any])
+USER_ERRORS = (ConfigError, DatabaseUnavailable, TokenError)
+
+
+def user_errors(func: F) -> F:
+    @functools.wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return func(*args, **kwargs)
+        except USER_ERRORS as exc:
+            raise click.ClickException(str(exc)) from exc
+
+    return wrapper  # type: ignore[return-value]
+
+
+def settings() -> Settings:
+    return load_settings()
+
+
+@click.group(help="hr2bi keeps a BI platform's accounts in step with who works here.")
+@click.version_option(package_name="hr2bi")
+def main() -> None:
+    pass
+
+
+@main.command(help="Run the SCIM endpoint and admin API (development server; use the "
+                   "Procfile's gunicorn line in production).")
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=8000, show_default=True, type=click.IntRange(1, 65535))
+@user_errors
+def serve(host: str, port: int) -> None:
+    from werkzeug.serving import run_simple
+
+    from sync.web import create_app
+
+    app = create_app(settings())
+    click.echo(f"SCIM endpoint: http://{host}:{port}/scim/v2  (Ctrl+C to stop)")
+    run_simple(host, port, app, threaded=True, use_reloader=False)
+
+
+@main.group(help="Bearer tokens for the SCIM endpoint and the admin API.")
+def tokens() -> None:
+    pass
+
+
+@tokens.command("create", help="Create a token and print it (it is shown only this once).")
+@click.argument("name")
+@click.option("--scope", type=click.Choice(SCOPES), default="scim", show_default=True)
+@user_errors
+def tokens_create(name: str, scope: str) -> None:
+    with session_scope(engine_for(settings())) as session:
+        secret = create_token(session, name, scope)
+    click.echo(secret)
+    click.echo(f"Token {name!r} ({scope}) created. Store it now: it cannot be shown again.",
+               err=True)
+
+
+@tokens.command("list", help="List tokens (names, scopes, prefixes; never the secrets).")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@user_errors
+def tokens_list(as_json: bool) -> None:
+    with session_scope(engine_for(settings())) as session:
+        rows = list_tokens(session)
+    if as_json:
+        click.echo(json.dumps([_token_json(t) for t in rows], indent=2))
+        return
+    if not rows:
+        click.echo("No tokens yet: create one with `hr2bi tokens create NAME`.")
+        return
+    click.echo(f"{'NAME':<24} {'SCOPE':<6} {'PREFIX':<9} {'CREATED':<20} {'LAST USED':<20} STATUS")
+    for t in rows:
+        status = "revoked" if t.revoked_at else "active"
+        click.echo(f"{t.name:<24} {t.scope:<6} {t.prefix:<9} {_when(t.created_at):<20} "
+                   f"{_when(t.last_used_at):<20} {status}")
+
+
+def _when(value: Any) -> str:
+    return value.strftime("%Y-%m-%d %H:%M:%S") if value else "-"
+
+
+def _token_json(token: Any) -> dict[str, Any]:
+    return {
+        "name": token.name, "scope": token.scope, "prefix": token.prefix,
+        "created_at": token.created_at.isoformat(),
+        "last_used_at": token.last_used_at.isoformat() if token.last_used_at else None,
+        "revoked_at": token.revoked_at.isoformat() if token.revoked_at else None,
+    }
+
+
+@tokens.command("revoke", help="Revoke a token: it stops working at once.")
+@click.argument("name")
+@user_errors
+def tokens_revoke(name: str) -> None:
+    with session_scope(engine_for(settings())) as session:
+        revoke_token(session, name)
+    click.echo(f"Token {name!r} revoked.")
+
+
+@main.command(help="Start the SCIM endpoint on embedded defaults with sample users.")
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=8000, show_default=True, type=click.IntRange(1, 65535))
+@click.option("--no-serve", is_flag=True, help="Seed and print the token, then exit.")
+@user_errors
+def demo(host: str, port: int, no_serve: bool) -> None:
+    from sync.demo import prepare
+
+    current = settings()
+    engine = engine_for(current)
+    secret, seeded = prepare(engine)
+    url = f"http://{host}:{port}/scim/v2"
+    click.echo(f"Database:      {current.database_url}")
+    click.echo(f"Sample users:  {seeded}")
+    click.echo(f"SCIM base URL: {url}")
+    click.echo(f"Bearer token:  {secret}")
+    click.echo(f'Try:           curl -H "Authorization: Bearer {secret}" '
+               f"'{url}/Users?filter=userName%20sw%20%22a%22&count=5'")
+    if no_serve:
+        return
+    from werkzeug.serving import run_simple
+
+    from sync.web import create_app
+
+    run_simple(host, port, create_app(current, engine), threaded=True, use_reloader=False)
+
+
+def _register_optional() -> None:
+    """Command groups owned by other packages, added when present."""
+    try:
+        from sync.rules.cli import mappings
+    except ImportError:
+        return
+    main.add_command(mappings)
+
+
+_register_optional()

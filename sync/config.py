@@ -1,0 +1,90 @@
+"""Settings: one object, read from the environment (``HR2BI_*``, ``DATABASE_URL``) and
+an optional TOML file (``./hr2bi.toml``, or the path in ``HR2BI_CONFIG``).
+
+Environment variables win over the file; the file wins over the defaults. Nothing here
+connects to anything.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+from pydantic import AliasChoices, Field, ValidationError, field_validator
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    TomlConfigSettingsSource,
+)
+
+DEFAULT_CONFIG_FILE = "hr2bi.toml"
+
+
+class ConfigError(Exception):
+    """The configuration is unusable; the message says which setting and why."""
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="HR2BI_", extra="forbid", frozen=True)
+
+    database_url: str = Field(
+        default="sqlite:///hr2bi.db",
+        validation_alias=AliasChoices("DATABASE_URL", "HR2BI_DATABASE_URL", "database_url"),
+        description="SQLAlchemy URL; postgres:// and postgresql:// use the psycopg 3 driver.",
+    )
+    base_url: str | None = Field(
+        default=None,
+        description="Public base URL (https://hr2bi.example.com) for SCIM meta.location; "
+        "taken from the request when unset.",
+    )
+    scim_max_results: int = Field(default=1000, ge=1, description="Largest SCIM page size.")
+    scim_default_count: int = Field(default=100, ge=0)
+    scim_bulk_max_operations: int = Field(default=1000, ge=1)
+    scim_bulk_max_payload_bytes: int = Field(default=1_048_576, ge=1024)
+    scim_max_payload_bytes: int = Field(default=1_048_576, ge=1024)
+    mappings_dir: Path = Field(default=Path("mappings"), description="The mapping tables.")
+    migrate_on_start: bool = Field(default=True)
+    log_level: str = Field(default="INFO")
+
+    @field_validator("database_url")
+    @classmethod
+    def _driver(cls, value: str) -> str:
+        # Heroku-style and plain URLs: pick the psycopg 3 driver we ship.
+        for prefix in ("postgres://", "postgresql://"):
+            if value.startswith(prefix):
+                return "postgresql+psycopg://" + value[len(prefix):]
+        return value
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        path = Path(os.environ.get("HR2BI_CONFIG", DEFAULT_CONFIG_FILE))
+        sources: list[PydanticBaseSettingsSource] = [init_settings, env_settings]
+        if path.is_file():
+            sources.append(TomlConfigSettingsSource(settings_cls, toml_file=path))
+        return tuple(sources)
+
+
+def load_settings(**overrides: Any) -> Settings:
+    """Read settings, turning validation errors into one readable ``ConfigError``."""
+    config_path = os.environ.get("HR2BI_CONFIG")
+    if config_path and not Path(config_path).is_file():
+        raise ConfigError(f"HR2BI_CONFIG points at {config_path}, which is not a file")
+    try:
+        return Settings(**overrides)
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in err['loc']) or 'settings'}: {err['msg']}"
+            for err in exc.errors()
+        )
+        raise ConfigError(f"invalid configuration: {problems}") from exc
+    except (OSError, ValueError) as exc:  # unreadable or malformed hr2bi.toml
+        raise ConfigError(f"cannot read configuration: {exc}") from exc

@@ -1,0 +1,119 @@
+"""The identity store's tables: the only SQLModel tables in the project.
+
+Domain code never sees these rows: ``scim.resources`` and the other adapters translate
+them into plain dicts and frozen values at the boundary.
+
+Schema changes go through Alembic (``sync/migrations``); ``tests/test_migrations.py``
+fails when these models and the migrations drift apart.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from sqlalchemy import JSON, Column, DateTime, ForeignKey, Index, String
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlmodel import Field, SQLModel
+
+# JSONB on PostgreSQL (indexable, compact), JSON text elsewhere.
+JSONType = JSON().with_variant(JSONB(), "postgresql")
+
+
+def utcnow() -> dt.datetime:
+    return dt.datetime.now(dt.timezone.utc)
+
+
+def _ts(**kwargs: Any) -> Any:
+    return Field(default_factory=utcnow, sa_type=DateTime(timezone=True), **kwargs)
+
+
+class ApiToken(SQLModel, table=True):
+    """A bearer token. Only the SHA-256 of the secret is stored; the secret is shown once."""
+
+    __tablename__ = "api_tokens"
+
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(max_length=100, unique=True)
+    scope: str = Field(max_length=20)
+    token_hash: str = Field(max_length=64, unique=True)
+    prefix: str = Field(max_length=16)
+    created_at: dt.datetime = _ts()
+    revoked_at: dt.datetime | None = Field(default=None, sa_type=DateTime(timezone=True))
+    last_used_at: dt.datetime | None = Field(default=None, sa_type=DateTime(timezone=True))
+
+
+class ScimUser(SQLModel, table=True):
+    """A user as the identity provider pushed it: the full resource plus indexed columns.
+
+    ``resource`` holds every stored attribute (core and enterprise extension) under its
+    canonical name, without ``id``, ``meta``, ``groups`` or ``password``.
+    """
+
+    __tablename__ = "scim_users"
+
+    id: str = Field(primary_key=True, max_length=36)
+    user_name: str = Field(max_length=512)
+    # userName is unique case-insensitively (RFC 7643 4.1.1: caseExact false).
+    user_name_key: str = Field(max_length=512, unique=True)
+    external_id: str | None = Field(default=None, max_length=512, index=True)
+    display_name: str | None = Field(default=None, max_length=512)
+    active: bool = Field(default=True)
+    employee_number: str | None = Field(default=None, max_length=255, index=True)
+    resource: dict[str, Any] = Field(default_factory=dict, sa_type=JSONType)
+    version: int = Field(default=1)
+    created_at: dt.datetime = _ts()
+    updated_at: dt.datetime = _ts(index=True)
+    created_by: str | None = Field(default=None, max_length=100)
+    updated_by: str | None = Field(default=None, max_length=100)
+
+
+class ScimUserValue(SQLModel, table=True):
+    """One element of a multi-valued user attribute (emails, phoneNumbers, ...).
+
+    Kept as rows so ``emails[type eq "work"].value eq "x"`` is an indexed EXISTS query.
+    """
+
+    __tablename__ = "scim_user_values"
+    __table_args__ = (Index("ix_scim_user_values_attr_value", "attribute", "value_key"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    user_id: str = Field(
+        sa_column=Column(String(36), ForeignKey("scim_users.id", ondelete="CASCADE"),
+                         nullable=False, index=True)
+    )
+    attribute: str = Field(max_length=64)
+    value: str | None = Field(default=None)
+    value_key: str | None = Field(default=None, max_length=512)
+    type: str | None = Field(default=None, max_length=64)
+    primary: bool | None = Field(default=None)
+    display: str | None = Field(default=None)
+    element: dict[str, Any] = Field(default_factory=dict, sa_type=JSONType)
+
+
+class ScimGroup(SQLModel, table=True):
+    """A group as the identity provider pushed it; members live in ``scim_group_members``."""
+
+    __tablename__ = "scim_groups"
+
+    id: str = Field(primary_key=True, max_length=36)
+    display_name: str = Field(max_length=512)
+    display_name_key: str = Field(max_length=512, unique=True)
+    external_id: str | None = Field(default=None, max_length=512, index=True)
+    resource: dict[str, Any] = Field(default_factory=dict, sa_type=JSONType)
+    version: int = Field(default=1)
+    created_at: dt.datetime = _ts()
+    updated_at: dt.datetime = _ts(index=True)
+    created_by: str | None = Field(default=None, max_length=100)
+    updated_by: str | None = Field(default=None, max_length=100)
+
+
+class ScimGroupMember(SQLModel, table=True):
+    __tablename__ = "scim_group_members"
+
+    group_id: str = Field(
+        sa_column=Column(String(36), ForeignKey("scim_groups.id", ondelete="CASCADE"),
+                         primary_key=True)
+    )
+    member_id: str = Field(primary_key=True, max_length=36, index=True)
+    member_type: str = Field(default="User", max_length=10)

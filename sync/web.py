@@ -1,0 +1,59 @@
+"""The Flask app factory: the SCIM endpoint, the admin API and health checks."""
+
+from __future__ import annotations
+
+import logging
+
+from flask import Flask, jsonify
+from sqlalchemy.engine import Engine
+from sqlmodel import Session
+
+from scim.service import ScimConfig, register
+from sync.config import Settings, load_settings
+from sync.db import DatabaseUnavailable, check_connection, engine_for
+from sync.tokens import authenticate
+
+
+def create_app(settings: Settings | None = None, engine: Engine | None = None) -> Flask:
+    """Build the web app. Pass ``engine`` to share one (tests); else it is made from settings
+    and migrated when ``migrate_on_start`` is set."""
+    settings = settings or load_settings()
+    engine = engine or engine_for(settings)
+    app = Flask("hr2bi")
+    app.config["MAX_CONTENT_LENGTH"] = max(settings.scim_max_payload_bytes,
+                                           settings.scim_bulk_max_payload_bytes)
+    app.extensions["hr2bi"] = {"settings": settings, "engine": engine}
+    logging.getLogger("hr2bi").setLevel(settings.log_level.upper())
+
+    register(app, ScimConfig(
+        engine=engine,
+        authenticate=lambda secret: _actor(engine, secret, "scim"),
+        base_url=settings.base_url,
+        max_results=settings.scim_max_results,
+        default_count=settings.scim_default_count,
+        bulk_max_operations=settings.scim_bulk_max_operations,
+        bulk_max_payload=settings.scim_bulk_max_payload_bytes,
+        max_payload=settings.scim_max_payload_bytes,
+    ))
+
+    @app.get("/healthz")
+    def healthz():  # type: ignore[no-untyped-def]
+        try:
+            check_connection(engine)
+        except DatabaseUnavailable:
+            return jsonify(status="unavailable", database="unreachable"), 503
+        return jsonify(status="ok", database="ok")
+
+    return app
+
+
+def _actor(engine: Engine, secret: str, scope: str) -> str | None:
+    with Session(engine) as session:
+        token = authenticate(session, secret, scope)
+        session.commit()  # last_used_at
+    return token.name if token else None
+
+
+def wsgi_app() -> Flask:
+    """Entry point for gunicorn: ``gunicorn 'sync.web:wsgi_app()'``."""
+    return create_app()
