@@ -1,0 +1,162 @@
+"""The person the rules look at, and the pure functions that build one from each source.
+
+A ``Person`` is a frozen bag of typed fields named in ``fields.yaml``, plus where each value
+came from (``hr``, ``idp``, ``default`` or ``given``) so an explanation can say so and a merge
+can tell a real value from a default. Sources never apply a default over one another:
+
+    hr = person_from_hr_row(row, attribute_map)          # HR CSV row / HR API record
+    idp = person_from_scim(scim_user_resource, attribute_map)
+    person = merge_people(hr, idp, attribute_map)          # per field, the preferred source wins
+
+Each builder raises ``PersonError`` when a value cannot become its field's type.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from scim.filters import And, Present, ValuePath, lookup, matches
+from sync.rules.errors import PersonError
+from sync.rules.fields import AttributeMap, FieldSpec, ScimPath
+from sync.rules.values import ValueProblem, coerce, is_empty
+
+
+@dataclass(frozen=True)
+class Person:
+    """Typed field values by field name; a field nobody provided is None (``()`` for lists)."""
+
+    fields: Mapping[str, Any]
+    sources: Mapping[str, str] = field(default_factory=dict, compare=False)
+
+    def __getitem__(self, name: str) -> Any:
+        return self.fields.get(name)
+
+    @property
+    def employee_id(self) -> str | None:
+        return self.fields.get("employee_id")
+
+    def label(self) -> str:
+        """How reports name this person: employee id and user name."""
+        return f"{self.fields.get('employee_id') or '?'} ({self.fields.get('user_name') or '?'})"
+
+
+def person_from_hr_row(row: Mapping[str, str], attribute_map: AttributeMap) -> Person:
+    """The HR view of a person from one CSV row or HR API record (column name -> text).
+
+    A column the attribute map names but the row lacks is an error, not a silent None:
+    a feed that lost a column must fail loudly.
+    """
+    values: dict[str, Any] = {}
+    for spec in attribute_map.fields.values():
+        if spec.hr_columns:
+            raws = [_column(row, spec, column) for column in spec.hr_columns]
+            values[spec.name] = _typed(spec, _combine(spec, raws))
+    return _with_defaults(values, "hr", attribute_map)
+
+
+def person_from_scim(resource: Mapping[str, Any], attribute_map: AttributeMap) -> Person:
+    """The identity provider's view of a person from a SCIM User resource (RFC 7643 4.1)."""
+    values: dict[str, Any] = {}
+    for spec in attribute_map.fields.values():
+        if spec.idp_paths:
+            raws = [_scim_value(resource, path, spec.type == "list") for path in spec.idp_paths]
+            values[spec.name] = _typed(spec, _combine(spec, raws))
+    return _with_defaults(values, "idp", attribute_map)
+
+
+def person_from_values(values: Mapping[str, Any], attribute_map: AttributeMap) -> Person:
+    """A person written out by hand (golden cases, ``--person`` files): field -> value.
+
+    Values are typed (``"2024-03-01"`` becomes a date) but not transformed.
+    """
+    typed: dict[str, Any] = {}
+    for name, value in values.items():
+        spec = attribute_map.fields.get(name)
+        if spec is None:
+            known = ", ".join(attribute_map.fields)
+            raise PersonError(name, value, f"no such person field (the fields are {known})")
+        typed[name] = _coerce(spec, value)
+    return _with_defaults(typed, "given", attribute_map)
+
+
+def merge_people(hr: Person | None, idp: Person | None, attribute_map: AttributeMap) -> Person:
+    """One person from both views: per field, the source named by ``prefer`` wins when it has
+    a value; otherwise the other source's value; a default only when neither has one."""
+    values: dict[str, Any] = {}
+    sources: dict[str, str] = {}
+    for name, spec in attribute_map.fields.items():
+        order = (hr, idp) if spec.prefer == "hr" else (idp, hr)
+        chosen = next((p for p in order if p is not None and _real(p, name)), None)
+        if chosen is not None:
+            values[name], sources[name] = chosen.fields[name], chosen.sources[name]
+    return _with_defaults(values, "", attribute_map, sources)
+
+
+def _real(person: Person, name: str) -> bool:
+    return person.sources.get(name) not in (None, "default") and not is_empty(person.fields.get(name))
+
+
+def _with_defaults(values: dict[str, Any], source: str, attribute_map: AttributeMap,
+                   sources: dict[str, str] | None = None) -> Person:
+    sources = dict(sources or {name: source for name, value in values.items() if not is_empty(value)})
+    for name, spec in attribute_map.fields.items():
+        if is_empty(values.get(name)) and spec.default is not None:
+            values[name], sources[name] = spec.default, "default"
+        elif name not in values:
+            values[name] = () if spec.type == "list" else None
+    return Person(values, sources)
+
+
+def _column(row: Mapping[str, str], spec: FieldSpec, column: str) -> Any:
+    if column not in row:
+        raise PersonError(spec.name, None, f"the HR record has no column {column!r}")
+    return row[column]
+
+
+def _scim_value(resource: Mapping[str, Any], path: ScimPath, many: bool) -> Any:
+    found = _resolve(resource, path)
+    values = [v for v in (found if isinstance(found, list) else [found]) if not is_empty(v)]
+    if many:
+        return values
+    return values[0] if values else None
+
+
+def _resolve(resource: Mapping[str, Any], path: ScimPath) -> Any:
+    node = path.node
+    if isinstance(node, Present):
+        return lookup(resource, node.path)
+    # emails[primary eq true].value arrives as ValuePath(emails, And(primary eq true, value pr));
+    # fields.is_attribute_path admitted no other shape.
+    assert isinstance(node, ValuePath) and isinstance(node.filter, And)
+    assert isinstance(node.filter.right, Present)
+    elements = lookup(resource, node.path)
+    elements = elements if isinstance(elements, list) else [elements]
+    chosen = [e for e in elements if isinstance(e, Mapping) and matches(node.filter.left, e)]
+    return [lookup(e, node.filter.right.path) for e in chosen]
+
+
+def _combine(spec: FieldSpec, raws: Iterable[Any]) -> Any:
+    """Several columns or paths: joined with ``join`` if set, else the first non-empty."""
+    present = [r for r in raws if not is_empty(r)]
+    if spec.join is not None:
+        return spec.join.join(str(r).strip() for r in present) if present else None
+    return present[0] if present else None
+
+
+def _typed(spec: FieldSpec, raw: Any) -> Any:
+    value = tuple(raw) if isinstance(raw, list) else raw
+    try:
+        for step in spec.transforms:
+            value = step.apply(value)
+    except ValueProblem as exc:
+        raise PersonError(spec.name, raw, str(exc)) from exc
+    return _coerce(spec, value)
+
+
+def _coerce(spec: FieldSpec, value: Any) -> Any:
+    try:
+        return coerce(spec.type, value)
+    except ValueProblem as exc:
+        raise PersonError(spec.name, value, str(exc)) from exc

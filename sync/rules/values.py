@@ -1,0 +1,149 @@
+"""Typed person values: the five field types and the transforms a field may apply.
+
+A field's type decides how conditions compare it (``scim.filters.compare`` is led by the
+Python type of the value), so an HR ``"03/01/2024"`` must become ``datetime.date`` before any
+rule sees it, and ``"7"`` must become ``7`` for ``security_level ge 5`` to compare numbers.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from scim.filters import parse_datetime
+
+FIELD_TYPES = ("string", "date", "number", "bool", "list")
+TRANSFORMS = ("trim", "lower", "upper", "split", "map", "date")
+_TRUE = frozenset({"true", "yes", "y", "1"})
+_FALSE = frozenset({"false", "no", "n", "0"})
+
+
+class ValueProblem(ValueError):
+    """A value that does not fit its field; the caller adds which field and where."""
+
+
+@dataclass(frozen=True)
+class Transform:
+    """One step applied to a raw source value: ``trim``, ``lower``, ``upper``,
+    ``split: ";"``, ``map: {from: to}`` (keys compared case-insensitively) or
+    ``date: "%m/%d/%Y"`` (one format or a list, tried in order, then ISO 8601)."""
+
+    name: str
+    arg: Any = None
+    table: Mapping[str, str] = field(default_factory=dict, compare=False)
+
+    def apply(self, value: Any) -> Any:
+        if isinstance(value, tuple):
+            return tuple(self.apply(v) for v in value)
+        if not isinstance(value, str):
+            return value  # SCIM booleans and numbers arrive typed already
+        return _STEPS[self.name](self, value)
+
+
+def _map(step: Transform, value: str) -> str:
+    return step.table.get(value.casefold(), value)
+
+
+def _date(step: Transform, value: str) -> Any:
+    if not value.strip():
+        return value
+    formats = step.arg if isinstance(step.arg, list | tuple) else [step.arg]
+    for fmt in formats:
+        try:
+            return dt.datetime.strptime(value.strip(), fmt).date()
+        except ValueError:
+            continue
+    return to_date(value)
+
+
+_STEPS: dict[str, Callable[[Transform, str], Any]] = {
+    "trim": lambda _s, v: v.strip(),
+    "lower": lambda _s, v: v.lower(),
+    "upper": lambda _s, v: v.upper(),
+    "split": lambda s, v: tuple(part.strip() for part in v.split(s.arg) if part.strip()),
+    "map": _map,
+    "date": _date,
+}
+
+
+def to_date(value: Any) -> dt.date:
+    if isinstance(value, dt.datetime):
+        return value.date()
+    if isinstance(value, dt.date):
+        return value
+    try:
+        return parse_datetime(str(value)).date()
+    except ValueError as exc:
+        raise ValueProblem(f"{value!r} is not a date (write YYYY-MM-DD)") from exc
+
+
+def to_number(value: Any) -> int | Decimal:
+    if isinstance(value, bool):
+        raise ValueProblem(f"{value!r} is not a number")
+    if isinstance(value, int | Decimal):
+        return value
+    text = str(value).strip().replace(",", "") if isinstance(value, str) else str(value)
+    try:
+        return int(text)
+    except ValueError:
+        pass
+    try:
+        return Decimal(text)
+    except InvalidOperation as exc:
+        raise ValueProblem(f"{value!r} is not a number") from exc
+
+
+def to_bool(value: Any) -> bool:
+    if isinstance(value, bool):
+        return value
+    # Entra ID sends "active": "False" as a string; HR exports say Yes/No.
+    text = str(value).strip().lower()
+    if text in _TRUE or text in _FALSE:
+        return text in _TRUE
+    raise ValueProblem(f"{value!r} is not true or false")
+
+
+def to_list(value: Any) -> tuple[str, ...]:
+    items = value if isinstance(value, list | tuple | set | frozenset) else [value]
+    return tuple(str(v).strip() for v in items if v is not None and str(v).strip())
+
+
+def to_string(value: Any) -> str:
+    if isinstance(value, list | tuple):
+        if len(value) != 1:
+            raise ValueProblem(f"{value!r} has {len(value)} values where one is expected")
+        value = value[0]
+    return value.isoformat() if isinstance(value, dt.date) else str(value)
+
+
+_COERCE: dict[str, Callable[[Any], Any]] = {
+    "string": to_string,
+    "date": to_date,
+    "number": to_number,
+    "bool": to_bool,
+    "list": to_list,
+}
+
+
+def is_empty(value: Any) -> bool:
+    return value is None or (isinstance(value, str | tuple | list) and not any(
+        str(v).strip() for v in ([value] if isinstance(value, str) else value) if v is not None))
+
+
+def coerce(type_name: str, value: Any) -> Any:
+    """``value`` as ``type_name``; empty becomes None (an empty tuple for lists)."""
+    if is_empty(value):
+        return () if type_name == "list" else None
+    return _COERCE[type_name](value)
+
+
+def as_text(value: Any) -> str:
+    """How a typed value is written in a BI user attribute or a report."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    return str(value)
