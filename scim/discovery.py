@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from scim.errors import NotFound
+from scim.errors import InvalidFilter, NotFound
 from scim.schema import (
     LIST_RESPONSE, RESOURCE_TYPE_SCHEMA, SPC_SCHEMA, all_schemas, resource_type_named,
     resource_types as types,
@@ -93,7 +93,11 @@ def search_everything(query: Query, stores: list[ResourceStore]) -> Page:
     resources: list[dict[str, Any]] = []
     total, skip, room = 0, query.start_index - 1, query.count
     for store in stores:
-        counted = store.search(Query(query.filter, None, False, 1, 0)).total
+        try:
+            counted = store.search(Query(query.filter, None, False, 1, 0)).total
+        except InvalidFilter:
+            continue  # the filter names attributes this type does not have: none match
+
         total += counted
         if room > 0 and skip < counted:
             page = store.search(Query(query.filter, query.sort_by, query.descending, skip + 1, room))

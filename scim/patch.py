@@ -125,7 +125,8 @@ def _apply_extension(doc: dict[str, Any], op: str, urn: str, value: Any,
     if not isinstance(value, Mapping):
         raise InvalidValue(f"{urn} takes an object of attributes")
     for key, item in value.items():
-        if isinstance(key, str):
+        # scim2-tester and some IdPs echo "schemas" inside the extension's value object.
+        if isinstance(key, str) and key.lower() != "schemas":
             _apply(doc, op, _parse(f"{urn}:{key}", rtype), item, rtype)
 
 

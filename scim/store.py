@@ -248,19 +248,31 @@ class GroupStore(ResourceStore):
         self._members = stored.pop("members", [])
 
     def after_write(self, row: ScimGroup, stored: dict[str, Any], body: Any) -> None:
-        wanted = self._member_types(row.id, self._members)
-        current = dict(self.session.execute(
-            select(ScimGroupMember.member_id, ScimGroupMember.member_type)
-            .where(ScimGroupMember.group_id == row.id)
-        ).all())
+        wanted = self._member_rows(row.id, self._members)
+        current = {m.member_id: m for m in self.session.scalars(
+            select(ScimGroupMember).where(ScimGroupMember.group_id == row.id))}
         gone = [m for m in current if m not in wanted]
         for chunk in _chunks(gone):
             self.session.execute(delete(ScimGroupMember).where(
                 ScimGroupMember.group_id == row.id, ScimGroupMember.member_id.in_(chunk)))
-        self.session.add_all(
-            ScimGroupMember(group_id=row.id, member_id=m, member_type=t)
-            for m, t in wanted.items() if m not in current
-        )
+        for member_id, member in wanted.items():
+            existing = current.get(member_id)
+            if existing is None:
+                self.session.add(member)
+            elif (existing.display, existing.ref) != (member.display, member.ref):
+                existing.display, existing.ref = member.display, member.ref
+                self.session.add(existing)
+
+    def _member_rows(self, group_id: str, members: Iterable[Any]) -> dict[str, ScimGroupMember]:
+        kinds = self._member_types(group_id, members)
+        rows: dict[str, ScimGroupMember] = {}
+        for member in members:
+            if isinstance(member, Mapping) and member.get("value"):
+                member_id = str(member["value"])
+                rows[member_id] = ScimGroupMember(
+                    group_id=group_id, member_id=member_id, member_type=kinds[member_id],
+                    display=member.get("display"), ref=member.get("$ref"))
+        return rows
 
     def _member_types(self, group_id: str, members: Iterable[Any]) -> dict[str, str]:
         """Each member id with its resource type; an unknown id is an error, not a guess."""
@@ -281,25 +293,23 @@ class GroupStore(ResourceStore):
         document = dict(row.resource)
         members = self.computed([row.id]).get(row.id, {}).get("members")
         if members:
-            document["members"] = [{"value": m["value"], "type": m["type"]} for m in members]
+            document["members"] = members
         return document
 
     def computed(self, ids: list[str]) -> dict[str, dict[str, Any]]:
         members: dict[str, list[dict[str, Any]]] = {}
         for chunk in _chunks(ids):
-            rows = self.session.execute(
-                select(ScimGroupMember.group_id, ScimGroupMember.member_id, ScimGroupMember.member_type,
-                       func.coalesce(ScimUser.display_name, ScimUser.user_name, ScimGroup.display_name))
-                .outerjoin(ScimUser, ScimUser.id == ScimGroupMember.member_id)
-                .outerjoin(ScimGroup, ScimGroup.id == ScimGroupMember.member_id)
-                .where(ScimGroupMember.group_id.in_(chunk))
+            rows = self.session.scalars(
+                select(ScimGroupMember).where(ScimGroupMember.group_id.in_(chunk))
                 .order_by(ScimGroupMember.group_id, ScimGroupMember.member_id)
             )
-            for group_id, member_id, kind, display in rows:
-                item = {"value": member_id, "$ref": f"{self.base_url}/{kind}s/{member_id}", "type": kind}
-                if display:
-                    item["display"] = display
-                members.setdefault(group_id, []).append(item)
+            for member in rows:
+                item = {"value": member.member_id, "type": member.member_type}
+                if member.ref is not None:
+                    item["$ref"] = member.ref
+                if member.display is not None:
+                    item["display"] = member.display
+                members.setdefault(member.group_id, []).append(item)
         return {group_id: {"members": items} for group_id, items in members.items()}
 
 

@@ -253,8 +253,14 @@ def search_params() -> dict[str, Any]:
 def search_all() -> Response:
     query, attributes, excluded = query_from(search_params())
     with unit_of_work() as session:
-        page = discovery.search_everything(query, [store_for(k, session) for k in ("Users", "Groups")])
-    return scim_response(list_body(page, lambda r: r))
+        stores = {s.rtype.name: s for s in (store_for(k, session) for k in ("Users", "Groups"))}
+        page = discovery.search_everything(query, list(stores.values()))
+
+    def shape(resource: dict[str, Any]) -> dict[str, Any]:
+        rtype = stores[resource["meta"]["resourceType"]].rtype
+        return project(resource, rtype, attributes, excluded)
+
+    return scim_response(list_body(page, shape))
 
 
 @blueprint.post("/<any(Users, Groups):kind>")

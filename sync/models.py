@@ -117,3 +117,6 @@ class ScimGroupMember(SQLModel, table=True):
     )
     member_id: str = Field(primary_key=True, max_length=36, index=True)
     member_type: str = Field(default="User", max_length=10)
+    # As the identity provider sent them: returned verbatim, never derived.
+    display: str | None = Field(default=None)
+    ref: str | None = Field(default=None)

@@ -2,7 +2,6 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-23 03:08:17.140716
 """
 
 import sqlalchemy as sa
@@ -75,6 +74,8 @@ def upgrade() -> None:
     sa.Column('group_id', sa.String(length=36), nullable=False),
     sa.Column('member_id', sqlmodel.sql.sqltypes.AutoString(length=36), nullable=False),
     sa.Column('member_type', sqlmodel.sql.sqltypes.AutoString(length=10), nullable=False),
+    sa.Column('display', sqlmodel.sql.sqltypes.AutoString(), nullable=True),
+    sa.Column('ref', sqlmodel.sql.sqltypes.AutoString(), nullable=True),
     sa.ForeignKeyConstraint(['group_id'], ['scim_groups.id'], ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('group_id', 'member_id')
     )
