@@ -17,7 +17,7 @@ from scim.errors import InvalidFilter
 from scim.filters import And, Node, Present, ValuePath, parse_filter
 from sync.rules.errors import Problem
 from sync.rules.values import FIELD_TYPES, TRANSFORMS, Transform, ValueProblem, coerce
-from sync.rules.yamlfile import LineDict
+from sync.rules.yamlfile import INVALID, LineDict
 
 SOURCES = ("hr", "idp")
 REQUIRED_FIELDS = ("employee_id", "user_name")
@@ -60,6 +60,8 @@ class AttributeMap:
 
 def load_attribute_map(file: str, doc: Any, problems: list[Problem]) -> AttributeMap:
     """Validate the parsed ``fields.yaml``; problems are appended, bad fields left out."""
+    if doc is INVALID:
+        return AttributeMap({}, file)
     top = doc if isinstance(doc, LineDict) else None
     specs = top.get("fields") if top is not None else None
     if not isinstance(specs, LineDict):

@@ -7,7 +7,7 @@ Readers check what one file can know (its own rows); ``loader`` checks across fi
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Hashable
+from collections.abc import Hashable
 from typing import Any
 
 from sync.rules.conditions import Condition, compile_condition
@@ -18,7 +18,7 @@ from sync.rules.tables import (
     ATTRIBUTE_SOURCES, GROUP_NAME_LIMIT, AttributeRule, GroupRule, LookupEntry, LookupTable,
     Role, RoleRule, RowRef, Scope,
 )
-from sync.rules.yamlfile import LineDict
+from sync.rules.yamlfile import INVALID, LineDict
 
 LOOKUP_CALL = re.compile(r"^([A-Za-z0-9_-]+)\(\s*([a-z][a-z0-9_]*)\s*\)$")
 _YES = frozenset({"yes", "true", "y", "1"})
@@ -183,6 +183,8 @@ def read_lookup(file: str, name: str, text: str, problems: list[Problem]) -> Loo
 
 
 def read_scope(file: str, doc: Any, amap: AttributeMap, problems: list[Problem]) -> Scope | None:
+    if doc is INVALID:
+        return None
     if not isinstance(doc, LineDict) or not isinstance(doc.get("when"), str):
         line = doc.line if isinstance(doc, LineDict) else 1
         problems.append(Problem(file, line, "has no 'when:' condition",
@@ -192,5 +194,3 @@ def read_scope(file: str, doc: Any, amap: AttributeMap, problems: list[Problem])
     when = compile_condition(doc["when"], file, line, amap, problems)
     return Scope(RowRef(file, line), when) if when is not None else None
 
-
-Reader = Callable[[str, str, AttributeMap, list[Problem]], list[Any]]

@@ -67,8 +67,12 @@ _Loader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _mapping
 _Loader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_SEQUENCE_TAG, _sequence)
 
 
+INVALID = object()
+"""What ``load_yaml`` returns for text that is not YAML (its problem is already reported)."""
+
+
 def load_yaml(file: str, text: str, problems: list[Problem]) -> Any:
-    """The document in ``text``, or None (with a problem added) when it is not valid YAML."""
+    """The document in ``text``, or ``INVALID`` (with a problem added) when it is not YAML."""
     loader = _Loader(text, file, problems)
     try:
         return loader.get_single_data()
@@ -78,6 +82,6 @@ def load_yaml(file: str, text: str, problems: list[Problem]) -> Any:
         reason = getattr(exc, "problem", None) or str(exc)
         problems.append(Problem(file, line, f"is not valid YAML ({reason})",
                                 "check the indentation and quote values that contain ': ' or '#'"))
-        return None
+        return INVALID
     finally:
         loader.dispose()

@@ -1,0 +1,99 @@
+"""Building a Person from an HR row, a SCIM resource and by hand; merging by precedence."""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+
+from rules_tables import table_files
+from sync.rules import (
+    PersonError, load_dir, load_tables, merge_people, person_from_hr_row, person_from_scim, person_from_values,
+)
+
+AMAP = load_tables(table_files()).attribute_map
+SHIPPED = Path(__file__).resolve().parents[2] / "mappings"
+ENTERPRISE = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"
+
+HR_ROW = {"Employee ID": " 42 ", "Email": " Pat@Example.COM ", "Department": "Finance", "Title": "Analyst",
+          "Location": "US-NYC", "Cost Center": " cc-100 ", "Level": "4", "Hire Date": "03/15/2022", "Status": ""}
+
+SCIM_USER = {
+    "schemas": ["urn:ietf:params:scim:schemas:core:2.0:User", ENTERPRISE],
+    "userName": "PSmith@example.com", "title": "Lead Analyst",
+    ENTERPRISE: {"department": "Treasury"},
+    "groups": [{"value": "g1", "display": "BI Admins"}, {"value": "g2", "display": "Everyone"}],
+}
+
+
+def test_hr_row_is_transformed_and_typed():
+    person = person_from_hr_row(HR_ROW, AMAP)
+    assert person["employee_id"] == " 42 "  # transforms run only where declared: no trim here
+    assert person["user_name"] == "pat@example.com"
+    assert person["cost_center"] == "CC-100"
+    assert person["security_level"] == 4 and isinstance(person["security_level"], int)
+    assert person["hire_date"] == dt.date(2022, 3, 15)
+    assert person["status"] == "active" and person.sources["status"] == "default"
+    assert person["idp_groups"] == ()
+
+
+def test_hr_row_missing_a_mapped_column_fails_loudly():
+    row = {k: v for k, v in HR_ROW.items() if k != "Level"}
+    with pytest.raises(PersonError, match="no column 'Level'"):
+        person_from_hr_row(row, AMAP)
+
+
+def test_hr_value_that_does_not_fit_its_type_is_a_person_error():
+    with pytest.raises(PersonError) as caught:
+        person_from_hr_row({**HR_ROW, "Hire Date": "someday"}, AMAP)
+    assert caught.value.field == "hire_date"
+
+
+def test_scim_resource_reads_core_enterprise_and_group_paths():
+    person = person_from_scim(SCIM_USER, AMAP)
+    assert person["user_name"] == "psmith@example.com"
+    assert person["department"] == "Treasury"
+    assert person["idp_groups"] == ("BI Admins", "Everyone")
+    assert person["cost_center"] is None  # no SCIM source declared: None, never ""
+
+
+def test_merge_takes_the_preferred_source_per_field():
+    merged = merge_people(person_from_hr_row(HR_ROW, AMAP), person_from_scim(SCIM_USER, AMAP), AMAP)
+    assert merged["user_name"] == "psmith@example.com"  # prefer: idp
+    assert merged["department"] == "Finance"  # prefer: hr (the default)
+    assert merged["title"] == "Analyst"
+    assert merged["idp_groups"] == ("BI Admins", "Everyone")  # only the IdP has it
+    assert merged.sources["user_name"] == "idp" and merged.sources["department"] == "hr"
+
+
+def test_merge_falls_back_to_the_other_source_and_then_the_default():
+    hr = person_from_hr_row({**HR_ROW, "Department": "  "}, AMAP)
+    merged = merge_people(hr, person_from_scim(SCIM_USER, AMAP), AMAP)
+    assert merged["department"] == "Treasury"
+    only_idp = merge_people(None, person_from_scim(SCIM_USER, AMAP), AMAP)
+    assert only_idp["security_level"] == 1 and only_idp.sources["security_level"] == "default"
+
+
+def test_values_by_hand_are_typed_and_unknown_fields_rejected():
+    person = person_from_values({"user_name": "x", "security_level": "2.5", "hire_date": "2020-01-02"}, AMAP)
+    assert person["security_level"] == Decimal("2.5")
+    assert person["hire_date"] == dt.date(2020, 1, 2)
+    with pytest.raises(PersonError, match="no such person field"):
+        person_from_values({"departmnet": "Sales"}, AMAP)
+
+
+def test_shipped_attribute_map_reads_a_workday_style_row_and_an_entra_user():
+    amap = load_dir(SHIPPED).attribute_map
+    row = {"Employee ID": "E1", "Work Email": "A@N.example", "Preferred First Name": "", "Legal First Name": "Ann",
+           "Last Name": "Lee", "Department": "Human Resources", "Job Title": "Recruiter", "Location": "London",
+           "Cost Center": "cc-6100", "Security Level": "", "Manager ID": "", "Worker Status": "On Leave",
+           "Worker Type": "Contingent", "Hire Date": "2023-02-01", "Termination Date": ""}
+    hr = person_from_hr_row(row, amap)
+    assert (hr["given_name"], hr["department"], hr["location"]) == ("Ann", "People", "GB-LON")
+    assert (hr["employment_status"], hr["employment_type"]) == ("leave", "contractor")
+    entra = {"userName": "ann.lee@n.example", "active": "False", "emails": [
+        {"value": "other@n.example", "primary": False}, {"value": "Ann.Lee@N.example", "primary": True}]}
+    idp = person_from_scim(entra, amap)
+    assert idp["email"] == "ann.lee@n.example" and idp["idp_active"] is False
