@@ -16,7 +16,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import and_, exists, false, func, not_, or_, select, true
+from sqlalchemy import and_, false, func, not_, or_, select, true
 from sqlalchemy.sql.elements import ColumnElement
 
 from scim.errors import InvalidFilter, ScimError
@@ -55,6 +55,8 @@ class Translator:
                 raise InvalidFilter(f"{attribute.name} is not multi-valued: it takes no [filter]")
             return self.multi[attribute.name](node.filter)
         schema_id, attribute, sub = self._resolve(node.path)
+        if attribute.returned == "never":
+            raise InvalidFilter(f"{attribute.name} is write-only: it cannot be filtered on")
         if attribute.name in self.multi and schema_id == self.rtype.schema.id:
             return self._multi_leaf(node, attribute, sub)
         return self._scalar(node, schema_id, attribute, sub)
@@ -212,19 +214,19 @@ def _element_where(attribute: Attribute, node: Node) -> Expr:
 
 def _user_values(attribute: Attribute) -> Callable[[Node | None], Expr]:
     def condition(node: Node | None) -> Expr:
-        where = [ScimUserValue.user_id == ScimUser.id, ScimUserValue.attribute == attribute.name]
+        # "id IN (matching elements)" rather than a correlated EXISTS: the planner then
+        # starts from the (attribute, value_key) index instead of walking every user.
+        where = [ScimUserValue.attribute == attribute.name]
         if node is not None:
             where.append(_element_where(attribute, node))
-        return exists(select(ScimUserValue.id).where(*where))
+        return ScimUser.id.in_(select(ScimUserValue.user_id).where(*where))
 
     return condition
 
 
 def _user_groups(node: Node | None) -> Expr:
-    where = [ScimGroupMember.member_id == ScimUser.id]
-    if node is not None:
-        where.append(_membership_where(node, ScimGroupMember.group_id, _group_display))
-    return exists(select(ScimGroupMember.group_id).where(*where))
+    where = [] if node is None else [_membership_where(node, ScimGroupMember.group_id, _group_display)]
+    return ScimUser.id.in_(select(ScimGroupMember.member_id).where(*where))
 
 
 def _group_display(column: Column, node: Compare | Present, attribute: Attribute) -> Expr:
@@ -301,10 +303,8 @@ def _member_display(column: Column, node: Compare | Present, attribute: Attribut
 
 
 def _group_members(node: Node | None) -> Expr:
-    where = [ScimGroupMember.group_id == ScimGroup.id]
-    if node is not None:
-        where.append(_membership_where(node, ScimGroupMember.member_id, _member_display))
-    return exists(select(ScimGroupMember.member_id).where(*where))
+    where = [] if node is None else [_membership_where(node, ScimGroupMember.member_id, _member_display)]
+    return ScimGroup.id.in_(select(ScimGroupMember.group_id).where(*where))
 
 
 def group_translator() -> Translator:
