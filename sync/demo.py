@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import itertools
+import secrets
 
 from sqlalchemy import select
 from sqlalchemy.engine import Engine
@@ -52,7 +53,8 @@ def prepare(engine: Engine) -> tuple[str, int]:
     with session_scope(engine) as session:
         if session.scalar(select(ScimUser.id).limit(1)) is None:
             _seed(session)
-        secret = create_token(session, f"demo-{stamp}", "scim")
+        # Two demos in one second must not collide on the token name.
+        secret = create_token(session, f"demo-{stamp}-{secrets.token_hex(2)}", "scim")
         count = len(session.scalars(select(ScimUser.id)).all())
     return secret, count
 
