@@ -108,14 +108,14 @@ class ResourceStore:
     def create(self, body: Any, actor: str | None) -> dict[str, Any]:
         stored = normalize(body, self.rtype)
         row = self.model(id=str(uuid.uuid4()), version=0, created_by=actor)
-        self._write(row, stored, body, actor)
+        self._write(row, stored, actor)
         return self.get(row.id)
 
     def replace(self, resource_id: str, body: Any, actor: str | None, if_match: str | None) -> dict[str, Any]:
         row = self.get_row(resource_id)
         check_version(row.version, if_match)
         stored = normalize(body, self.rtype)
-        self._write(row, stored, body, actor)
+        self._write(row, stored, actor)
         return self.get(row.id)
 
     def patch(self, resource_id: str, request: Any, actor: str | None, if_match: str | None) -> dict[str, Any]:
@@ -124,7 +124,7 @@ class ResourceStore:
         current = self.patchable(row)
         patched = apply_patch(current, request, self.rtype)
         if patched != current:
-            self._write(row, normalize(patched, self.rtype), patched, actor)
+            self._write(row, normalize(patched, self.rtype), actor)
         return self.get(row.id)
 
     def patchable(self, row: Any) -> dict[str, Any]:
@@ -141,8 +141,8 @@ class ResourceStore:
     def before_delete(self, row: Any) -> None:
         pass
 
-    def _write(self, row: Any, stored: dict[str, Any], body: Any, actor: str | None) -> None:
-        self.fill(row, stored)
+    def _write(self, row: Any, stored: dict[str, Any], actor: str | None) -> None:
+        related = self.fill(row, stored)
         row.resource = stored
         row.version += 1
         row.updated_at = utcnow()
@@ -153,16 +153,17 @@ class ResourceStore:
                 self.session.flush()
         except IntegrityError as exc:
             raise Uniqueness(f"a {self.rtype.name} with this {self.unique_name} already exists") from exc
-        self.after_write(row, stored, body)
+        self.after_write(row, stored, related)
         self.session.flush()
 
     unique_name = "name"
 
-    def fill(self, row: Any, stored: dict[str, Any]) -> None:
+    def fill(self, row: Any, stored: dict[str, Any]) -> Any:
+        """Set the indexed columns from ``stored``; return what lives in related rows."""
         raise NotImplementedError
 
-    def after_write(self, row: Any, stored: dict[str, Any], body: Any) -> None:
-        pass
+    def after_write(self, row: Any, stored: dict[str, Any], related: Any) -> None:
+        """Bring the related rows (values, memberships) in step with the resource."""
 
 
 class UserStore(ResourceStore):
@@ -185,7 +186,7 @@ class UserStore(ResourceStore):
         row.active = stored.get("active", True)
         row.employee_number = enterprise.get("employeeNumber")
 
-    def after_write(self, row: ScimUser, stored: dict[str, Any], body: Any) -> None:
+    def after_write(self, row: ScimUser, stored: dict[str, Any], related: Any) -> None:
         self.session.execute(delete(ScimUserValue).where(ScimUserValue.user_id == row.id))
         values = [
             _value_row(row.id, attribute.name, element)
@@ -235,7 +236,7 @@ class GroupStore(ResourceStore):
     translator = group_translator()
     unique_name = "displayName"
 
-    def fill(self, row: ScimGroup, stored: dict[str, Any]) -> None:
+    def fill(self, row: ScimGroup, stored: dict[str, Any]) -> list[Any]:
         key = stored["displayName"].lower()
         clash = self.session.scalar(
             select(ScimGroup.id).where(ScimGroup.display_name_key == key, ScimGroup.id != row.id)
@@ -245,10 +246,10 @@ class GroupStore(ResourceStore):
         row.display_name, row.display_name_key = stored["displayName"], key
         row.external_id = stored.get("externalId")
         # Members live in their own table, the stored JSON keeps the rest.
-        self._members = stored.pop("members", [])
+        return stored.pop("members", [])
 
-    def after_write(self, row: ScimGroup, stored: dict[str, Any], body: Any) -> None:
-        wanted = self._member_rows(row.id, self._members)
+    def after_write(self, row: ScimGroup, stored: dict[str, Any], related: Any) -> None:
+        wanted = self._member_rows(row.id, related)
         current = {m.member_id: m for m in self.session.scalars(
             select(ScimGroupMember).where(ScimGroupMember.group_id == row.id))}
         gone = [m for m in current if m not in wanted]
