@@ -22,7 +22,9 @@ from scim.patch import apply_patch
 from scim.query import Translator, group_translator, sort_expression, user_translator
 from scim.resources import etag, meta, normalize, render
 from scim.schema import ENTERPRISE_USER, ResourceType, group_type, user_type
-from sync.models import ScimGroup, ScimGroupMember, ScimUser, ScimUserValue, utcnow
+from sync.models import (
+    ScimDeletion, ScimGroup, ScimGroupMember, ScimUser, ScimUserValue, utcnow,
+)
 
 MEMBER_CHUNK = 500  # ids per IN (...) query: well under SQLite's variable limit
 
@@ -135,6 +137,10 @@ class ResourceStore:
         row = self.get_row(resource_id)
         check_version(row.version, if_match)
         self.before_delete(row)
+        self.session.add(ScimDeletion(
+            resource_type=self.rtype.name, resource_id=row.id, resource=row.resource,
+            name=row.resource.get("userName") or row.resource.get("displayName") or "",
+            deleted_by=actor))
         self.session.delete(row)
         self.session.flush()
 

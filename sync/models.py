@@ -120,3 +120,18 @@ class ScimGroupMember(SQLModel, table=True):
     # As the identity provider sent them: returned verbatim, never derived.
     display: str | None = Field(default=None)
     ref: str | None = Field(default=None)
+
+
+class ScimDeletion(SQLModel, table=True):
+    """What a SCIM DELETE removed, when and by which token: a deletion is a write too,
+    and the people it removes must still be deprovisioned downstream."""
+
+    __tablename__ = "scim_deletions"
+
+    id: int | None = Field(default=None, primary_key=True)
+    resource_type: str = Field(max_length=10)
+    resource_id: str = Field(max_length=36, index=True)
+    name: str = Field(max_length=512)  # userName or displayName at deletion time
+    resource: dict[str, Any] = Field(default_factory=dict, sa_type=JSONType)
+    deleted_at: dt.datetime = _ts()
+    deleted_by: str | None = Field(default=None, max_length=100)

@@ -10,7 +10,7 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
 from scim.schema import ENTERPRISE_USER, PATCH_OP, SEARCH_REQUEST, USER
-from sync.models import ScimUser
+from sync.models import ScimDeletion, ScimUser
 from sync.tokens import create_token, revoke_token
 
 ERROR = "urn:ietf:params:scim:api:messages:2.0:Error"
@@ -80,6 +80,16 @@ def test_get_put_patch_delete_round_trip(client: FlaskClient, auth: dict[str, st
     assert client.delete(f"/scim/v2/Users/{uid}", headers=auth).status_code == 204
     assert_error(client.get(f"/scim/v2/Users/{uid}", headers=auth), 404)
     assert_error(client.delete(f"/scim/v2/Users/{uid}", headers=auth), 404)
+
+
+def test_a_delete_records_what_was_deleted_and_by_whom(client: FlaskClient, auth: dict[str, str],
+                                                       engine: Engine) -> None:
+    uid = create(client, auth, user("gone@x.com", title="Leaver"))["id"]
+    client.delete(f"/scim/v2/Users/{uid}", headers=auth)
+    with Session(engine) as session:
+        (tombstone,) = session.exec(select(ScimDeletion)).all()
+    assert (tombstone.resource_type, tombstone.resource_id, tombstone.name) == ("User", uid, "gone@x.com")
+    assert tombstone.deleted_by == "okta-test" and tombstone.resource["title"] == "Leaver"
 
 
 def test_a_patch_that_changes_nothing_keeps_the_version(client: FlaskClient, auth: dict[str, str]) -> None:

@@ -30,6 +30,19 @@ def upgrade() -> None:
     sa.UniqueConstraint('name'),
     sa.UniqueConstraint('token_hash')
     )
+    op.create_table('scim_deletions',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('resource_type', sqlmodel.sql.sqltypes.AutoString(length=10), nullable=False),
+    sa.Column('resource_id', sqlmodel.sql.sqltypes.AutoString(length=36), nullable=False),
+    sa.Column('name', sqlmodel.sql.sqltypes.AutoString(length=512), nullable=False),
+    sa.Column('resource', sa.JSON().with_variant(postgresql.JSONB(astext_type=Text()), 'postgresql'), nullable=False),
+    sa.Column('deleted_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('deleted_by', sqlmodel.sql.sqltypes.AutoString(length=100), nullable=True),
+    sa.PrimaryKeyConstraint('id')
+    )
+    with op.batch_alter_table('scim_deletions', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_scim_deletions_resource_id'), ['resource_id'], unique=False)
+
     op.create_table('scim_groups',
     sa.Column('id', sqlmodel.sql.sqltypes.AutoString(length=36), nullable=False),
     sa.Column('display_name', sqlmodel.sql.sqltypes.AutoString(length=512), nullable=False),
@@ -122,4 +135,8 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_scim_groups_external_id'))
 
     op.drop_table('scim_groups')
+    with op.batch_alter_table('scim_deletions', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_scim_deletions_resource_id'))
+
+    op.drop_table('scim_deletions')
     op.drop_table('api_tokens')
