@@ -8,12 +8,13 @@ number instead of silently matching nobody at run time.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
-from dataclasses import dataclass
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass, field
 from typing import Any
 
 from scim.errors import InvalidFilter
-from scim.filters import And, AttrPath, Compare, Node, Not, Or, Present, ValuePath, matches, parse_filter
+from scim.filters import And, AttrPath, Compare, Node, Not, Or, Present, ValuePath, parse_filter
+from sync.rules.compiled import compile_node
 from sync.rules.errors import Problem
 from sync.rules.fields import AttributeMap
 from sync.rules.values import ValueProblem, to_date, to_number
@@ -29,9 +30,10 @@ class Condition:
     text: str
     node: Node | None
     fields: tuple[str, ...]
+    check: Callable[[Mapping[str, Any]], bool] = field(default=lambda values: True, compare=False, repr=False)
 
     def test(self, values: Mapping[str, Any]) -> bool:
-        return self.node is None or matches(self.node, values)
+        return self.check(values)
 
 
 EVERYONE = Condition(ALWAYS, None, ())
@@ -56,7 +58,9 @@ def compile_condition(text: str, file: str, line: int, attribute_map: AttributeM
         _check_leaf(leaf, file, line, attribute_map, problems)
     if len(problems) > before:
         return None
-    return Condition(text, node, tuple(dict.fromkeys(p.attr.lower() for p in paths(node))))
+    fields = tuple(dict.fromkeys(p.attr.lower() for p in paths(node)))
+    types = {name: spec.type for name, spec in attribute_map.fields.items()}
+    return Condition(text, node, fields, compile_node(node, types))
 
 
 def paths(node: Node) -> Iterator[AttrPath]:

@@ -10,15 +10,15 @@ single-valued one takes the first matching row, in file order, that yields a val
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from sync.rules.attribute_values import rule_values
 from sync.rules.errors import PersonError
-from sync.rules.explain import AttributeSource, Explanation
+from sync.rules.explain import Explanation
 from sync.rules.person import Person
 from sync.rules.tables import AttributeRule, GroupRule, LookupTable, Role, RoleKey, RoleRule, Tables
-from sync.rules.values import as_text
 
 
 @dataclass(frozen=True)
@@ -40,28 +40,34 @@ def evaluate(person: Person, tables: Tables) -> tuple[DesiredAccount, Explanatio
     user_name = values.get("user_name")
     if not user_name:
         raise PersonError("user_name", user_name, "every BI account needs a user name")
-    in_scope = tables.scope.when.test(values)
-    matched = tables.index.matching(values) if in_scope else []
-    group_rows: dict[str, list[GroupRule]] = {}
-    role_rows: dict[RoleKey, list[RoleRule]] = {}
-    attribute_rows: dict[str, list[AttributeRule]] = {}
-    for rule in matched:
-        if type(rule) is GroupRule:
-            group_rows.setdefault(rule.group, []).append(rule)
-        elif type(rule) is RoleRule:
-            role_rows.setdefault(rule.key, []).append(rule)
-        else:
-            attribute_rows.setdefault(rule.attribute, []).append(rule)
+    in_scope = tables.scope.when.check(values)
+    group_rows, role_rows, attribute_rows = _by_outcome(tables.index.matching(values) if in_scope else ())
     roles = resolve_roles(role_rows)
-    sources = {name: _attribute_sources(rules, values, tables.lookups) for name, rules in attribute_rows.items()}
-    attributes = {name: value for name, value in
-                  ((name, attribute_value(rules[0].multi, sources[name])) for name, rules in attribute_rows.items())
-                  if value is not None}
+    attributes = {}
+    for name, rules in attribute_rows.items():
+        value = attribute_value(rules, values, tables.lookups)
+        if value is not None:
+            attributes[name] = value
     account = DesiredAccount(values.get("employee_id"), user_name, display_name(values), in_scope,
                              frozenset(group_rows), attributes, roles, tables.version)
-    explanation = Explanation(person, tables.version, tables.scope, in_scope, group_rows, role_rows,
-                              roles, sources, attributes)
-    return account, explanation
+    return account, Explanation(person, tables, in_scope, group_rows, role_rows, roles, attribute_rows, attributes)
+
+
+def _by_outcome(matched: Iterable[Any]) -> tuple[dict[str, list[GroupRule]], dict[RoleKey, list[RoleRule]],
+                                                  dict[str, list[AttributeRule]]]:
+    """Matching rules by what they decide: a group, a (connection, model), an attribute."""
+    groups: dict[str, list[GroupRule]] = {}
+    roles: dict[RoleKey, list[RoleRule]] = {}
+    attributes: dict[str, list[AttributeRule]] = {}
+    for rule in matched:
+        kind = type(rule)
+        if kind is GroupRule:
+            groups.setdefault(rule.group, []).append(rule)
+        elif kind is RoleRule:
+            roles.setdefault((rule.connection, rule.model), []).append(rule)
+        else:
+            attributes.setdefault(rule.attribute, []).append(rule)
+    return groups, roles, attributes
 
 
 def display_name(values: Mapping[str, Any]) -> str:
@@ -79,31 +85,14 @@ def resolve_roles(role_rows: Mapping[RoleKey, list[RoleRule]]) -> dict[RoleKey, 
             if key[1] is None or key[0] not in admin}
 
 
-def _attribute_sources(rules: list[AttributeRule], values: Mapping[str, Any],
-                       lookups: Mapping[str, LookupTable]) -> tuple[AttributeSource, ...]:
-    return tuple(AttributeSource(rule, _rule_values(rule, values, lookups)) for rule in rules)
-
-
-def _rule_values(rule: AttributeRule, values: Mapping[str, Any],
-                 lookups: Mapping[str, LookupTable]) -> tuple[tuple[str, str], ...]:
-    """(value, where it came from) pairs this row yields for this person; empty if none."""
-    if rule.source == "constant":
-        return ((rule.value, "constant"),)
-    field = rule.key_field if rule.source == "lookup" else rule.value
-    raw = values.get(field)
-    items = raw if isinstance(raw, tuple) else () if raw is None else (raw,)
-    if rule.source == "field":
-        return tuple((as_text(v), f"field {field}") for v in items)
-    table = lookups[rule.value]
-    return tuple((entry.value, f"{entry.row} ({field} {as_text(v)!r})")
-                 for v in items for entry in table.get(as_text(v)))
-
-
-def attribute_value(multi: bool, sources: tuple[AttributeSource, ...]) -> str | tuple[str, ...] | None:
-    if multi:
-        found = tuple(dict.fromkeys(value for s in sources for value, _ in s.values))
+def attribute_value(rules: list[AttributeRule], values: Mapping[str, Any],
+                    lookups: Mapping[str, LookupTable]) -> str | tuple[str, ...] | None:
+    """All values of all rows if multi-valued; else the first row's first value."""
+    if rules[0].multi:
+        found = tuple(dict.fromkeys(v for rule in rules for v in rule_values(rule, values, lookups)))
         return found or None
-    for source in sources:
-        if source.values:
-            return source.values[0][0]
+    for rule in rules:
+        found = rule_values(rule, values, lookups)
+        if found:
+            return found[0]
     return None

@@ -7,20 +7,14 @@ below are derived from that on demand, with the person's values that each condit
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
+from sync.rules.attribute_values import rule_sources
+from sync.rules.conditions import Condition
 from sync.rules.person import Person
-from sync.rules.tables import AttributeRule, GroupRule, Role, RoleKey, RoleRule, RowRef, Scope, role_key_text
+from sync.rules.tables import AttributeRule, GroupRule, Role, RoleKey, RoleRule, RowRef, Tables, role_key_text
 from sync.rules.values import as_text
-
-
-@dataclass(frozen=True)
-class AttributeSource:
-    """One matching attributes.csv row and the (value, origin) pairs it yielded."""
-
-    rule: AttributeRule
-    values: tuple[tuple[str, str], ...]
 
 
 @dataclass(frozen=True)
@@ -58,33 +52,39 @@ class RoleReason:
 @dataclass(frozen=True)
 class AttributeReason:
     """``rows``: the rows that gave the value; ``unused``: rows that matched but gave nothing
-    (empty field, key missing from the lookup) or lost to an earlier row (single-valued)."""
+    (empty field, key missing from the lookup) or lost to an earlier row (single-valued).
+    ``value`` is None when rows matched but none gave a value: the attribute is not set."""
 
     attribute: str
-    value: str | tuple[str, ...]
+    value: str | tuple[str, ...] | None
     rows: tuple[tuple[Match, tuple[tuple[str, str], ...]], ...]
     unused: tuple[tuple[Match, str], ...]
 
 
 @dataclass(frozen=True)
 class Explanation:
+    """What ``evaluate`` decided from which rows; the reasons are derived on demand."""
+
     person: Person
-    tables_version: str
-    scope: Scope
+    tables: Tables = field(repr=False)
     in_scope: bool
     group_rows: Mapping[str, list[GroupRule]]
     role_rows: Mapping[RoleKey, list[RoleRule]]
     resolved_roles: Mapping[RoleKey, Role]
-    attribute_sources: Mapping[str, tuple[AttributeSource, ...]]
+    attribute_rows: Mapping[str, list[AttributeRule]]
     resolved_attributes: Mapping[str, str | tuple[str, ...]]
 
-    def match(self, row: RowRef, condition: Any) -> Match:
+    @property
+    def tables_version(self) -> str:
+        return self.tables.version
+
+    def match(self, row: RowRef, condition: Condition) -> Match:
         inputs = {name: self.person.fields.get(name) for name in condition.fields}
         return Match(row, condition.text, inputs)
 
     @property
     def scope_match(self) -> Match:
-        return self.match(self.scope.row, self.scope.when)
+        return self.match(self.tables.scope.row, self.tables.scope.when)
 
     @property
     def groups(self) -> tuple[GroupReason, ...]:
@@ -109,21 +109,21 @@ class Explanation:
 
     @property
     def attributes(self) -> tuple[AttributeReason, ...]:
-        return tuple(self._attribute_reason(name, sources)
-                     for name, sources in sorted(self.attribute_sources.items())
-                     if name in self.resolved_attributes)
+        return tuple(self._attribute_reason(name, rules) for name, rules in sorted(self.attribute_rows.items()))
 
-    def _attribute_reason(self, name: str, sources: tuple[AttributeSource, ...]) -> AttributeReason:
-        used, unused = [], []
-        for source in sources:
-            match = self.match(source.rule.row, source.rule.when)
-            if not source.values:
-                unused.append((match, _why_empty(source.rule)))
-            elif source.rule.multi or not used:
-                used.append((match, source.values))
+    def _attribute_reason(self, name: str, rules: list[AttributeRule]) -> AttributeReason:
+        used: list[tuple[Match, tuple[tuple[str, str], ...]]] = []
+        unused: list[tuple[Match, str]] = []
+        for rule in rules:
+            match = self.match(rule.row, rule.when)
+            sources = rule_sources(rule, self.person.fields, self.tables.lookups)
+            if not sources:
+                unused.append((match, _why_empty(rule)))
+            elif rule.multi or not used:
+                used.append((match, sources))
             else:
                 unused.append((match, f"{name} is single-valued and {used[0][0].row} came first"))
-        return AttributeReason(name, self.resolved_attributes[name], tuple(used), tuple(unused))
+        return AttributeReason(name, self.resolved_attributes.get(name), tuple(used), tuple(unused))
 
 
 def _why_empty(rule: AttributeRule) -> str:

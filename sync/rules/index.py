@@ -3,20 +3,22 @@
 Most rows in real tables are ``department eq "Finance"``-shaped. Testing all of them against
 every person costs rules x people; instead each rule is filed under one (field, value) its
 condition requires (for ``a and b``, either side; for ``a or b``, both sides), and a person
-looks up their own values. Only rules with no such test (``title co "Analyst"``, ``*``)
-are tested on everyone. A candidate whose whole condition *is* the key needs no re-test.
+looks up their own values. A candidate whose whole condition *is* the key needs no re-test.
+Rules starting with another text test (``title co "Analyst" and ...``) are grouped by that
+test, which is then run once per person for the group; only the rest are tested one by one.
 
 Keys are case-folded, matching ``scim.filters.compare`` (strings compare case-insensitively).
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from scim.filters import And, Compare, Node, Or
 
+from sync.rules.compiled import compile_node
 from sync.rules.conditions import Condition
 from sync.rules.fields import AttributeMap
 
@@ -29,43 +31,107 @@ class Rule(Protocol):
     def when(self) -> Condition: ...
 
 
+Check = Callable[[Mapping[str, Any]], bool]
+_GUARD_OPS: dict[str, Callable[[str, str], bool]] = {
+    "eq": str.__eq__, "co": str.__contains__, "sw": str.startswith, "ew": str.endswith,
+}
+
+
+@dataclass(frozen=True)
+class Guard:
+    """Rules whose condition starts ``field op "literal" and ...``: when that first test
+    fails, none of them can hold, so it is tested once for the whole group."""
+
+    field: str
+    op: str
+    literal: str
+    positions: tuple[int, ...]
+    rests: tuple[Check | None, ...] = field(repr=False)
+    """Per rule, the rest of its condition after the guard (None: the guard is all of it)."""
+
+
 @dataclass(frozen=True)
 class RuleIndex:
     rules: tuple[Any, ...]
+    checks: tuple[Check, ...] = field(repr=False)
     keyed: Mapping[str, Mapping[str, tuple[int, ...]]]
     exact: frozenset[int]
+    always: tuple[int, ...]
+    guards: tuple[Guard, ...]
     scan: tuple[int, ...]
 
     def matching(self, values: Mapping[str, Any]) -> list[Any]:
         """The rules whose condition holds for ``values``, in table order."""
-        rules, exact = self.rules, self.exact
-        hits = {i for i in self.scan if rules[i].when.test(values)}
-        for field, table in self.keyed.items():
-            value = values.get(field)
-            for item in (value if isinstance(value, tuple) else (value,)):
-                if not isinstance(item, str):
-                    continue
-                for i in table.get(item.casefold(), ()):
-                    if i in exact or rules[i].when.test(values):
-                        hits.add(i)
+        checks = self.checks
+        hits = set(self.always)
+        hits.update(i for i in self.scan if checks[i](values))
+        for guard in self.guards:
+            value = values.get(guard.field)
+            if type(value) is str:
+                if _GUARD_OPS[guard.op](value.casefold(), guard.literal):
+                    for i, rest in zip(guard.positions, guard.rests):
+                        if rest is None or rest(values):
+                            hits.add(i)
+            elif value is not None:  # a value of another type: let each full condition decide
+                hits.update(i for i in guard.positions if checks[i](values))
+        exact = self.exact
+        for name, table in self.keyed.items():
+            value = values.get(name)
+            for item in (value if type(value) is tuple else (value,)):
+                if type(item) is str:
+                    for i in table.get(item.casefold(), ()):
+                        if i in exact or checks[i](values):
+                            hits.add(i)
+        rules = self.rules
         return [rules[i] for i in sorted(hits)]
 
 
 def build_index(rules: Sequence[Rule], attribute_map: AttributeMap) -> RuleIndex:
     keyed: dict[str, dict[str, list[int]]] = {}
-    exact, scan = set(), []
+    guards: dict[tuple[str, str, str], list[tuple[int, Check | None]]] = {}
+    types = {name: spec.type for name, spec in attribute_map.fields.items()}
+    exact, always, scan = set(), [], []
     for position, rule in enumerate(rules):
         node = rule.when.node
         keys = _keys(node, attribute_map) if node is not None else None
-        if keys is None:
+        guard = _guard(node, attribute_map) if node is not None else None
+        if node is None:
+            always.append(position)
+        elif keys is not None:
+            for name, value in dict.fromkeys(keys):
+                keyed.setdefault(name, {}).setdefault(value, []).append(position)
+            if _is_exact(node, attribute_map):
+                exact.add(position)
+        elif guard is not None:
+            rest = _rest(node) if isinstance(node, And) else None
+            guards.setdefault(guard, []).append((position, compile_node(rest, types) if rest else None))
+        else:
             scan.append(position)
-            continue
-        for field, value in dict.fromkeys(keys):
-            keyed.setdefault(field, {}).setdefault(value, []).append(position)
-        if _is_exact(node, attribute_map):
-            exact.add(position)
-    frozen = {f: {v: tuple(p) for v, p in table.items()} for f, table in keyed.items()}
-    return RuleIndex(tuple(rules), frozen, frozenset(exact), tuple(scan))
+    return RuleIndex(
+        tuple(rules), tuple(rule.when.check for rule in rules),
+        {f: {v: tuple(p) for v, p in table.items()} for f, table in keyed.items()},
+        frozenset(exact), tuple(always),
+        tuple(Guard(f, op, lit, tuple(p for p, _ in members), tuple(r for _, r in members))
+              for (f, op, lit), members in guards.items()),
+        tuple(scan))
+
+
+def _rest(node: And) -> Node:
+    """``a and b and c`` without its first test ``a``: what remains once ``a`` holds."""
+    if isinstance(node.left, And):
+        return And(_rest(node.left), node.right)
+    return node.right
+
+
+def _guard(node: Node, attribute_map: AttributeMap) -> tuple[str, str, str] | None:
+    """The first test of an ``and`` chain, if it is a text test on a string field."""
+    while isinstance(node, And):
+        node = node.left
+    if not isinstance(node, Compare) or node.op not in _GUARD_OPS or not isinstance(node.value, str):
+        return None
+    if node.path.sub or node.path.urn or attribute_map.type_of(node.path.attr.lower()) != "string":
+        return None
+    return (node.path.attr.lower(), node.op, node.value.casefold())
 
 
 def _keys(node: Node, attribute_map: AttributeMap) -> list[Key] | None:

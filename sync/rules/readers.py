@@ -16,7 +16,7 @@ from sync.rules.errors import Problem
 from sync.rules.fields import AttributeMap
 from sync.rules.tables import (
     ATTRIBUTE_SOURCES, GROUP_NAME_LIMIT, AttributeRule, GroupRule, LookupEntry, LookupTable,
-    Role, RoleRule, RowRef, Scope,
+    Role, RoleRule, RowRef, Scope, role_key_text,
 )
 from sync.rules.yamlfile import INVALID, LineDict
 
@@ -76,7 +76,7 @@ def read_roles(file: str, text: str, amap: AttributeMap, problems: list[Problem]
         rule = _role_rule(file, row, when, problems)
         if rule is None:
             continue
-        clash = f"the same condition cannot give {rule.role.name} and another role on {rule.connection}"
+        clash = f"the same condition cannot give two roles on {role_key_text(rule.key)}"
         if not seen.duplicate(row.line, (_normal(rule.when), rule.key), rule.role, clash):
             rules.append(rule)
     return rules

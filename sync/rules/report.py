@@ -35,7 +35,8 @@ def render_explanation(account: DesiredAccount, explanation: Explanation) -> str
         lines += [f"      lost: {lost.role.name} {_match(lost.match)}  (beaten by {lost.beaten_by})" for lost in role.lost]
     lines.append("attributes:")
     for attribute in explanation.attributes:
-        lines.append(f"  {attribute.attribute} = {_value(attribute.value)}")
+        shown = "(not set)" if attribute.value is None else _value(attribute.value)
+        lines.append(f"  {attribute.attribute} = {shown}")
         for match, values in attribute.rows:
             origins = "; ".join(f"{v!r} from {o}" for v, o in values)
             lines.append(f"      <- {_match(match)}: {origins}")

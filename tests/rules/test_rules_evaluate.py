@@ -81,7 +81,11 @@ def test_missing_lookup_key_leaves_the_attribute_unset_and_says_why():
     account, explanation = evaluate(person(cost_center="CC-999"), TABLES)
     assert "region" not in account.attributes
     assert account.attributes["clearance"] == "public"
-    assert "region" not in {a.attribute for a in explanation.attributes}
+    region = next(a for a in explanation.attributes if a.attribute == "region")
+    assert region.value is None and region.rows == ()
+    [(match, why)] = region.unused
+    assert match.row == RowRef("attributes.csv", 2) and match.inputs == {}
+    assert why == "the person's cost_center is empty or not in the lookup table regions"
 
 
 def test_out_of_scope_person_is_inactive_with_nothing_and_the_reason():
