@@ -19,6 +19,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import re
+import uuid
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
@@ -95,12 +96,24 @@ class _Quoted(str):
     """A string literal from the filter, as opposed to the bare words true/false/null."""
 
 
+# A JSON string (RFC 7159): escaped quotes included. The upstream lexer's '"[^"]*"' stops
+# at the first quote, so strings are lifted out before lexing and put back after.
+_STRING = re.compile(r'"((?:[^"\\]|\\.)*)"', re.DOTALL)
+
+
 def _tokens(text: str) -> Iterator[Any]:
     """The upstream lexer, with quoted strings marked and digit runs merged into numbers."""
+    literals: list[str] = []
+    marker = f"s{uuid.uuid4().hex}n"
+
+    def stash(match: re.Match[str]) -> str:
+        literals.append(match.group(1))
+        return f'"{marker}{len(literals) - 1}"'
+
     pending = None
-    for token in SCIMLexer().tokenize(text):
+    for token in SCIMLexer().tokenize(_STRING.sub(stash, text)):
         if token.type == "COMP_VALUE":
-            token.value = _Quoted(_unescape(token.value))
+            token.value = _Quoted(_unescape(literals[int(token.value.removeprefix(marker))]))
         if pending is not None and token.type == "NUMBER" and token.index == pending.end:
             pending.value += token.value
             pending.end = token.end

@@ -120,3 +120,11 @@ def test_parse_path_forms() -> None:
     for bad in ("", "a b", "x[", "urn:unknown:thing", "a.b[c eq 1]"):
         with pytest.raises(InvalidFilter):
             parse_path(bad, urns)
+
+
+def test_string_literals_are_json_strings_with_escapes() -> None:
+    assert parse_filter(r'displayName eq "R&D \"Core\""').value == 'R&D "Core"'
+    assert parse_filter(r'title eq "back\\slash"').value == "back\\slash"
+    both = parse_filter(r'a eq "x \" y" and b eq "z]"')
+    assert both == And(Compare(AttrPath("a"), "eq", 'x " y'), Compare(AttrPath("b"), "eq", "z]"))
+    assert parse_path(r'members[value eq "a]\"b"]', []).filter == Compare(AttrPath("value"), "eq", 'a]"b')
