@@ -16,11 +16,13 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import and_, false, func, not_, or_, select, true
+from sqlalchemy import and_, false, func, literal, not_, or_, select, true
 from sqlalchemy.sql.elements import ColumnElement
 
 from scim.errors import InvalidFilter, ScimError
-from scim.filters import And, AttrPath, Compare, Node, Not, Or, Present, ValuePath, parse_datetime
+from scim.filters import (
+    And, AttrPath, Compare, Node, Not, Or, Present, ValuePath, compare, parse_datetime, parse_path,
+)
 from scim.schema import Attribute, ResourceType, group_type, user_type
 from sync.models import ScimGroup, ScimGroupMember, ScimUser, ScimUserValue
 
@@ -50,18 +52,18 @@ class Translator:
         if isinstance(node, Not):
             return not_(self.where(node.expr))
         if isinstance(node, ValuePath):
-            attribute = self._resolve(AttrPath(node.path.attr, None, node.path.urn))[1]
+            attribute = self.resolve(AttrPath(node.path.attr, None, node.path.urn))[1]
             if attribute.name not in self.multi:
                 raise InvalidFilter(f"{attribute.name} is not multi-valued: it takes no [filter]")
             return self.multi[attribute.name](node.filter)
-        schema_id, attribute, sub = self._resolve(node.path)
+        schema_id, attribute, sub = self.resolve(node.path)
         if attribute.returned == "never":
             raise InvalidFilter(f"{attribute.name} is write-only: it cannot be filtered on")
         if attribute.name in self.multi and schema_id == self.rtype.schema.id:
             return self._multi_leaf(node, attribute, sub)
         return self._scalar(node, schema_id, attribute, sub)
 
-    def _resolve(self, path: AttrPath) -> tuple[str, Attribute, Attribute | None]:
+    def resolve(self, path: AttrPath) -> tuple[str, Attribute, Attribute | None]:
         try:
             schema, attribute, sub = self.rtype.resolve(path)
         except ScimError as exc:
@@ -84,15 +86,15 @@ class Translator:
         target = sub or attribute
         if target.type == "complex":
             if isinstance(node, Present):
-                return self._json(schema_id, attribute, None).expr.is_not(None)
+                return self.json_column(schema_id, attribute, None).expr.is_not(None)
             raise InvalidFilter(f"{attribute.name} is complex: filter on one of its sub-attributes")
         key = (schema_id, attribute.name.lower(), sub.name.lower() if sub else "")
-        column = self.columns.get(key) or self._json(schema_id, attribute, sub)
+        column = self.columns.get(key) or self.json_column(schema_id, attribute, sub)
         if column.kind == "constant":
             return _constant(column, node)
         return compare_column(column, node, target)
 
-    def _json(self, schema_id: str, attribute: Attribute, sub: Attribute | None) -> Column:
+    def json_column(self, schema_id: str, attribute: Attribute, sub: Attribute | None) -> Column:
         keys: list[str] = [] if schema_id == self.rtype.schema.id else [schema_id]
         keys.append(attribute.name)
         if sub is not None:
@@ -111,8 +113,6 @@ def _kind(attribute: Attribute) -> str:
 
 
 def _constant(column: Column, node: Compare | Present) -> Expr:
-    from scim.filters import compare
-
     value = column.expr.value  # a literal the translator built
     if isinstance(node, Present):
         return true()
@@ -258,8 +258,6 @@ def _membership_where(node: Node, id_column: Any, display: Callable[..., Expr]) 
 
 
 def _literal(value: str) -> Column:
-    from sqlalchemy import literal
-
     return Column(literal(value), "constant")
 
 
@@ -324,14 +322,12 @@ def group_translator() -> Translator:
 
 def sort_expression(translator: Translator, text: str) -> Expr:
     """An ORDER BY expression for ``sortBy`` (RFC 7644 3.4.2.3)."""
-    from scim.filters import parse_path
-
     urns = [translator.rtype.schema.id, *(e.id for e in translator.rtype.extensions)]
     try:
         path = parse_path(text, urns).attr_path()
     except InvalidFilter as exc:
         raise InvalidFilter(f"cannot sort by {text!r}: {exc.detail}") from exc
-    schema_id, attribute, sub = translator._resolve(path)
+    schema_id, attribute, sub = translator.resolve(path)
     if attribute.multi_valued and translator.model is ScimUser and attribute.name != "groups":
         # Multi-valued: sort by the primary (else smallest) value (RFC 7644 3.4.2.3).
         return (
@@ -342,7 +338,7 @@ def sort_expression(translator: Translator, text: str) -> Expr:
     if attribute.multi_valued or (attribute.type == "complex" and sub is None):
         raise InvalidFilter(f"cannot sort by {text!r}")
     key = (schema_id, attribute.name.lower(), sub.name.lower() if sub else "")
-    column = translator.columns.get(key) or translator._json(schema_id, attribute, sub)
+    column = translator.columns.get(key) or translator.json_column(schema_id, attribute, sub)
     if column.kind == "constant":
         return translator.model.id
     return func.lower(column.expr) if column.kind == "string" else column.expr
