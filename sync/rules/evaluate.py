@@ -10,7 +10,7 @@ single-valued one takes the first matching row, in file order, that yields a val
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -41,33 +41,44 @@ def evaluate(person: Person, tables: Tables) -> tuple[DesiredAccount, Explanatio
     if not user_name:
         raise PersonError("user_name", user_name, "every BI account needs a user name")
     in_scope = tables.scope.when.check(values)
-    group_rows, role_rows, attribute_rows = _by_outcome(tables.index.matching(values) if in_scope else ())
-    roles = resolve_roles(role_rows)
+    matched = tables.index.matching(values) if in_scope else ()
+    groups, roles, attribute_rows = _outcomes(matched)
     attributes = {}
     for name, rules in attribute_rows.items():
         value = attribute_value(rules, values, tables.lookups)
         if value is not None:
             attributes[name] = value
     account = DesiredAccount(values.get("employee_id"), user_name, display_name(values), in_scope,
-                             frozenset(group_rows), attributes, roles, tables.version)
-    return account, Explanation(person, tables, in_scope, group_rows, role_rows, roles, attribute_rows, attributes)
+                             groups, attributes, roles, tables.version)
+    return account, Explanation(person, tables, in_scope, matched, roles, attributes)
 
 
-def _by_outcome(matched: Iterable[Any]) -> tuple[dict[str, list[GroupRule]], dict[RoleKey, list[RoleRule]],
+def _outcomes(matched: tuple[Any, ...]) -> tuple[frozenset[str], dict[RoleKey, Role],
                                                   dict[str, list[AttributeRule]]]:
-    """Matching rules by what they decide: a group, a (connection, model), an attribute."""
-    groups: dict[str, list[GroupRule]] = {}
-    roles: dict[RoleKey, list[RoleRule]] = {}
-    attributes: dict[str, list[AttributeRule]] = {}
+    """Groups, winning roles and attribute rows in one pass, building no per-row objects
+    (the explanation regroups ``matched`` only when someone asks for it)."""
+    groups: set[str] = set()
+    roles: dict[RoleKey, Role] = {}
+    attribute_rows: dict[str, list[AttributeRule]] = {}
     for rule in matched:
         kind = type(rule)
         if kind is GroupRule:
-            groups.setdefault(rule.group, []).append(rule)
+            groups.add(rule.group)
         elif kind is RoleRule:
-            roles.setdefault((rule.connection, rule.model), []).append(rule)
+            key = (rule.connection, rule.model)
+            if key not in roles or rule.role > roles[key]:
+                roles[key] = rule.role
         else:
-            attributes.setdefault(rule.attribute, []).append(rule)
-    return groups, roles, attributes
+            attribute_rows.setdefault(rule.attribute, []).append(rule)
+    return frozenset(groups), without_covered_roles(roles), attribute_rows
+
+
+def without_covered_roles(roles: dict[RoleKey, Role]) -> dict[RoleKey, Role]:
+    """Model roles on a connection where the person is CONNECTION_ADMIN are covered by it."""
+    admin = [connection for connection, model in roles if model is None]
+    if not admin:
+        return roles
+    return {key: role for key, role in roles.items() if key[1] is None or key[0] not in admin}
 
 
 def display_name(values: Mapping[str, Any]) -> str:
@@ -76,13 +87,6 @@ def display_name(values: Mapping[str, Any]) -> str:
         return str(values["display_name"])
     parts = [str(values[n]) for n in ("given_name", "family_name") if values.get(n)]
     return " ".join(parts) or str(values["user_name"])
-
-
-def resolve_roles(role_rows: Mapping[RoleKey, list[RoleRule]]) -> dict[RoleKey, Role]:
-    admin = {conn for (conn, model), rules in role_rows.items()
-             if model is None and any(r.role is Role.CONNECTION_ADMIN for r in rules)}
-    return {key: max(r.role for r in rules) for key, rules in role_rows.items()
-            if key[1] is None or key[0] not in admin}
 
 
 def attribute_value(rules: list[AttributeRule], values: Mapping[str, Any],

@@ -6,7 +6,7 @@ below are derived from that on demand, with the person's values that each condit
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -68,15 +68,25 @@ class Explanation:
     person: Person
     tables: Tables = field(repr=False)
     in_scope: bool
-    group_rows: Mapping[str, list[GroupRule]]
-    role_rows: Mapping[RoleKey, list[RoleRule]]
+    matched: tuple[Any, ...]
     resolved_roles: Mapping[RoleKey, Role]
-    attribute_rows: Mapping[str, list[AttributeRule]]
     resolved_attributes: Mapping[str, str | tuple[str, ...]]
 
     @property
     def tables_version(self) -> str:
         return self.tables.version
+
+    @property
+    def group_rows(self) -> dict[str, list[GroupRule]]:
+        return _by(self.matched, GroupRule, lambda rule: rule.group)
+
+    @property
+    def role_rows(self) -> dict[RoleKey, list[RoleRule]]:
+        return _by(self.matched, RoleRule, lambda rule: rule.key)
+
+    @property
+    def attribute_rows(self) -> dict[str, list[AttributeRule]]:
+        return _by(self.matched, AttributeRule, lambda rule: rule.attribute)
 
     def match(self, row: RowRef, condition: Condition) -> Match:
         inputs = {name: self.person.fields.get(name) for name in condition.fields}
@@ -93,13 +103,15 @@ class Explanation:
 
     @property
     def roles(self) -> tuple[RoleReason, ...]:
-        return tuple(self._role_reason(key, rules) for key, rules in
-                     sorted(self.role_rows.items(), key=lambda item: role_key_text(item[0])))
+        role_rows = self.role_rows
+        return tuple(self._role_reason(key, rules, role_rows) for key, rules in
+                     sorted(role_rows.items(), key=lambda item: role_key_text(item[0])))
 
-    def _role_reason(self, key: RoleKey, rules: list[RoleRule]) -> RoleReason:
+    def _role_reason(self, key: RoleKey, rules: list[RoleRule],
+                     role_rows: Mapping[RoleKey, list[RoleRule]]) -> RoleReason:
         role = self.resolved_roles.get(key)
         if role is None:  # a connection admin elsewhere on this connection outranks it
-            admin = self.role_rows[(key[0], None)]
+            admin = role_rows[(key[0], None)]
             best = next(r for r in admin if r.role is Role.CONNECTION_ADMIN)
             lost = tuple(LostRole(self.match(r.row, r.when), r.role, best.row) for r in rules)
             return RoleReason(key, None, (), lost)
@@ -124,6 +136,15 @@ class Explanation:
             else:
                 unused.append((match, f"{name} is single-valued and {used[0][0].row} came first"))
         return AttributeReason(name, self.resolved_attributes.get(name), tuple(used), tuple(unused))
+
+
+def _by(matched: tuple[Any, ...], kind: type, key: Callable[[Any], Any]) -> dict[Any, list[Any]]:
+    """The matching rules of one kind, by what they decide, in table order."""
+    found: dict[Any, list[Any]] = {}
+    for rule in matched:
+        if type(rule) is kind:
+            found.setdefault(key(rule), []).append(rule)
+    return found
 
 
 def _why_empty(rule: AttributeRule) -> str:

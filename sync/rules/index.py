@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any, Protocol
 
 from scim.filters import And, Compare, Node, Or
@@ -60,30 +61,44 @@ class RuleIndex:
     guards: tuple[Guard, ...]
     scan: tuple[int, ...]
 
-    def matching(self, values: Mapping[str, Any]) -> list[Any]:
+    def matching(self, values: Mapping[str, Any]) -> tuple[Any, ...]:
         """The rules whose condition holds for ``values``, in table order."""
         checks = self.checks
         hits = set(self.always)
         hits.update(i for i in self.scan if checks[i](values))
-        for guard in self.guards:
-            value = values.get(guard.field)
+        for field_name, test, literal, members in self._guard_plan:
+            value = values.get(field_name)
             if type(value) is str:
-                if _GUARD_OPS[guard.op](value.casefold(), guard.literal):
-                    for i, rest in zip(guard.positions, guard.rests):
+                if test(value.casefold(), literal):
+                    for i, rest in members:
                         if rest is None or rest(values):
                             hits.add(i)
             elif value is not None:  # a value of another type: let each full condition decide
-                hits.update(i for i in guard.positions if checks[i](values))
-        exact = self.exact
-        for name, table in self.keyed.items():
+                hits.update(i for i, _ in members if checks[i](values))
+        for name, table in self._keyed_plan:
             value = values.get(name)
             for item in (value if type(value) is tuple else (value,)):
-                if type(item) is str:
-                    for i in table.get(item.casefold(), ()):
-                        if i in exact or checks[i](values):
+                found = table.get(item.casefold()) if type(item) is str else None
+                if found is not None:
+                    hits.update(found[0])
+                    for i in found[1]:
+                        if checks[i](values):
                             hits.add(i)
         rules = self.rules
-        return [rules[i] for i in sorted(hits)]
+        return tuple([rules[i] for i in sorted(hits)])
+
+    @cached_property
+    def _keyed_plan(self) -> tuple[tuple[str, dict[str, tuple[tuple[int, ...], tuple[int, ...]]]], ...]:
+        """Per field and key: the rules the key alone decides, and those still to test."""
+        return tuple((name, {key: (tuple(i for i in found if i in self.exact),
+                                   tuple(i for i in found if i not in self.exact))
+                             for key, found in table.items()})
+                     for name, table in self.keyed.items())
+
+    @cached_property
+    def _guard_plan(self) -> tuple[tuple[str, Callable[[str, str], bool], str, tuple[tuple[int, Check | None], ...]], ...]:
+        """The guards as plain tuples: the per-person loop then does no attribute lookups."""
+        return tuple((g.field, _GUARD_OPS[g.op], g.literal, tuple(zip(g.positions, g.rests))) for g in self.guards)
 
 
 def build_index(rules: Sequence[Rule], attribute_map: AttributeMap) -> RuleIndex:

@@ -125,4 +125,4 @@ def test_index_finds_exactly_the_rules_a_full_scan_finds(department, title, loca
     values = person(department=department, title=title, location=location, idp_groups=groups,
                     security_level=level, hire_date=hired.isoformat()).fields
     everything = [r for r in TABLES.index.rules if r.when.test(values)]
-    assert TABLES.index.matching(values) == everything
+    assert list(TABLES.index.matching(values)) == everything
