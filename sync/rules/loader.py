@@ -7,8 +7,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
+from typing import TypeVar
 
 from scim.filters import And, Compare, Node
 
@@ -22,6 +23,8 @@ from sync.rules.tables import AttributeRule, LookupTable, Tables
 from sync.rules.version import tables_version
 from sync.rules.yamlfile import load_yaml
 
+T = TypeVar("T")
+
 
 def load_dir(directory: Path) -> Tables:
     """The tables in ``directory`` (``mappings/``)."""
@@ -31,19 +34,22 @@ def load_dir(directory: Path) -> Tables:
 def load_tables(files: Mapping[str, bytes]) -> Tables:
     problems: list[Problem] = []
     texts = _texts(files, problems)
-    amap = load_attribute_map("fields.yaml", load_yaml("fields.yaml", texts.get("fields.yaml", ""), problems),
-                              problems) if "fields.yaml" in texts else AttributeMap({}, "fields.yaml")
+
+    def read(name: str, reader: Callable[[str], T], missing: T) -> T:
+        return reader(texts[name]) if name in texts else missing  # missing: reported by _texts
+
+    amap = read("fields.yaml", lambda text: load_attribute_map(
+        "fields.yaml", load_yaml("fields.yaml", text, problems), problems), AttributeMap({}, "fields.yaml"))
     if not amap.fields:
         # Every condition names fields from fields.yaml; checking them against nothing
         # would bury the real mistake under one "unknown field" per row.
         raise TableErrors(problems)
     lookups = {name: read_lookup(path, name, texts[path], problems) for name, path in _lookup_files(texts)}
-    scope = read_scope("scope.yaml", load_yaml("scope.yaml", texts.get("scope.yaml", ""), problems), amap,
-                       problems) if "scope.yaml" in texts else None
-    groups = read_groups("groups.csv", texts.get("groups.csv", ""), amap, problems) if "groups.csv" in texts else []
-    roles = read_roles("roles.csv", texts.get("roles.csv", ""), amap, problems) if "roles.csv" in texts else []
-    attributes = (read_attributes("attributes.csv", texts["attributes.csv"], amap, problems)
-                  if "attributes.csv" in texts else [])
+    scope = read("scope.yaml", lambda text: read_scope(
+        "scope.yaml", load_yaml("scope.yaml", text, problems), amap, problems), None)
+    groups = read("groups.csv", lambda text: read_groups("groups.csv", text, amap, problems), [])
+    roles = read("roles.csv", lambda text: read_roles("roles.csv", text, amap, problems), [])
+    attributes = read("attributes.csv", lambda text: read_attributes("attributes.csv", text, amap, problems), [])
     for rule in attributes:
         _check_lookup(rule, lookups, problems)
     if problems or scope is None:
@@ -54,6 +60,7 @@ def load_tables(files: Mapping[str, bytes]) -> Tables:
 
 
 def _texts(files: Mapping[str, bytes], problems: list[Problem]) -> dict[str, str]:
+    """Each file's text; a missing table file is reported here, once."""
     for name in TABLE_FILES:
         if name not in files:
             problems.append(Problem(name, None, "is missing", "create it (mappings/README.md describes each file)"))

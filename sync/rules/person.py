@@ -53,7 +53,7 @@ def person_from_hr_row(row: Mapping[str, str], attribute_map: AttributeMap) -> P
         if spec.hr_columns:
             raws = [_column(row, spec, column) for column in spec.hr_columns]
             values[spec.name] = _typed(spec, _combine(spec, raws))
-    return _with_defaults(values, "hr", attribute_map)
+    return _with_defaults(values, _sources(values, "hr"), attribute_map)
 
 
 def person_from_scim(resource: Mapping[str, Any], attribute_map: AttributeMap) -> Person:
@@ -63,7 +63,7 @@ def person_from_scim(resource: Mapping[str, Any], attribute_map: AttributeMap) -
         if spec.idp_paths:
             raws = [_scim_value(resource, path, spec.type == "list") for path in spec.idp_paths]
             values[spec.name] = _typed(spec, _combine(spec, raws))
-    return _with_defaults(values, "idp", attribute_map)
+    return _with_defaults(values, _sources(values, "idp"), attribute_map)
 
 
 def person_from_values(values: Mapping[str, Any], attribute_map: AttributeMap) -> Person:
@@ -78,7 +78,7 @@ def person_from_values(values: Mapping[str, Any], attribute_map: AttributeMap) -
             known = ", ".join(attribute_map.fields)
             raise PersonError(name, value, f"no such person field (the fields are {known})")
         typed[name] = _coerce(spec, value)
-    return _with_defaults(typed, "given", attribute_map)
+    return _with_defaults(typed, _sources(typed, "given"), attribute_map)
 
 
 def merge_people(hr: Person | None, idp: Person | None, attribute_map: AttributeMap) -> Person:
@@ -91,16 +91,19 @@ def merge_people(hr: Person | None, idp: Person | None, attribute_map: Attribute
         chosen = next((p for p in order if p is not None and _real(p, name)), None)
         if chosen is not None:
             values[name], sources[name] = chosen.fields[name], chosen.sources[name]
-    return _with_defaults(values, "", attribute_map, sources)
+    return _with_defaults(values, sources, attribute_map)
 
 
 def _real(person: Person, name: str) -> bool:
     return person.sources.get(name) not in (None, "default") and not is_empty(person.fields.get(name))
 
 
-def _with_defaults(values: dict[str, Any], source: str, attribute_map: AttributeMap,
-                   sources: dict[str, str] | None = None) -> Person:
-    sources = dict(sources or {name: source for name, value in values.items() if not is_empty(value)})
+def _sources(values: Mapping[str, Any], source: str) -> dict[str, str]:
+    return {name: source for name, value in values.items() if not is_empty(value)}
+
+
+def _with_defaults(values: dict[str, Any], sources: dict[str, str], attribute_map: AttributeMap) -> Person:
+    """Every declared field present: its default where no source gave a value, else None."""
     for name, spec in attribute_map.fields.items():
         if is_empty(values.get(name)) and spec.default is not None:
             values[name], sources[name] = spec.default, "default"

@@ -129,8 +129,12 @@ _COERCE: dict[str, Callable[[Any], Any]] = {
 
 
 def is_empty(value: Any) -> bool:
-    return value is None or (isinstance(value, str | tuple | list) and not any(
-        str(v).strip() for v in ([value] if isinstance(value, str) else value) if v is not None))
+    """None, blank text, or a list of nothing but those: what HR exports leave in empty cells."""
+    if isinstance(value, str):
+        return not value.strip()
+    if isinstance(value, tuple | list):
+        return all(is_empty(v) for v in value)
+    return value is None
 
 
 def coerce(type_name: str, value: Any) -> Any:
