@@ -13,10 +13,10 @@ from typing import Any, NoReturn
 
 import click
 
-from sync.rules.cases import load_cases, run_case
+from sync.rules.cases import Case, load_cases, run_case
 from sync.rules.errors import PersonError, RulesError, TableErrors
-from sync.rules.evaluate import evaluate
-from sync.rules.explain import explanation_to_dict
+from sync.rules.evaluate import DesiredAccount, evaluate
+from sync.rules.explain import Explanation, explanation_to_dict
 from sync.rules.impact import impact as impact_of
 from sync.rules.loader import load_dir, load_tables
 from sync.rules.person import Person, person_from_scim, person_from_values
@@ -48,13 +48,26 @@ def _fail_problems(exc: TableErrors) -> NoReturn:
     raise click.ClickException(f"{len(exc.problems)} problem(s) found")
 
 
-@mappings.command(help="Validate the tables; print every problem and exit 1 if there is any.")
+@mappings.command(help="Validate the tables (and cases.yaml if present); print every problem "
+                       "and exit 1 if there is any.")
 @click.argument("directory", required=False, type=DIR_ARGUMENT)
 def check(directory: Path | None) -> None:
+    directory = directory or default_dir()
     tables = _load(directory)
+    cases = _cases(directory, tables) if (directory / CASES_FILE).is_file() else []
     click.echo(f"ok: {len(tables.groups)} group rows, {len(tables.roles)} role rows, "
-               f"{len(tables.attributes)} attribute rows, {len(tables.lookups)} lookup tables; "
-               f"version {short_version(tables.version)}")
+               f"{len(tables.attributes)} attribute rows, {len(tables.lookups)} lookup tables, "
+               f"{len(cases)} golden cases; version {short_version(tables.version)}")
+
+
+def _cases(directory: Path, tables: Tables) -> list[Case]:
+    path = directory / CASES_FILE
+    if not path.is_file():
+        raise click.ClickException(f"{path}: no such file (write golden cases there; see mappings/README.md)")
+    try:
+        return load_cases(CASES_FILE, path.read_text(encoding="utf-8"), tables.attribute_map)
+    except TableErrors as exc:
+        _fail_problems(exc)
 
 
 @mappings.command(help="Run the golden cases in DIR/cases.yaml; show a diff for each failure.")
@@ -62,13 +75,7 @@ def check(directory: Path | None) -> None:
 def test(directory: Path | None) -> None:
     directory = directory or default_dir()
     tables = _load(directory)
-    path = directory / CASES_FILE
-    if not path.is_file():
-        raise click.ClickException(f"{path}: no such file (write golden cases there; see mappings/README.md)")
-    try:
-        cases = load_cases(CASES_FILE, path.read_text(encoding="utf-8"), tables.attribute_map)
-    except TableErrors as exc:
-        _fail_problems(exc)
+    cases = _cases(directory, tables)
     failed = 0
     for result in (run_case(case, tables) for case in cases):
         status = "PASS" if result.passed else "FAIL"
@@ -97,16 +104,19 @@ def explain(employee_id: str | None, person_file: Path | None, directory: Path |
         people = _people_from_store(tables, employee_id)
     if not people:
         raise click.ClickException(f"no person with employee id {employee_id!r} in the identity store")
-    for person in people:
-        try:
-            account, explanation = evaluate(person, tables)
-        except PersonError as exc:
-            raise click.ClickException(f"{person.label()}: {exc}") from exc
-        if as_json:
-            click.echo(json.dumps({"account": account_to_dict(account),
-                                   "explanation": explanation_to_dict(explanation)}, indent=2))
-        else:
-            click.echo(render_explanation(account, explanation))
+    results = [_evaluate(person, tables) for person in people]
+    if as_json:
+        documents = [{"account": account_to_dict(a), "explanation": explanation_to_dict(e)} for a, e in results]
+        click.echo(json.dumps(documents[0] if len(documents) == 1 else documents, indent=2))
+    else:
+        click.echo("\n\n".join(render_explanation(account, explanation) for account, explanation in results))
+
+
+def _evaluate(person: Person, tables: Tables) -> tuple[DesiredAccount, Explanation]:
+    try:
+        return evaluate(person, tables)
+    except PersonError as exc:
+        raise click.ClickException(f"{person.label()}: {exc}") from exc
 
 
 @mappings.command(help="Who would gain or lose what if the tables in DIR replaced those in "

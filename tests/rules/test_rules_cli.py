@@ -170,3 +170,19 @@ def test_impact_against_an_unknown_revision_is_a_clear_error(tmp_path):
     result = run("impact", "--against", "no-such-rev", "--dir", str(tables), "--people", str(people))
     assert result.exit_code == 1
     assert "git archive failed" in result.output and "Traceback" not in result.output
+
+
+def test_check_also_validates_the_golden_cases(tmp_path):
+    write_tables(tmp_path)
+    (tmp_path / "cases.yaml").write_text("cases:\n  - name: x\n    person: {user_name: a}\n"
+                                         "    expect: {roles: {warehouse/finance: OWNER}}\n")
+    result = run("check", str(tmp_path))
+    assert result.exit_code == 1
+    assert "cases.yaml:4: unknown role 'OWNER'" in result.output
+
+
+def test_explain_json_of_several_people_is_one_list(tmp_path):
+    path = tmp_path / "people.json"
+    path.write_text(json.dumps([ANALYST, {**ANALYST, "employee_id": "1002", "user_name": "b@northwind.example"}]))
+    result = run("explain", "--person", str(path), "--dir", str(SHIPPED), "--json")
+    assert [d["account"]["employee_id"] for d in json.loads(result.output)] == ["1001", "1002"]
