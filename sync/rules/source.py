@@ -48,6 +48,10 @@ def read_git(revision: str, directory: Path) -> dict[str, bytes]:
     """The table files of ``directory`` as they were at ``revision`` of its git repository."""
     top = _git(directory, "rev-parse", "--show-toplevel").decode().strip()
     prefix = _git(directory, "rev-parse", "--show-prefix").decode().strip()
+    if not _git_ok(directory, "rev-parse", "--verify", "--quiet", f"{revision}^{{commit}}"):
+        raise TableSourceError(f"{revision!r} is not a git revision of {top} (try a branch, tag or commit id)")
+    if prefix and not _git_ok(directory, "cat-file", "-e", f"{revision}:{prefix}"):
+        raise TableSourceError(f"{prefix.rstrip('/')} does not exist at git revision {revision}")
     archive = _git(Path(top), "archive", "--format=tar", revision, "--", prefix or ".")
     files = {}
     with tarfile.open(fileobj=io.BytesIO(archive)) as tar:
@@ -57,6 +61,10 @@ def read_git(revision: str, directory: Path) -> dict[str, bytes]:
             if extracted is not None and is_table_file(relative):
                 files[relative] = extracted.read()
     return files
+
+
+def _git_ok(directory: Path, *args: str) -> bool:
+    return subprocess.run(["git", "-C", str(directory), *args], capture_output=True).returncode == 0
 
 
 def _git(directory: Path, *args: str) -> bytes:

@@ -169,7 +169,22 @@ def test_impact_against_an_unknown_revision_is_a_clear_error(tmp_path):
     people.write_text("[]")
     result = run("impact", "--against", "no-such-rev", "--dir", str(tables), "--people", str(people))
     assert result.exit_code == 1
-    assert "git archive failed" in result.output and "Traceback" not in result.output
+    assert "'no-such-rev' is not a git revision" in result.output and "Traceback" not in result.output
+
+
+def test_impact_against_a_revision_without_the_tables_is_a_clear_error(tmp_path):
+    repo = tmp_path / "repo"
+    repo.mkdir()
+    git(repo, "init", "-q")
+    (repo / "README").write_text("x")
+    git(repo, "add", ".")
+    git(repo, "commit", "-q", "-m", "before the tables")
+    tables = write_tables(repo / "mappings")
+    people = tmp_path / "people.json"
+    people.write_text("[]")
+    result = run("impact", "--against", "HEAD", "--dir", str(tables), "--people", str(people))
+    assert result.exit_code == 1
+    assert "mappings does not exist at git revision HEAD" in result.output
 
 
 def test_check_also_validates_the_golden_cases(tmp_path):
