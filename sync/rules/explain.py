@@ -130,7 +130,8 @@ class Explanation:
             match = self.match(rule.row, rule.when)
             sources = rule_sources(rule, self.person.fields, self.tables.lookups)
             if not sources:
-                unused.append((match, _why_empty(rule)))
+                unused.append((match, _why_empty(rule, self.person.fields.get(rule.key_field or rule.value),
+                                                 self.tables)))
             elif rule.multi or not used:
                 used.append((match, sources))
             else:
@@ -147,10 +148,12 @@ def _by(matched: tuple[Any, ...], kind: type, key: Callable[[Any], Any]) -> dict
     return found
 
 
-def _why_empty(rule: AttributeRule) -> str:
-    if rule.source == "lookup":
-        return f"the person's {rule.key_field} is empty or not in the lookup table {rule.value}"
-    return f"the person's {rule.value} is empty"
+def _why_empty(rule: AttributeRule, value: Any, tables: Tables) -> str:
+    field_name = rule.key_field or rule.value
+    if value is None or value == ():
+        return f"the person's {field_name} is empty"
+    shown = ", ".join(repr(as_text(v)) for v in (value if isinstance(value, tuple) else (value,)))
+    return f"{field_name} {shown} is not in {tables.lookups[rule.value].file} (and it has no * row)"
 
 
 def explanation_to_dict(explanation: Explanation) -> dict[str, Any]:

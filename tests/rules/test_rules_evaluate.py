@@ -85,7 +85,7 @@ def test_missing_lookup_key_leaves_the_attribute_unset_and_says_why():
     assert region.value is None and region.rows == ()
     [(match, why)] = region.unused
     assert match.row == RowRef("attributes.csv", 2) and match.inputs == {}
-    assert why == "the person's cost_center is empty or not in the lookup table regions"
+    assert why == "cost_center 'CC-999' is not in lookups/regions.csv (and it has no * row)"
 
 
 def test_out_of_scope_person_is_inactive_with_nothing_and_the_reason():
