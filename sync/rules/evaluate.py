@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from types import MappingProxyType
 from typing import Any
 
 from sync.rules.attribute_values import rule_values
@@ -48,8 +49,9 @@ def evaluate(person: Person, tables: Tables) -> tuple[DesiredAccount, Explanatio
         value = attribute_value(rules, values, tables.lookups)
         if value is not None:
             attributes[name] = value
+    # Read-only views: a DesiredAccount is a value the planner compares, never edits.
     account = DesiredAccount(values.get("employee_id"), user_name, display_name(values), in_scope,
-                             groups, attributes, roles, tables.version)
+                             groups, MappingProxyType(attributes), MappingProxyType(roles), tables.version)
     return account, Explanation(person, tables, in_scope, matched, roles, attributes)
 
 

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from types import MappingProxyType
 from typing import Any
 
 from scim.filters import And, Present, ValuePath, lookup, matches
@@ -109,7 +110,7 @@ def _with_defaults(values: dict[str, Any], sources: dict[str, str], attribute_ma
             values[name], sources[name] = spec.default, "default"
         elif name not in values:
             values[name] = () if spec.type == "list" else None
-    return Person(values, sources)
+    return Person(MappingProxyType(values), MappingProxyType(sources))
 
 
 def _column(row: Mapping[str, str], spec: FieldSpec, column: str) -> Any:

@@ -126,3 +126,12 @@ def test_index_finds_exactly_the_rules_a_full_scan_finds(department, title, loca
                     security_level=level, hire_date=hired.isoformat()).fields
     everything = [r for r in TABLES.index.rules if r.when.test(values)]
     assert list(TABLES.index.matching(values)) == everything
+
+
+def test_accounts_and_people_are_read_only_values():
+    someone = person(department="Finance")
+    account, _ = evaluate(someone, TABLES)
+    with pytest.raises(TypeError):
+        account.roles[("warehouse", "finance")] = Role.MODELER
+    with pytest.raises(TypeError):
+        someone.fields["department"] = "Sales"
