@@ -21,7 +21,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from sync.rules import Person, Tables, evaluate, load_tables, person_from_values  # noqa: E402
+from sync.rules import Person, Tables, evaluate, load_tables, person_from_values
 
 DEPARTMENTS = [f"Dept {i:02d}" for i in range(40)]
 TITLES = [f"{level} {job}" for level in ("Junior", "Senior", "Lead", "Principal")

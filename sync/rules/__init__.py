@@ -11,13 +11,25 @@ The public surface, all pure except the readers in ``source``:
 The tables themselves live in ``mappings/``; mappings/README.md documents them for their editors.
 """
 
-from sync.rules.errors import PersonError, Problem, RulesError, TableErrors, TableSourceError
+from sync.rules.errors import (
+    PersonError,
+    Problem,
+    RulesError,
+    TableErrors,
+    TableSourceError,
+)
 from sync.rules.evaluate import DesiredAccount, evaluate
 from sync.rules.explain import Explanation, explanation_to_dict
 from sync.rules.fields import AttributeMap
 from sync.rules.impact import PersonImpact, impact
 from sync.rules.loader import load_dir, load_tables
-from sync.rules.person import Person, merge_people, person_from_hr_row, person_from_scim, person_from_values
+from sync.rules.person import (
+    Person,
+    merge_people,
+    person_from_hr_row,
+    person_from_scim,
+    person_from_values,
+)
 from sync.rules.source import read_dir, read_git
 from sync.rules.tables import Role, RowRef, Tables
 from sync.rules.version import tables_version

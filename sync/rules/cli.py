@@ -20,7 +20,12 @@ from sync.rules.explain import Explanation, explanation_to_dict
 from sync.rules.impact import impact as impact_of
 from sync.rules.loader import load_dir, load_tables
 from sync.rules.person import Person, person_from_scim, person_from_values
-from sync.rules.report import account_to_dict, impact_to_dict, render_explanation, render_impact
+from sync.rules.report import (
+    account_to_dict,
+    impact_to_dict,
+    render_explanation,
+    render_impact,
+)
 from sync.rules.source import CASES_FILE, default_dir, read_dir, read_git
 from sync.rules.tables import Tables
 from sync.rules.version import short_version

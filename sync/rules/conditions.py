@@ -13,7 +13,17 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from scim.errors import InvalidFilter
-from scim.filters import And, AttrPath, Compare, Node, Not, Or, Present, ValuePath, parse_filter
+from scim.filters import (
+    And,
+    AttrPath,
+    Compare,
+    Node,
+    Not,
+    Or,
+    Present,
+    ValuePath,
+    parse_filter,
+)
 from sync.rules.compiled import compile_node
 from sync.rules.errors import Problem
 from sync.rules.fields import AttributeMap

@@ -19,7 +19,15 @@ from sync.rules.attribute_values import rule_values
 from sync.rules.errors import PersonError
 from sync.rules.explain import Explanation
 from sync.rules.person import Person
-from sync.rules.tables import AttributeRule, GroupRule, LookupTable, Role, RoleKey, RoleRule, Tables
+from sync.rules.tables import (
+    AttributeRule,
+    GroupRule,
+    LookupTable,
+    Role,
+    RoleKey,
+    RoleRule,
+    Tables,
+)
 
 
 @dataclass(frozen=True)

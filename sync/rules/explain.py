@@ -13,7 +13,16 @@ from typing import Any
 from sync.rules.attribute_values import rule_sources
 from sync.rules.conditions import Condition
 from sync.rules.person import Person
-from sync.rules.tables import AttributeRule, GroupRule, Role, RoleKey, RoleRule, RowRef, Tables, role_key_text
+from sync.rules.tables import (
+    AttributeRule,
+    GroupRule,
+    Role,
+    RoleKey,
+    RoleRule,
+    RowRef,
+    Tables,
+    role_key_text,
+)
 from sync.rules.values import as_text
 
 

@@ -18,7 +18,6 @@ from functools import cached_property
 from typing import Any, Protocol
 
 from scim.filters import And, Compare, Node, Or
-
 from sync.rules.compiled import compile_node
 from sync.rules.conditions import Condition
 from sync.rules.fields import AttributeMap

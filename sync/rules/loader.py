@@ -12,12 +12,17 @@ from pathlib import Path
 from typing import TypeVar
 
 from scim.filters import And, Compare, Node
-
 from sync.rules.csvfile import decode
 from sync.rules.errors import Problem, TableErrors
 from sync.rules.fields import AttributeMap, load_attribute_map
 from sync.rules.index import build_index
-from sync.rules.readers import read_attributes, read_groups, read_lookup, read_roles, read_scope
+from sync.rules.readers import (
+    read_attributes,
+    read_groups,
+    read_lookup,
+    read_roles,
+    read_scope,
+)
 from sync.rules.source import LOOKUP_DIR, TABLE_FILES, read_dir
 from sync.rules.tables import AttributeRule, LookupTable, Tables
 from sync.rules.version import tables_version

@@ -15,8 +15,17 @@ from sync.rules.csvfile import CsvRow, read_csv
 from sync.rules.errors import Problem
 from sync.rules.fields import AttributeMap
 from sync.rules.tables import (
-    ATTRIBUTE_SOURCES, GROUP_NAME_LIMIT, AttributeRule, GroupRule, LookupEntry, LookupTable,
-    Role, RoleRule, RowRef, Scope, role_key_text,
+    ATTRIBUTE_SOURCES,
+    GROUP_NAME_LIMIT,
+    AttributeRule,
+    GroupRule,
+    LookupEntry,
+    LookupTable,
+    Role,
+    RoleRule,
+    RowRef,
+    Scope,
+    role_key_text,
 )
 from sync.rules.yamlfile import INVALID, LineDict
 

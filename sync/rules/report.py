@@ -57,8 +57,8 @@ def _value(value: Any) -> str:
 
 def render_impact(found: Iterable[PersonImpact], old_version: str, new_version: str, people: int) -> str:
     found = list(found)
-    lines = [f"tables {short_version(old_version)} -> {short_version(new_version)}: "
-             f"{sum(1 for f in found if not f.error)} of {people} people change"]
+    changed = sum(1 for f in found if not f.error)
+    lines = [f"tables {short_version(old_version)} -> {short_version(new_version)}: {changed} of {people} people change"]
     for item in found:
         lines.append(f"{item.person}:" + (f" cannot evaluate: {item.error}" if item.error else ""))
         lines += [f"  {change}" for change in item.changes]

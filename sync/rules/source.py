@@ -64,7 +64,8 @@ def read_git(revision: str, directory: Path) -> dict[str, bytes]:
 
 
 def _git_ok(directory: Path, *args: str) -> bool:
-    return subprocess.run(["git", "-C", str(directory), *args], capture_output=True).returncode == 0
+    done = subprocess.run(["git", "-C", str(directory), *args], capture_output=True, check=False)
+    return done.returncode == 0
 
 
 def _git(directory: Path, *args: str) -> bytes:

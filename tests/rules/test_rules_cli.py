@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-
 from rules_tables import GROUPS, ROLES, write_tables
+
 from sync.rules.cli import mappings
 
 SHIPPED = Path(__file__).resolve().parents[2] / "mappings"

@@ -6,8 +6,8 @@ import datetime as dt
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
-
 from rules_tables import table_files
+
 from scim.filters import matches
 from sync.rules import load_tables
 

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import pytest
-
 from rules_tables import ATTRIBUTES, FIELDS, GROUPS, ROLES, write_tables
+
 from sync.rules import TableErrors, load_dir
 
 

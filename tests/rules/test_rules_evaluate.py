@@ -7,9 +7,16 @@ import datetime as dt
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-
 from rules_tables import table_files
-from sync.rules import PersonError, Role, RowRef, evaluate, load_tables, person_from_values
+
+from sync.rules import (
+    PersonError,
+    Role,
+    RowRef,
+    evaluate,
+    load_tables,
+    person_from_values,
+)
 from sync.rules.explain import explanation_to_dict
 
 TABLES = load_tables(table_files())

@@ -7,10 +7,16 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
-
 from rules_tables import table_files
+
 from sync.rules import (
-    PersonError, load_dir, load_tables, merge_people, person_from_hr_row, person_from_scim, person_from_values,
+    PersonError,
+    load_dir,
+    load_tables,
+    merge_people,
+    person_from_hr_row,
+    person_from_scim,
+    person_from_values,
 )
 
 AMAP = load_tables(table_files()).attribute_map

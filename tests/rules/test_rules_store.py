@@ -6,8 +6,8 @@ import json
 from pathlib import Path
 
 from click.testing import CliRunner
-
 from rules_tables import GROUPS, write_tables
+
 from scim.store import GroupStore, UserStore
 from sync.db import session_scope
 from sync.rules.cli import mappings
