@@ -65,6 +65,13 @@ class RuleIndex:
         checks = self.checks
         hits = set(self.always)
         hits.update(i for i in self.scan if checks[i](values))
+        self._add_guarded(values, hits)
+        self._add_keyed(values, hits)
+        rules = self.rules
+        return tuple([rules[i] for i in sorted(hits)])
+
+    def _add_guarded(self, values: Mapping[str, Any], hits: set[int]) -> None:
+        checks = self.checks
         for field_name, test, literal, members in self._guard_plan:
             value = values.get(field_name)
             if type(value) is str:
@@ -72,30 +79,39 @@ class RuleIndex:
                     for i, rest in members:
                         if rest is None or rest(values):
                             hits.add(i)
-            elif value is not None:  # a value of another type: let each full condition decide
+            elif value is not None:  # not the declared type: let each full condition decide
                 hits.update(i for i, _ in members if checks[i](values))
-        for name, table in self._keyed_plan:
+
+    def _add_keyed(self, values: Mapping[str, Any], hits: set[int]) -> None:
+        checks = self.checks
+        for name, table, everything in self._keyed_plan:
             value = values.get(name)
-            for item in (value if type(value) is tuple else (value,)):
-                found = table.get(item.casefold()) if type(item) is str else None
-                if found is not None:
-                    hits.update(found[0])
-                    for i in found[1]:
-                        if checks[i](values):
-                            hits.add(i)
-        rules = self.rules
-        return tuple([rules[i] for i in sorted(hits)])
+            for item in (value if type(value) is tuple or type(value) is list else (value,)):
+                if type(item) is str:
+                    found = table.get(item.casefold())
+                    if found is not None:
+                        hits.update(found[0])
+                        for i in found[1]:
+                            if checks[i](values):
+                                hits.add(i)
+                elif item is not None:  # not the declared type: let each full condition decide
+                    hits.update(i for i in everything if checks[i](values))
 
     @cached_property
-    def _keyed_plan(self) -> tuple[tuple[str, dict[str, tuple[tuple[int, ...], tuple[int, ...]]]], ...]:
-        """Per field and key: the rules the key alone decides, and those still to test."""
-        return tuple((name, {key: (tuple(i for i in found if i in self.exact),
-                                   tuple(i for i in found if i not in self.exact))
-                             for key, found in table.items()})
-                     for name, table in self.keyed.items())
+    def _keyed_plan(self) -> tuple[tuple[str, dict[str, tuple[tuple[int, ...], tuple[int, ...]]],
+                                         tuple[int, ...]], ...]:
+        """Per field and key: the rules the key alone decides, and those still to test;
+        and all the field's rules, for a value of an unexpected type."""
+        plan = []
+        for name, table in self.keyed.items():
+            split = {key: (tuple(i for i in found if i in self.exact), tuple(i for i in found if i not in self.exact))
+                     for key, found in table.items()}
+            plan.append((name, split, tuple(sorted({i for found in table.values() for i in found}))))
+        return tuple(plan)
 
     @cached_property
-    def _guard_plan(self) -> tuple[tuple[str, Callable[[str, str], bool], str, tuple[tuple[int, Check | None], ...]], ...]:
+    def _guard_plan(self) -> tuple[tuple[str, Callable[[str, str], bool], str,
+                                         tuple[tuple[int, Check | None], ...]], ...]:
         """The guards as plain tuples: the per-person loop then does no attribute lookups."""
         return tuple((g.field, _GUARD_OPS[g.op], g.literal, tuple(zip(g.positions, g.rests))) for g in self.guards)
 

@@ -21,6 +21,7 @@ CONDITIONS = [
     'security_level gt 2', 'security_level le 2 or security_level eq 5', 'security_level ne 3',
     'hire_date ge "2022-06-01"', 'hire_date eq "2023-01-15"', 'hire_date pr', 'hire_date ne "2023-01-15"',
     'not (title co "Analyst") and department eq "Sales"', 'status eq "active" and not (idp_groups pr)',
+    'department eq "5"', 'department sw "5" and title pr',
 ]
 GROUPS = "when,group\n" + "".join(f'"{c.replace(chr(34), chr(34) * 2)}",G{i}\n' for i, c in enumerate(CONDITIONS))
 TABLES = load_tables(table_files({"groups.csv": GROUPS}))
@@ -33,11 +34,11 @@ OPTIONAL_TEXT = st.none() | TEXT
 # number): the compiled code must hand those to matches and agree with it.
 LEVEL = st.none() | st.integers(-1, 6) | st.decimals(0, 6, places=1) | st.sampled_from(["3", True])
 HIRED = st.none() | st.dates(dt.date(2020, 1, 1), dt.date(2026, 1, 1)) | st.just(dt.datetime(2023, 1, 15, 9, 30))
-GROUPS_VALUE = st.lists(TEXT, max_size=3).map(tuple) | st.just(("BI Admins", 7))
+GROUPS_VALUE = st.lists(TEXT, max_size=3).map(tuple) | st.just(("BI Admins", 7)) | st.just(["bi admins"])
 
 
 @settings(max_examples=400, deadline=None)
-@given(department=OPTIONAL_TEXT, title=OPTIONAL_TEXT, location=OPTIONAL_TEXT, cost_center=OPTIONAL_TEXT,
+@given(department=OPTIONAL_TEXT | st.just(5), title=OPTIONAL_TEXT, location=OPTIONAL_TEXT, cost_center=OPTIONAL_TEXT,
        status=OPTIONAL_TEXT, level=LEVEL, hired=HIRED, groups=GROUPS_VALUE)
 def test_compiled_conditions_and_index_agree_with_matches(department, title, location, cost_center, status,
                                                           level, hired, groups):
