@@ -73,7 +73,7 @@ def read_groups(file: str, text: str, amap: AttributeMap, problems: list[Problem
         elif len(group) > GROUP_NAME_LIMIT:
             problems.append(Problem(file, row.line, f"the group name is {len(group)} characters long",
                                     f"Omni allows at most {GROUP_NAME_LIMIT}: shorten it"))
-        elif when is not None and not seen.duplicate(row.line, (_normal(when), group.casefold()), group, ""):
+        elif when is not None and not seen.duplicate(row.line, (_normal(when), group.casefold()), group.casefold(), ""):
             rules.append(GroupRule(RowRef(file, row.line), when, group))
     return rules
 

@@ -125,3 +125,9 @@ def test_broken_fields_yaml_stops_before_checking_conditions_against_nothing(tmp
 def test_comments_and_blank_lines_keep_line_numbers_exact(tmp_path):
     groups = "# groups\n\nwhen,group\n\n# finance\ndepartment eq \"Finance\",Finance\n*,\n"
     assert only(tmp_path, {"groups.csv": groups}).line == 7
+
+
+def test_rows_differing_only_in_letter_case_are_duplicates(tmp_path):
+    # Conditions and group names compare case-insensitively, so these two rows are one.
+    problem = only(tmp_path, {"groups.csv": GROUPS + 'DEPARTMENT eq "finance",finance\n'})
+    assert (problem.line, problem.message) == (8, "duplicate row: the same as line 3")
