@@ -70,7 +70,11 @@ def _cases(directory: Path, tables: Tables) -> list[Case]:
     if not path.is_file():
         raise click.ClickException(f"{path}: no such file (write golden cases there; see mappings/README.md)")
     try:
-        return load_cases(CASES_FILE, path.read_text(encoding="utf-8"), tables.attribute_map)
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise click.ClickException(f"{path}: cannot read it as UTF-8 text: {exc}") from exc
+    try:
+        return load_cases(CASES_FILE, text, tables.attribute_map)
     except TableErrors as exc:
         _fail_problems(exc)
 

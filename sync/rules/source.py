@@ -40,7 +40,10 @@ def read_dir(directory: Path) -> dict[str, bytes]:
     for path in sorted(directory.rglob("*")):
         relative = path.relative_to(directory).as_posix()
         if path.is_file() and is_table_file(relative):
-            files[relative] = path.read_bytes()
+            try:
+                files[relative] = path.read_bytes()
+            except OSError as exc:
+                raise TableSourceError(f"{path}: cannot read: {exc.strerror}") from exc
     return files
 
 
