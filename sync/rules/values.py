@@ -37,7 +37,9 @@ class Transform:
 
     def apply(self, value: Any) -> Any:
         if isinstance(value, tuple):
-            return tuple(self.apply(v) for v in value)
+            # Element by element; a split element adds its parts to the list.
+            applied = (self.apply(v) for v in value)
+            return tuple(part for item in applied for part in (item if isinstance(item, tuple) else (item,)))
         if not isinstance(value, str):
             return value  # SCIM booleans and numbers arrive typed already
         return _STEPS[self.name](self, value)

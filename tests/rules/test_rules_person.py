@@ -7,7 +7,7 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
-from rules_tables import table_files
+from rules_tables import FIELDS, table_files
 
 from sync.rules import (
     PersonError,
@@ -103,3 +103,12 @@ def test_shipped_attribute_map_reads_a_workday_style_row_and_an_entra_user():
         {"value": "other@n.example", "primary": False}, {"value": "Ann.Lee@N.example", "primary": True}]}
     idp = person_from_scim(entra, amap)
     assert idp["email"] == "ann.lee@n.example" and idp["idp_active"] is False
+
+
+def test_split_turns_one_hr_cell_into_a_list_and_later_steps_apply_to_each_value():
+    fields = FIELDS + '  teams: {type: list, hr: Teams, idp: "groups.display", transforms: [{split: ";"}, upper]}\n'
+    amap = load_tables(table_files({"fields.yaml": fields})).attribute_map
+    hr = person_from_hr_row({**HR_ROW, "Teams": " data; bi ;; ops"}, amap)
+    assert hr["teams"] == ("DATA", "BI", "OPS")
+    idp = person_from_scim({"groups": [{"display": "a;b"}, {"display": "c"}]}, amap)
+    assert idp["teams"] == ("A", "B", "C")
