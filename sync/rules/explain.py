@@ -170,6 +170,8 @@ def explanation_to_dict(explanation: Explanation) -> dict[str, Any]:
     scope = explanation.scope_match
     return {
         "person": explanation.person.label(),
+        "fields": {name: {"value": _json_value(value), "source": explanation.person.sources.get(name)}
+                   for name, value in explanation.person.fields.items() if value is not None and value != ()},
         "tables_version": explanation.tables_version,
         "scope": {"in_scope": explanation.in_scope, **_match_dict(scope)},
         "groups": [{"group": g.group, "rows": [_match_dict(m) for m in g.rows]} for g in explanation.groups],

@@ -20,7 +20,11 @@ def render_explanation(account: DesiredAccount, explanation: Explanation) -> str
         f"{account.display_name} <{account.user_name}>  employee {account.employee_id or '?'}",
         f"tables version {short_version(account.tables_version)}",
         f"active: {str(account.active).lower()}  ({'in' if account.active else 'OUT OF'} scope: {_match(scope)})",
+        "person (value, and where it came from):",
     ]
+    person = explanation.person
+    lines += [f"  {name} = {_value(value)}  ({person.sources.get(name, '?')})"
+              for name, value in person.fields.items() if value is not None and value != ()]
     if not account.active:
         lines.append("  out of scope: no groups, roles or attributes")
         return "\n".join(lines)

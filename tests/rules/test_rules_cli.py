@@ -201,3 +201,12 @@ def test_explain_json_of_several_people_is_one_list(tmp_path):
     path.write_text(json.dumps([ANALYST, {**ANALYST, "employee_id": "1002", "user_name": "b@northwind.example"}]))
     result = run("explain", "--person", str(path), "--dir", str(SHIPPED), "--json")
     assert [d["account"]["employee_id"] for d in json.loads(result.output)] == ["1001", "1002"]
+
+
+def test_explain_shows_where_each_person_value_came_from(tmp_path):
+    path = tmp_path / "ana.json"
+    path.write_text(json.dumps(ANALYST))
+    data = json.loads(run("explain", "--person", str(path), "--dir", str(SHIPPED), "--json").output)
+    fields = data["explanation"]["fields"]
+    assert fields["department"] == {"value": "Finance", "source": "given"}
+    assert fields["employment_type"] == {"value": "employee", "source": "default"}
