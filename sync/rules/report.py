@@ -26,18 +26,30 @@ def render_explanation(account: DesiredAccount, explanation: Explanation) -> str
     lines += [f"  {name} = {_value(value)}  ({person.sources.get(name, '?')})"
               for name, value in person.fields.items() if value is not None and value != ()]
     if not account.active:
-        lines.append("  out of scope: no groups, roles or attributes")
-        return "\n".join(lines)
-    lines.append("groups:")
+        return "\n".join([*lines, "out of scope: no groups, roles or attributes"])
+    return "\n".join([*lines, *_group_lines(explanation), *_role_lines(explanation), *_attribute_lines(explanation)])
+
+
+def _group_lines(explanation: Explanation) -> list[str]:
+    lines = ["groups:"]
     for group in explanation.groups:
         lines.append(f"  {group.group}")
         lines += [f"      <- {_match(m)}" for m in group.rows]
-    lines.append("roles:")
+    return lines
+
+
+def _role_lines(explanation: Explanation) -> list[str]:
+    lines = ["roles:"]
     for role in explanation.roles:
-        lines.append(f"  {role_key_text(role.key)}: {role.role.name if role.role is not None else '(covered by CONNECTION_ADMIN)'}")
+        name = role.role.name if role.role is not None else "(covered by CONNECTION_ADMIN)"
+        lines.append(f"  {role_key_text(role.key)}: {name}")
         lines += [f"      <- {_match(m)}" for m in role.rows]
         lines += [f"      lost: {lost.role.name} {_match(lost.match)}  (beaten by {lost.beaten_by})" for lost in role.lost]
-    lines.append("attributes:")
+    return lines
+
+
+def _attribute_lines(explanation: Explanation) -> list[str]:
+    lines = ["attributes:"]
     for attribute in explanation.attributes:
         shown = "(not set)" if attribute.value is None else _value(attribute.value)
         lines.append(f"  {attribute.attribute} = {shown}")
@@ -45,7 +57,7 @@ def render_explanation(account: DesiredAccount, explanation: Explanation) -> str
             origins = "; ".join(f"{v!r} from {o}" for v, o in values)
             lines.append(f"      <- {_match(match)}: {origins}")
         lines += [f"      unused: {_match(m)}: {why}" for m, why in attribute.unused]
-    return "\n".join(lines)
+    return lines
 
 
 def _match(match: Match) -> str:
