@@ -53,7 +53,7 @@ class AttrPath:
 class Compare:
     path: AttrPath
     op: str
-    value: str | int | bool | None
+    value: str | int | Decimal | bool | None
 
 
 @dataclass(frozen=True)
@@ -99,20 +99,32 @@ class _Quoted(str):
 # A JSON string (RFC 7159): escaped quotes included. The upstream lexer's '"[^"]*"' stops
 # at the first quote, so strings are lifted out before lexing and put back after.
 _STRING = re.compile(r'"((?:[^"\\]|\\.)*)"', re.DOTALL)
+# A JSON number standing alone as a comparison value; the upstream lexer reads only
+# single digits and rejects "-", "." and exponents.
+_NUMBER = re.compile(r"(?<=\s)(-?(?:0|[1-9][0-9]*)(?:\.[0-9]+)?(?:[eE][+-]?[0-9]+)?)(?=\s|\)|\]|$)")
 
 
 def _tokens(text: str) -> Iterator[Any]:
     """The upstream lexer, with quoted strings marked and digit runs merged into numbers."""
     literals: list[str] = []
-    marker = f"s{uuid.uuid4().hex}n"
+    numbers: list[str] = []
+    marker, number_marker = f"s{uuid.uuid4().hex}n", f"d{uuid.uuid4().hex}n"
 
     def stash(match: re.Match[str]) -> str:
         literals.append(match.group(1))
         return f'"{marker}{len(literals) - 1}"'
 
+    def stash_number(match: re.Match[str]) -> str:
+        numbers.append(match.group(1))
+        return f'"{number_marker}{len(numbers) - 1}"'
+
+    prepared = _NUMBER.sub(stash_number, _STRING.sub(stash, text))
     pending = None
-    for token in SCIMLexer().tokenize(_STRING.sub(stash, text)):
-        if token.type == "COMP_VALUE":
+    for token in SCIMLexer().tokenize(prepared):
+        if token.type == "COMP_VALUE" and token.value.startswith(number_marker):
+            token.type = "NUMBER"
+            token.value = numbers[int(token.value.removeprefix(number_marker))]
+        elif token.type == "COMP_VALUE":
             token.value = _Quoted(_unescape(literals[int(token.value.removeprefix(marker))]))
         if pending is not None and token.type == "NUMBER" and token.index == pending.end:
             pending.value += token.value
@@ -228,7 +240,7 @@ def _leaf(op: str, path: AttrPath, comp_value: sfp.CompValue | None) -> Node:
     return Compare(path, op, value)
 
 
-def _literal(raw: str) -> str | int | bool | None:
+def _literal(raw: str) -> str | int | Decimal | bool | None:
     if isinstance(raw, _Quoted):
         return str(raw)
     if raw in ("true", "false"):
@@ -237,7 +249,11 @@ def _literal(raw: str) -> str | int | bool | None:
         return None
     try:
         return int(raw)
-    except ValueError as exc:
+    except ValueError:
+        pass
+    try:
+        return Decimal(raw)
+    except InvalidOperation as exc:
         raise InvalidFilter(f"invalid value {raw!r}") from exc
 
 
@@ -275,10 +291,11 @@ def matches(node: Node, item: Mapping[str, Any], case_exact: frozenset[str] = fr
     exact = node.path.attr.lower() in case_exact or str(node.path).lower() in case_exact
     if isinstance(node, Present):
         return any(_present(v) for v in values)
+    if node.value is None:  # "eq null": has no value; "ne null": has one
+        present = any(_present(v) for v in values)
+        return present if node.op == "ne" else (node.op == "eq" and not present)
     if node.op == "ne":
         return not any(compare(v, "eq", node.value, exact) for v in values)
-    if node.value is None:
-        return node.op == "eq" and not any(_present(v) for v in values)
     return any(compare(v, node.op, node.value, exact) for v in values)
 
 

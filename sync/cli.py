@@ -6,37 +6,34 @@ line and exit 1; they never show a traceback.
 
 from __future__ import annotations
 
-import functools
 import json
-from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import Any
 
 import click
 
 from sync.config import ConfigError, Settings, load_settings
 from sync.db import DatabaseUnavailable, engine_for, session_scope
+from sync.rules.errors import RulesError
 from sync.tokens import SCOPES, TokenError, create_token, list_tokens, revoke_token
 
-F = TypeVar("F", bound=Callable[..., Any])
-USER_ERRORS = (ConfigError, DatabaseUnavailable, TokenError)
+USER_ERRORS = (ConfigError, DatabaseUnavailable, TokenError, RulesError)
 
 
-def user_errors(func: F) -> F:
-    @functools.wraps(func)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
+class Commands(click.Group):
+    """The top-level group: a user error from any command is one line and exit 1."""
+
+    def invoke(self, ctx: click.Context) -> Any:
         try:
-            return func(*args, **kwargs)
+            return super().invoke(ctx)
         except USER_ERRORS as exc:
             raise click.ClickException(str(exc)) from exc
-
-    return wrapper  # type: ignore[return-value]
 
 
 def settings() -> Settings:
     return load_settings()
 
 
-@click.group(help="hr2bi keeps a BI platform's accounts in step with who works here.")
+@click.group(cls=Commands, help="hr2bi keeps a BI platform's accounts in step with who works here.")
 @click.version_option(package_name="hr2bi")
 def main() -> None:
     pass
@@ -46,7 +43,6 @@ def main() -> None:
                    "Procfile's gunicorn line in production).")
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=8000, show_default=True, type=click.IntRange(1, 65535))
-@user_errors
 def serve(host: str, port: int) -> None:
     from werkzeug.serving import run_simple
 
@@ -65,7 +61,6 @@ def tokens() -> None:
 @tokens.command("create", help="Create a token and print it (it is shown only this once).")
 @click.argument("name")
 @click.option("--scope", type=click.Choice(SCOPES), default="scim", show_default=True)
-@user_errors
 def tokens_create(name: str, scope: str) -> None:
     with session_scope(engine_for(settings())) as session:
         secret = create_token(session, name, scope)
@@ -76,7 +71,6 @@ def tokens_create(name: str, scope: str) -> None:
 
 @tokens.command("list", help="List tokens (names, scopes, prefixes; never the secrets).")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
-@user_errors
 def tokens_list(as_json: bool) -> None:
     with session_scope(engine_for(settings())) as session:
         rows = list_tokens(session)
@@ -108,7 +102,6 @@ def _token_json(token: Any) -> dict[str, Any]:
 
 @tokens.command("revoke", help="Revoke a token: it stops working at once.")
 @click.argument("name")
-@user_errors
 def tokens_revoke(name: str) -> None:
     with session_scope(engine_for(settings())) as session:
         revoke_token(session, name)
@@ -119,7 +112,6 @@ def tokens_revoke(name: str) -> None:
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=8000, show_default=True, type=click.IntRange(1, 65535))
 @click.option("--no-serve", is_flag=True, help="Seed and print the token, then exit.")
-@user_errors
 def demo(host: str, port: int, no_serve: bool) -> None:
     from sync.demo import prepare
 

@@ -21,8 +21,14 @@ ENV_DIR = "HR2BI_MAPPINGS_DIR"
 
 
 def default_dir() -> Path:
-    """``$HR2BI_MAPPINGS_DIR`` if set, else ``./mappings`` under the working directory."""
-    return Path(os.environ.get(ENV_DIR) or "mappings")
+    """The configured tables: ``mappings_dir`` in the settings (``$HR2BI_MAPPINGS_DIR`` or
+    ``hr2bi.toml``), else ``./mappings`` under the working directory."""
+    from sync.config import ConfigError, load_settings
+
+    try:
+        return load_settings().mappings_dir
+    except ConfigError as exc:
+        raise TableSourceError(str(exc)) from exc
 
 
 def is_table_file(path: str) -> bool:

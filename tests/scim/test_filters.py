@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from decimal import Decimal
 
 import pytest
 
@@ -35,6 +36,9 @@ def test_and_binds_tighter_than_or() -> None:
 
 def test_literals_keep_their_json_types() -> None:
     assert parse_filter("n gt 1234").value == 1234
+    assert parse_filter("n gt -7").value == -7
+    assert parse_filter("n ge 2.5").value == Decimal("2.5")
+    assert parse_filter("n lt 1e3").value == Decimal("1000")
     assert parse_filter("active eq true").value is True
     assert parse_filter('active eq "true"').value == "true"
     assert parse_filter("manager eq null").value is None
@@ -53,7 +57,7 @@ def test_value_paths_and_extension_urns() -> None:
 
 @pytest.mark.parametrize("text", [
     "", "   ", "userName eq", 'userName zz "a"', "((", 'a eq "x" and', "a gt true",
-    "a lt null", "a eq -1", 'userName eq "x" extra', "[", 'emails[type eq "w"', "x" * 5000,
+    "a lt null", "a eq --1", "a eq 1.2.3", 'userName eq "x" extra', "[", 'emails[type eq "w"', "x" * 5000,
 ])
 def test_malformed_filters_raise_invalid_filter(text: str) -> None:
     with pytest.raises(InvalidFilter) as caught:
@@ -97,9 +101,18 @@ PERSON = {
     (f'{ENT}:department eq "sales"', True),
     ('not (title pr) or level eq 12', True),
     ("manager eq null", True),
+    ("manager ne null", False),
+    ("title ne null", True),
+    ("level gt 11.5", True),
+    ("level lt -3", False),
 ])
 def test_matches_has_scim_semantics(text: str, expected: bool) -> None:
     assert matches(parse_filter(text), PERSON) is expected
+
+
+def test_ne_null_means_has_a_value_whatever_the_value_says() -> None:
+    assert matches(parse_filter("title ne null"), {"title": "None"}) is True
+    assert matches(parse_filter("title eq null"), {"title": "None"}) is False
 
 
 def test_case_exact_attributes_compare_exactly() -> None:
