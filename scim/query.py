@@ -50,7 +50,7 @@ class Translator:
         if isinstance(node, Or):
             return or_(self.where(node.left), self.where(node.right))
         if isinstance(node, Not):
-            return not_(self.where(node.expr))
+            return negate(self.where(node.expr))
         if isinstance(node, ValuePath):
             attribute = self.resolve(AttrPath(node.path.attr, None, node.path.urn))[1]
             if attribute.name not in self.multi:
@@ -104,6 +104,12 @@ class Translator:
         if target.type == "boolean":
             return Column(element.as_boolean(), "boolean")
         return Column(element.as_string(), _kind(target))
+
+
+def negate(condition: Expr) -> Expr:
+    """SCIM "not": an absent attribute fails a comparison, so its negation holds. SQL would
+    leave NOT (NULL = 'x') unknown and drop the row; COALESCE makes unknown false first."""
+    return not_(func.coalesce(condition, false()))
 
 
 def _kind(attribute: Attribute) -> str:
@@ -196,7 +202,7 @@ def _element_where(attribute: Attribute, node: Node) -> Expr:
     if isinstance(node, Or):
         return or_(_element_where(attribute, node.left), _element_where(attribute, node.right))
     if isinstance(node, Not):
-        return not_(_element_where(attribute, node.expr))
+        return negate(_element_where(attribute, node.expr))
     if isinstance(node, ValuePath) or node.path.sub is not None or node.path.urn is not None:
         raise InvalidFilter(f"{attribute.name}[...] filters name sub-attributes only")
     sub = attribute.sub(node.path.attr)
@@ -241,7 +247,7 @@ def _membership_where(node: Node, id_column: Any, display: Callable[..., Expr]) 
         return join(_membership_where(node.left, id_column, display),
                     _membership_where(node.right, id_column, display))
     if isinstance(node, Not):
-        return not_(_membership_where(node.expr, id_column, display))
+        return negate(_membership_where(node.expr, id_column, display))
     if isinstance(node, ValuePath):
         raise InvalidFilter("nested value filters are not allowed")
     name = node.path.attr.lower()

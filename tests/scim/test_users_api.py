@@ -284,3 +284,12 @@ def test_every_write_is_durable(client: FlaskClient, auth: dict[str, str], engin
     with Session(engine) as session:
         row = session.exec(select(ScimUser).where(ScimUser.user_name_key == "dur@x.com")).one()
         assert row.resource["title"] == "Controller" and row.version == 2
+
+
+def test_not_holds_for_absent_attributes_as_in_python(client: FlaskClient, auth: dict[str, str],
+                                                      people: dict[str, str]) -> None:
+    # cy has no emails, bob's only email is not primary, ann's is: SCIM "not" treats
+    # an absent value as failing the inner test (RFC 7644 3.4.2.2), unlike SQL's NULL.
+    assert found(client, auth, 'not (title eq "Engineer")') == ["ann", "bob"]
+    assert found(client, auth, "emails[not (primary eq true)]") == ["bob"]
+    assert found(client, auth, 'not (emails[type eq "work"])') == ["bob", "cy"]
