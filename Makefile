@@ -20,6 +20,8 @@ demo: $(STAMP)
 	$(VENV)/bin/hr2bi demo
 
 test: $(STAMP)
+	$(VENV)/bin/hr2bi mappings check
+	$(VENV)/bin/hr2bi mappings test
 	$(PY) -m pytest $(PYTEST_ARGS)
 
 bench: $(STAMP)

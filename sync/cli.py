@@ -139,6 +139,7 @@ def _register_command_groups() -> None:
     from sync.rules.cli import mappings
 
     main.add_command(mappings)
+    main.add_command(__import__("sync.targets.sandbox.cli", fromlist=["sandbox"]).sandbox)
 
 
 _register_command_groups()

@@ -1,0 +1,134 @@
+"""Model roles, connections and attribute definitions as Omni answers them.
+
+Role assignments are upserts keyed on the model (or, for CONNECTION_ADMIN only, the
+connection). Reading a user's roles lists, per model, every assignment that reaches it
+(direct, through a group, the connection's base role) and marks the highest resolved.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sync.targets.sandbox.state import SandboxError, SandboxState
+
+LADDER = ("NO_ACCESS", "VIEWER", "RESTRICTED_QUERIER", "QUERIER", "MODELER", "CONNECTION_ADMIN")
+# QUERY_TOPICS is Omni's other name for RESTRICTED_QUERIER.
+ALIASES = {"QUERY_TOPICS": "RESTRICTED_QUERIER"}
+
+
+def assign_role(state: SandboxState, holder_roles: dict[str, str], body: Any) -> dict[str, Any]:
+    """Validate ``{connectionId?, modelId?, roleName}`` and upsert it into ``holder_roles``."""
+    if not isinstance(body, dict):
+        raise SandboxError(400, "Invalid request body")
+    role = ALIASES.get(body.get("roleName"), body.get("roleName"))
+    if role not in LADDER:
+        raise SandboxError(400, f"Unknown role {body.get('roleName')!r}")
+    connection_id, model_id = body.get("connectionId"), body.get("modelId")
+    if model_id is not None:
+        model = _model(state, model_id)
+        if connection_id is not None and connection_id != model["connectionId"]:
+            raise SandboxError(400, "modelId does not belong to connectionId")
+        holder_roles[f"model:{model_id}"] = role
+        return {"connectionId": model["connectionId"], "modelId": model_id, "roleName": role}
+    if connection_id is None:
+        raise SandboxError(400, "connectionId or modelId required")
+    connection(state, connection_id)
+    if role != "CONNECTION_ADMIN":
+        raise SandboxError(400, "modelId is required for every role but CONNECTION_ADMIN")
+    holder_roles[f"connection:{connection_id}"] = role
+    # The spec's answer always names a model: for a connection-wide role, the sandbox names
+    # the connection's first model (standing for Omni's schema model of the connection).
+    first = next((m["id"] for m in state.models if m["connectionId"] == connection_id), None)
+    return {"connectionId": connection_id, "modelId": first, "roleName": role}
+
+
+def user_assignments(state: SandboxState, user_id: str, query: dict[str, str]) -> list[dict[str, Any]]:
+    sources: list[tuple[dict[str, Any], dict[str, str]]] = [
+        ({"type": "USER"}, state.user_roles.get(user_id, {}))]
+    for group in state.groups.values():
+        if user_id in group["members"]:
+            origin = {"type": "GROUP", "miniUuid": group["id"], "name": group["displayName"],
+                      "depth": 0}
+            sources.append((origin, state.group_roles.get(group["id"], {})))
+    results = []
+    for model in _models(state, query):
+        rows = _rows(state, model, sources)
+        base = connection(state, model["connectionId"]).get("baseRole")
+        if base in LADDER:
+            rows.append(_row(model, base, {"type": "BASE"}))
+        if rows:
+            best = max(range(len(rows)), key=lambda i: (rows[i]["priority"], -i))
+            for index, row in enumerate(rows):
+                row["resolved"] = index == best
+        results.extend(rows)
+    return results
+
+
+def group_assignments(state: SandboxState, group: dict[str, Any], query: dict[str, str]) -> list[dict[str, Any]]:
+    origin = {"type": "GROUP", "miniUuid": group["id"], "name": group["displayName"], "depth": 0}
+    sources = [(origin, state.group_roles.get(group["id"], {}))]
+    return [row for model in _models(state, query) for row in _rows(state, model, sources)]
+
+
+def _rows(state: SandboxState, model: dict[str, Any],
+          sources: list[tuple[dict[str, Any], dict[str, str]]]) -> list[dict[str, Any]]:
+    rows = []
+    for origin, roles in sources:
+        # A connection-wide role (CONNECTION_ADMIN) shows on every model of the connection.
+        for key in (f"model:{model['id']}", f"connection:{model['connectionId']}"):
+            if key in roles:
+                rows.append(_row(model, roles[key], origin))
+    return rows
+
+
+def _row(model: dict[str, Any], role: str, origin: dict[str, Any]) -> dict[str, Any]:
+    return {"connectionId": model["connectionId"], "modelId": model["id"], "roleName": role,
+            "baseRole": role, "priority": LADDER.index(role), "from": dict(origin)}
+
+
+def _models(state: SandboxState, query: dict[str, str]) -> list[dict[str, Any]]:
+    return [m for m in state.models
+            if query.get("connectionId") in (None, m["connectionId"])
+            and query.get("modelId") in (None, m["id"])]
+
+
+def _model(state: SandboxState, model_id: str) -> dict[str, Any]:
+    for model in state.models:
+        if model["id"] == model_id:
+            return model
+    raise SandboxError(404, "Model not found")
+
+
+def connection(state: SandboxState, connection_id: str) -> dict[str, Any]:
+    for row in state.connections:
+        if row["id"] == connection_id:
+            return row
+    raise SandboxError(404, "Connection not found")
+
+
+def list_connections(state: SandboxState, query: dict[str, str]) -> list[dict[str, Any]]:
+    rows = [c for c in state.connections
+            if (query.get("includeDeleted") == "true" or not c["deletedAt"])
+            and query.get("name", "").lower() in c["name"].lower()
+            and query.get("database", "").lower() in (c["database"] or "").lower()
+            and (not query.get("dialect") or c["dialect"] in query["dialect"].split(","))]
+    field = query.get("sortField", "name")
+    if field not in ("name", "database", "dialect"):
+        raise SandboxError(400, "sortField must be database, dialect or name")
+    return sorted(rows, key=lambda c: (c[field] or "").lower(),
+                  reverse=query.get("sortDirection") == "desc")
+
+
+def update_connection(state: SandboxState, connection_id: str, body: Any) -> dict[str, Any]:
+    row = connection(state, connection_id)
+    if not isinstance(body, dict) or not body:
+        raise SandboxError(400, "At least one field must be provided")
+    if "baseRole" in body:
+        if body["baseRole"] not in LADDER:
+            raise SandboxError(400, f"Unknown role {body['baseRole']!r}")
+        row["baseRole"] = body["baseRole"]
+    if "environmentUserAttribute" in body:
+        setting = body["environmentUserAttribute"] or {}
+        row["userAttributeNameForConnectionsEnvironments"] = setting.get("attributeName")
+        row["userAttributeValuesForDefaultEnvironment"] = setting.get("defaultValues")
+    return {"message": "Updated connection.", "success": True}
