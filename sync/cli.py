@@ -139,6 +139,12 @@ def _register_command_groups() -> None:
     from sync.rules.cli import mappings
 
     main.add_command(mappings)
+    from sync.sources.cli import import_group
+    main.add_command(import_group)
+    from sync.people.cli import people
+    main.add_command(people)
+    from sync.runs_cli import runs
+    main.add_command(runs)
     main.add_command(__import__("sync.targets.sandbox.cli", fromlist=["sandbox"]).sandbox)
 
 

@@ -1,0 +1,181 @@
+"""Fold a validated feed into the identity store: join, move, leave, rehire, convert, link.
+
+``apply_feed`` is the *load* and *sweep* of an import: each valid row becomes (or updates)
+one person, merged with the identity provider's SCIM user it links to; a person missing
+from a full feed counts an absence and leaves after ``absences_before_leaver`` of them; only
+people whose content hash changed are marked dirty for the planner.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import select
+from sqlmodel import Session
+
+from scim.store import UserStore
+from sync.models import ScimUser, utcnow
+from sync.people.changes import Outcome, record_changes
+from sync.people.document import content_hash, person_document
+from sync.people.lifecycle import TERMINATED, Standing, absent, decide
+from sync.people.linking import Link, link_all, load_scim_index
+from sync.people.managers import resolve_managers
+from sync.people.snapshot import (
+    CHUNK, Known, chunks, insert_events, insert_people, load_documents, load_known,
+    person_ids, update_people,
+)
+from sync.rules import AttributeMap, Person, merge_people, person_from_scim
+from sync.sources.validate import Candidate
+
+
+@dataclass(frozen=True)
+class Policy:
+    """How the lifecycle is judged: today's date, the pre-hire lead, the absence limit."""
+
+    today: dt.date
+    lead_days: int = 0
+    absences_before_leaver: int = 2
+
+
+def apply_feed(session: Session, run_id: int, source: str, full: bool, candidates: Sequence[Candidate],
+               seen: set[str], attribute_map: AttributeMap, policy: Policy) -> Outcome:
+    """Write the feed's people; ``seen`` also holds ids of rejected rows (present, not absent)."""
+    known = load_known(session)
+    rekeyed = _conversions(candidates, known)
+    links, outcome = _links(session, candidates)
+    idp = _idp_people(session, {link.scim_user_id for link in links.values()}, attribute_map)
+    context = _Context(outcome, policy, source, attribute_map, utcnow())
+    for candidate in candidates:
+        employee_id = candidate.person.employee_id
+        old = known.get(employee_id) or rekeyed.get(employee_id)
+        context.person(candidate, old, links.get(employee_id), idp)
+    if full:
+        moved = {old.employee_id for old in rekeyed.values()}
+        context.absences([k for k in known.values() if k.employee_id not in seen | moved])
+    context.finish(session, run_id)
+    outcome.counts.update(resolve_managers(session, outcome.problems))
+    return outcome
+
+
+def _conversions(candidates: Sequence[Candidate], known: Mapping[str, Known]) -> dict[str, Known]:
+    """New employee ids that are existing people under a new id — a contractor hired as an
+    employee, say — found by the same email on a person whose old id is not in this feed."""
+    in_feed = {c.person.employee_id for c in candidates}
+    by_email: dict[str, list[Known]] = {}
+    for person in known.values():
+        if person.email_key and person.employee_id not in in_feed:
+            by_email.setdefault(person.email_key, []).append(person)
+    found = {}
+    for candidate in candidates:
+        email = (candidate.person["email"] or "").lower()
+        matches = by_email.get(email, [])
+        if candidate.person.employee_id not in known and len(matches) == 1:
+            found[candidate.person.employee_id] = matches[0]
+    return found
+
+
+def _links(session: Session, candidates: Sequence[Candidate]) -> tuple[dict[str, Link], Outcome]:
+    outcome = Outcome()
+    if session.execute(select(ScimUser.id).limit(1)).first() is None:
+        return {}, outcome  # no identity provider has pushed anyone yet
+    emails = {c.person.employee_id: (c.person["email"] or "").lower() or None for c in candidates}
+    links, problems = link_all(emails, load_scim_index(session))
+    outcome.problems.extend(problems)
+    return links, outcome
+
+
+def _idp_people(session: Session, user_ids: set[str], attribute_map: AttributeMap) -> dict[str, Person]:
+    """The linked SCIM users as people (groups included, as the rules see them)."""
+    people: dict[str, Person] = {}
+    for chunk in chunks(sorted(user_ids), CHUNK):
+        rows = list(session.scalars(select(ScimUser).where(ScimUser.id.in_(chunk))))
+        for row, resource in zip(rows, UserStore(session, "").render_rows(rows), strict=True):
+            people[row.id] = person_from_scim(resource, attribute_map)
+    return people
+
+
+class _Context:
+    """The rows and events one import will write, gathered before a single bulk write."""
+
+    def __init__(self, outcome: Outcome, policy: Policy, source: str, attribute_map: AttributeMap,
+                 now: dt.datetime) -> None:
+        self.outcome, self.policy, self.source = outcome, policy, source
+        self.attribute_map, self.now = attribute_map, now
+        self.changed: dict[int, tuple[Known, dict[str, Any]]] = {}
+
+    def person(self, candidate: Candidate, old: Known | None, link: Link | None,
+               idp: Mapping[str, Person]) -> None:
+        hr = candidate.person
+        merged = merge_people(hr, idp[link.scim_user_id], self.attribute_map) if link else hr
+        standing = decide(merged.fields, self.policy.today, self.policy.lead_days)
+        row = self._row(candidate, merged, standing, link)
+        if old is None:
+            self._joined(row, standing, link)
+        elif row["content_hash"] != old.content_hash or old.employee_id != row["employee_id"]:
+            self.changed[old.id] = (old, row)
+        elif (link.scim_user_id if link else None) != old.scim_user_id or old.absences:
+            self.outcome.updates.append({**row, "_id": old.id})
+            self.outcome.counts["unchanged"] += 1
+            self._link_event(row, old)
+        else:
+            self.outcome.counts["unchanged"] += 1
+
+    def _row(self, candidate: Candidate, merged: Person, standing: Standing, link: Link | None) -> dict[str, Any]:
+        document = person_document(merged.fields, standing)
+        return {
+            "employee_id": merged.employee_id, "source": self.source,
+            "email_key": (document.get("email") or "").lower() or None,
+            "hr_record": dict(candidate.hr_record), "fields": document,
+            "field_sources": dict(merged.sources), "content_hash": content_hash(document, standing),
+            "lifecycle": standing.state, "employment_type": document.get("employment_type"),
+            "provision_from": standing.provision_from,
+            "scim_user_id": link.scim_user_id if link else None,
+            "link_reason": link.reason if link else None,
+            "manager_employee_id": document.get("manager_id"), "absences": 0, "updated_at": self.now,
+        }
+
+    def _joined(self, row: dict[str, Any], standing: Standing, link: Link | None) -> None:
+        self.outcome.inserts.append({**row, "dirty": True, "changed_at": self.now, "created_at": self.now})
+        self.outcome.counts["added"] += 1
+        self.outcome.counts["marked"] += 1
+        self._event(row["employee_id"], "joined", {"state": standing.state, "why": standing.reason})
+        if link:
+            self.outcome.counts["linked"] += 1
+            self._event(row["employee_id"], "linked", {"scim_user_id": link.scim_user_id, "why": link.reason})
+
+    def _link_event(self, row: Mapping[str, Any], old: Known) -> None:
+        if row["scim_user_id"] == old.scim_user_id:
+            return
+        if row["scim_user_id"]:
+            self.outcome.counts["linked"] += 1
+            self._event(row["employee_id"], "linked", {"scim_user_id": row["scim_user_id"], "why": row["link_reason"]})
+        else:
+            self._event(row["employee_id"], "unlinked", {"scim_user_id": old.scim_user_id})
+
+    def absences(self, missing: Iterable[Known]) -> None:
+        for old in missing:
+            if old.lifecycle == TERMINATED:
+                continue
+            self.outcome.counts["missing"] += 1
+            count = old.absences + 1
+            left = absent(count, self.policy.absences_before_leaver)
+            if left is None:
+                self.outcome.updates.append({"_id": old.id, "absences": count, "updated_at": self.now})
+                self._event(old.employee_id, "absent", {"absences": count})
+            else:
+                self.changed[old.id] = (old, {"absences": count, "standing": left})
+
+    def _event(self, employee_id: str, event: str, details: dict[str, Any]) -> None:
+        self.outcome.event(employee_id, event, details)
+
+    def finish(self, session: Session, run_id: int) -> None:
+        record_changes(self.outcome, self.changed, load_documents(session, self.changed), self.now)
+        update_people(session, self.outcome.updates)
+        insert_people(session, self.outcome.inserts)
+        ids = person_ids(session)
+        insert_events(session, [{"person_id": ids[eid], "run_id": run_id, "event": event,
+                                 "details": details, "at": self.now}
+                                for eid, event, details in self.outcome.events])

@@ -1,0 +1,48 @@
+"""A person as stored: person fields as JSON values, and the hash that detects change.
+
+Pure. The hash covers what the planner acts on — every mapped field after merging and the
+lifecycle verdict — and nothing incidental (run ids, timestamps, column order), so the same
+feed imported twice changes no hash.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+from collections.abc import Mapping
+from decimal import Decimal
+from typing import Any
+
+from sync.people.lifecycle import Standing
+
+
+def json_value(value: Any) -> Any:
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    if isinstance(value, Decimal):
+        return str(value)
+    if isinstance(value, tuple | list):
+        return [json_value(v) for v in value]
+    return value
+
+
+def person_document(fields: Mapping[str, Any], standing: Standing) -> dict[str, Any]:
+    """The merged fields as JSON, with ``employment_status`` set to the lifecycle verdict."""
+    document = {name: json_value(value) for name, value in fields.items()}
+    if "employment_status" in document:
+        document["employment_status"] = standing.state
+    return document
+
+
+def content_hash(document: Mapping[str, Any], standing: Standing) -> str:
+    payload = {"fields": document, "state": standing.state,
+               "provision_from": json_value(standing.provision_from)}
+    canonical = json.dumps(payload, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def changed_fields(before: Mapping[str, Any], after: Mapping[str, Any]) -> dict[str, list[Any]]:
+    """Field -> [before, after] for every field whose value differs."""
+    names = dict.fromkeys([*before, *after])
+    return {n: [before.get(n), after.get(n)] for n in names if before.get(n) != after.get(n)}

@@ -1,0 +1,103 @@
+"""Runs: every import (and, later, every plan and apply) is a row someone can list, inspect
+and — when a safety check held it — approve.
+
+A run is ``running`` while it works, then ``succeeded`` or ``failed``; a run a guard stopped
+is ``held`` and changes nothing until ``approve_run`` applies it and marks it ``approved``
+with who approved it and when.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from sqlalchemy import select
+from sqlmodel import Session
+
+from sync.models import Run, utcnow
+
+RUNNING, SUCCEEDED, FAILED, HELD, APPROVED = "running", "succeeded", "failed", "held", "approved"
+STATUSES = (RUNNING, SUCCEEDED, FAILED, HELD, APPROVED)
+ACCEPTED = (SUCCEEDED, APPROVED)
+Applier = Callable[[Session, Run], tuple[Mapping[str, Any], Mapping[str, Any]]]
+
+
+class RunError(Exception):
+    """A run cannot be found or approved; the message says why and what to do."""
+
+
+def start_run(session: Session, kind: str, source: str | None, mode: str | None,
+              details: Mapping[str, Any] | None = None) -> Run:
+    run = Run(kind=kind, source=source, mode=mode, status=RUNNING, details=dict(details or {}))
+    session.add(run)
+    session.flush()
+    return run
+
+
+def finish_run(run: Run, status: str, counts: Mapping[str, Any] | None = None,
+               reason: str | None = None, details: Mapping[str, Any] | None = None) -> Run:
+    run.status, run.reason, run.finished_at = status, reason, utcnow()
+    if counts is not None:
+        run.counts = dict(counts)
+    if details:
+        run.details = {**run.details, **details}
+    return run
+
+
+def get_run(session: Session, run_id: int) -> Run:
+    run = session.get(Run, run_id)
+    if run is None:
+        raise RunError(f"there is no run {run_id}: `hr2bi runs list` shows the runs")
+    return run
+
+
+def list_runs(session: Session, kind: str | None = None, status: str | None = None,
+              source: str | None = None, limit: int = 50) -> list[Run]:
+    query = select(Run).order_by(Run.id.desc()).limit(limit)
+    for column, value in ((Run.kind, kind), (Run.status, status), (Run.source, source)):
+        if value is not None:
+            query = query.where(column == value)
+    return list(session.scalars(query))
+
+
+def last_accepted(session: Session, kind: str, source: str, mode: str | None = None,
+                  before: int | None = None) -> Run | None:
+    """The newest run of this kind and source that was applied (succeeded or approved)."""
+    query = (select(Run).where(Run.kind == kind, Run.source == source, Run.status.in_(ACCEPTED))
+             .order_by(Run.id.desc()).limit(1))
+    if mode is not None:
+        query = query.where(Run.mode == mode)
+    if before is not None:
+        query = query.where(Run.id < before)
+    return session.scalars(query).first()
+
+
+def approve_run(session: Session, run_id: int, by: str, apply: Applier) -> Run:
+    """Apply a held run and record who approved it. A run a newer accepted run of the same
+    source has overtaken is refused: applying it would roll that newer data back."""
+    if not by.strip():
+        raise RunError("say who approves: --by NAME")
+    run = get_run(session, run_id)
+    if run.status != HELD:
+        raise RunError(f"run {run_id} is {run.status}, not held: only held runs are approved")
+    newer = session.scalars(select(Run.id).where(
+        Run.kind == run.kind, Run.source == run.source, Run.id > run.id,
+        Run.status.in_(ACCEPTED))).first()
+    if newer is not None:
+        raise RunError(f"run {newer} of {run.source} was applied after run {run_id} was held: approving "
+                       f"{run_id} would roll its data back; import the current feed again instead")
+    counts, details = apply(session, run)
+    run.approved_by, run.approved_at = by.strip(), utcnow()
+    return finish_run(run, APPROVED, counts, run.reason, details)
+
+
+def run_to_dict(run: Run) -> dict[str, Any]:
+    def when(value: Any) -> str | None:
+        return value.isoformat() if value else None
+
+    return {
+        "id": run.id, "kind": run.kind, "source": run.source, "mode": run.mode, "status": run.status,
+        "reason": run.reason, "counts": run.counts, "details": run.details,
+        "started_at": when(run.started_at), "finished_at": when(run.finished_at),
+        "approved_by": run.approved_by, "approved_at": when(run.approved_at),
+    }

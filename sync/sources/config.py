@@ -1,0 +1,198 @@
+"""Configured HR sources: ``sources.toml`` (or the file named by ``HR2BI_SOURCES``).
+
+    [defaults]                      # for every source unless it says otherwise
+    prehire_lead_days = 7
+    [sources.workday-drop]          # a folder where an HR system drops CSV exports
+    type = "csv"
+    path = "/srv/hr/drop"
+    [sources.bamboo]                # an HR REST API
+    type = "api"
+    preset = "bamboohr-custom-report"
+    url = "https://api.bamboohr.com/api/gateway.php/acme/v1/reports/custom"
+    auth = { username_env = "BAMBOO_API_KEY" }
+
+Secrets are read from the environment (``token_env``, ``password_env``...), never written
+in the file. The README's "HR sources" section documents every key.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass, fields, replace
+from pathlib import Path
+from typing import Any
+
+from sync.sources.api import PAGING, ApiSource, Paging
+from sync.sources.csvfeed import DELIMITERS, CsvOptions
+from sync.sources.decoding import check_encoding
+from sync.sources.errors import SourceConfigError
+from sync.sources.feed import MODES
+from sync.sources.http import Auth, Retry
+from sync.sources.importer import ImportOptions
+from sync.sources.presets import PRESETS, with_preset
+
+DEFAULT_FILE = "sources.toml"
+AUTH_TYPES = ("none", "bearer", "basic", "oauth2")
+_OPTION_KEYS = ("mode", "max_shrink", "absences_before_leaver", "prehire_lead_days", "rejects_dir")
+_CSV_KEYS = {"type", "path", "glob", "encoding", "delimiter", "optional_columns", *_OPTION_KEYS}
+_API_KEYS = {"type", "preset", "url", "method", "params", "headers", "body", "auth", "paging",
+             "records_path", "fields", "null_values", "timeout", "retries", "backoff", "max_wait",
+             "optional_columns", *_OPTION_KEYS}
+
+
+@dataclass(frozen=True)
+class SourceConfig:
+    """One configured source: how to import it, and where from (a path or an API)."""
+
+    name: str
+    type: str
+    options: ImportOptions
+    csv: CsvOptions | None = None
+    path: Path | None = None
+    api: ApiSource | None = None
+
+
+def sources_file() -> Path:
+    return Path(os.environ.get("HR2BI_SOURCES", DEFAULT_FILE))
+
+
+def load_sources(path: Path | None = None) -> tuple[ImportOptions, dict[str, SourceConfig]]:
+    """The default options and every configured source; no file means no sources."""
+    path = path or sources_file()
+    if not path.is_file():
+        if "HR2BI_SOURCES" in os.environ:
+            raise SourceConfigError(f"HR2BI_SOURCES points at {path}, which is not a file")
+        return ImportOptions(), {}
+    try:
+        document = tomllib.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
+        raise SourceConfigError(f"{path}: cannot read it: {exc}") from exc
+    defaults = _table(document, "defaults", path)
+    _known(defaults, {*_OPTION_KEYS}, f"{path} [defaults]")
+    base = _options(ImportOptions(), defaults, f"{path} [defaults]")
+    sources = {name: _source(name, table, base, f"{path} [sources.{name}]")
+               for name, table in _table(document, "sources", path).items()}
+    return base, sources
+
+
+def _table(document: Mapping[str, Any], key: str, where: Any) -> dict[str, Any]:
+    value = document.get(key, {})
+    if not isinstance(value, dict):
+        raise SourceConfigError(f"{where}: '{key}' must be a table ([{key}])")
+    return value
+
+
+def _known(table: Mapping[str, Any], allowed: set[str], where: str) -> None:
+    unknown = sorted(set(table) - allowed)
+    if unknown:
+        raise SourceConfigError(f"{where}: unknown key(s) {', '.join(unknown)}: the keys are "
+                                f"{', '.join(sorted(allowed))}")
+
+
+def _options(base: ImportOptions, table: Mapping[str, Any], where: str) -> ImportOptions:
+    changes: dict[str, Any] = {}
+    if "mode" in table:
+        changes["mode"] = _choice(table["mode"], MODES, "mode", where)
+    if "max_shrink" in table:
+        changes["max_shrink"] = _number(table["max_shrink"], "max_shrink", where, 0.0, 1.0)
+    for key in ("absences_before_leaver", "prehire_lead_days"):
+        if key in table:
+            changes[key] = int(_number(table[key], key, where, 0 if key != "absences_before_leaver" else 1, 3650))
+    if "rejects_dir" in table:
+        changes["rejects_dir"] = Path(str(table["rejects_dir"]))
+    if "optional_columns" in table:
+        changes["optional_columns"] = tuple(str(c) for c in table["optional_columns"])
+    return replace(base, **changes)
+
+
+def _source(name: str, raw: Any, base: ImportOptions, where: str) -> SourceConfig:
+    if not isinstance(raw, dict):
+        raise SourceConfigError(f"{where}: must be a table of settings")
+    kind = _choice(raw.get("type", "csv"), ("csv", "api"), "type", where)
+    if kind == "csv":
+        _known(raw, _CSV_KEYS, where)
+        options = replace(_options(base, raw, where), source=name)
+        return SourceConfig(name, kind, options, _csv(raw, where), _path(raw, where))
+    preset = raw.get("preset")
+    if preset is not None and preset not in PRESETS:
+        raise SourceConfigError(f"{where}: unknown preset {preset!r}: use one of {', '.join(PRESETS)}")
+    table = with_preset(preset, raw)
+    _known(table, _API_KEYS, where)
+    options = replace(_options(base, table, where), source=name)
+    return SourceConfig(name, kind, options, api=_api(name, table, where))
+
+
+def _csv(raw: Mapping[str, Any], where: str) -> CsvOptions:
+    delimiter = raw.get("delimiter")
+    delimiter = {"tab": "\t", "\\t": "\t"}.get(delimiter, delimiter) if isinstance(delimiter, str) else delimiter
+    if delimiter is not None and delimiter not in DELIMITERS:
+        raise SourceConfigError(f"{where}: delimiter {delimiter!r}: use one of , ; tab |  (or leave it out to sniff)")
+    return CsvOptions(check_encoding(str(raw.get("encoding", "utf-8"))), delimiter, str(raw.get("glob", "*.csv")))
+
+
+def _path(raw: Mapping[str, Any], where: str) -> Path:
+    if not isinstance(raw.get("path"), str):
+        raise SourceConfigError(f"{where}: 'path' is required: the export file, or the folder it is dropped in")
+    return Path(raw["path"])
+
+
+def _api(name: str, table: Mapping[str, Any], where: str) -> ApiSource:
+    if not isinstance(table.get("url"), str):
+        raise SourceConfigError(f"{where}: 'url' is required: the HR API's address")
+    return ApiSource(
+        name=name, url=table["url"], method=str(table.get("method", "GET")).upper(),
+        params=dict(table.get("params", {})), headers={k: str(v) for k, v in table.get("headers", {}).items()},
+        body=table.get("body"), auth=_auth(table.get("auth", {}), where), paging=_paging(table.get("paging", {}), where),
+        records_path=str(table.get("records_path", "")), fields={str(k): str(v) for k, v in table.get("fields", {}).items()},
+        null_values=tuple(str(v) for v in table.get("null_values", ())),
+        timeout=_number(table.get("timeout", 30), "timeout", where, 0.1, 600),
+        retry=Retry(int(_number(table.get("retries", 4), "retries", where, 0, 20)) + 1,
+                    _number(table.get("backoff", 1.0), "backoff", where, 0, 60),
+                    _number(table.get("max_wait", 120), "max_wait", where, 0, 3600)))
+
+
+def _auth(raw: Any, where: str) -> Auth:
+    if not isinstance(raw, dict):
+        raise SourceConfigError(f"{where}: 'auth' must be a table, e.g. auth = {{ type = \"bearer\", token_env = \"HR_TOKEN\" }}")
+    kind = _choice(raw.get("type", "none"), AUTH_TYPES, "auth type", where)
+    values = {}
+    for key in ("token", "username", "password", "token_url", "client_id", "client_secret", "scope"):
+        values[key] = _secret(raw, key, where)
+    needed = {"bearer": ("token",), "basic": ("username",), "oauth2": ("token_url", "client_id", "client_secret")}
+    for key in needed.get(kind, ()):
+        if not values[key]:
+            raise SourceConfigError(f"{where}: {kind} auth needs '{key}' (or '{key}_env' naming an environment variable)")
+    return Auth(kind, **values)
+
+
+def _secret(raw: Mapping[str, Any], key: str, where: str) -> str | None:
+    variable = raw.get(f"{key}_env")
+    if variable is None:
+        return None if raw.get(key) is None else str(raw[key])
+    value = os.environ.get(str(variable))
+    if not value:
+        raise SourceConfigError(f"{where}: the environment variable {variable} ({key}) is not set")
+    return value
+
+
+def _paging(raw: Any, where: str) -> Paging:
+    if not isinstance(raw, dict):
+        raise SourceConfigError(f"{where}: 'paging' must be a table, e.g. paging = {{ type = \"cursor\" }}")
+    _choice(raw.get("type", "none"), PAGING, "paging type", where)
+    allowed = {f.name for f in fields(Paging)}
+    _known(raw, allowed, f"{where} paging")
+    return Paging(**raw)
+
+
+def _choice(value: Any, allowed: tuple[str, ...], what: str, where: str) -> str:
+    if value not in allowed:
+        raise SourceConfigError(f"{where}: {what} {value!r}: use one of {', '.join(allowed)}")
+    return str(value)
+
+
+def _number(value: Any, what: str, where: str, low: float, high: float) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float) or not low <= value <= high:
+        raise SourceConfigError(f"{where}: {what} = {value!r}: give a number from {low:g} to {high:g}")
+    return float(value)

@@ -1,0 +1,195 @@
+"""An import, start to finish: *get* (a CSV file or an HR API) -> *transform* (validate)
+-> guard -> *load* and *sweep* (``sync.people.apply``), recorded as a run.
+
+Every import is a run. A held run stores its records and changes nobody until
+``approve_import``; a failed run says why; the ledger remembers each imported file's
+content so the same file is not imported twice by accident.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import delete, insert, select
+from sqlalchemy.engine import Engine
+from sqlmodel import Session
+
+from sync.db import session_scope
+from sync.models import ImportedFile, Run, RunRecord
+from sync.people.apply import Policy, apply_feed
+from sync.people.snapshot import BATCH, PEOPLE, chunks
+from sync.rules import AttributeMap
+from sync.runs import FAILED, HELD, SUCCEEDED, approve_run, finish_run, last_accepted, start_run
+from sync.sources.errors import AlreadyImported, FeedError
+from sync.sources.feed import FULL, Feed, Record, Reject
+from sync.sources.guard import Baseline, hold_reasons
+from sync.sources.rejects import write_rejects
+from sync.sources.validate import missing_columns, validate_records
+
+KIND = "import"
+SHOWN_REJECTS = 200  # rejects kept in the run's details; the report file has them all
+Progress = Callable[[int], None]
+
+
+@dataclass(frozen=True)
+class ImportOptions:
+    """How one source is imported (``sources.toml`` fills these in; see the README)."""
+
+    source: str = "hr"
+    mode: str = FULL
+    max_shrink: float = 0.10
+    absences_before_leaver: int = 2
+    prehire_lead_days: int = 0
+    rejects_dir: Path = Path("rejects")
+    force: bool = False
+    today: dt.date | None = None
+    optional_columns: tuple[str, ...] = ()
+
+    def missing(self, feed: Feed, attribute_map: AttributeMap) -> list[str]:
+        """Mapped columns the feed lacks, less those this source never provides."""
+        found = missing_columns(feed.columns, attribute_map, feed.origin)
+        return [c for c in found if c not in self.optional_columns]
+
+    def policy(self) -> Policy:
+        return Policy(self.today or dt.date.today(), self.prehire_lead_days, self.absences_before_leaver)
+
+
+def import_feed(engine: Engine, feed: Feed, attribute_map: AttributeMap, options: ImportOptions,
+                progress: Progress | None = None) -> Run:
+    """Import one feed as a run; returns the finished run (succeeded or held).
+
+    A ``FeedError`` raised on the way marks the run failed and propagates.
+    """
+    missing = options.missing(feed, attribute_map)
+    with session_scope(engine) as session:
+        _check_ledger(session, feed, options)
+        run = start_run(session, KIND, feed.source, feed.mode, _feed_details(feed))
+    try:
+        with session_scope(engine) as session:
+            run = session.merge(run)
+            baseline = _baseline(session, feed)
+            reasons = hold_reasons(feed.mode, feed.columns, len(feed.records), missing, baseline, options.max_shrink)
+            if reasons:
+                _hold(session, run, feed, reasons, options)
+            else:
+                _apply(session, run, feed, attribute_map, options, progress)
+            _remember_file(session, run, feed)
+            return run
+    except FeedError as exc:
+        with session_scope(engine) as session:
+            finish_run(session.merge(run), FAILED, reason=str(exc))
+        raise
+
+
+def approve_import(engine: Engine, run_id: int, by: str, attribute_map: AttributeMap,
+                   options: ImportOptions, progress: Progress | None = None) -> Run:
+    """Apply a held import exactly as it was held, and record the approval."""
+
+    def apply(session: Session, run: Run) -> tuple[dict[str, Any], dict[str, Any]]:
+        feed = _held_feed(session, run)
+        held = replace(options, source=feed.source, mode=feed.mode)
+        counts, details = _merge(session, run, feed, attribute_map, held, progress)
+        session.execute(delete(RunRecord).where(RunRecord.run_id == run.id))
+        return counts, details
+
+    with session_scope(engine) as session:
+        return approve_run(session, run_id, by, apply)
+
+
+def _check_ledger(session: Session, feed: Feed, options: ImportOptions) -> None:
+    if feed.content_hash is None or options.force:
+        return
+    seen = session.scalars(select(ImportedFile).where(
+        ImportedFile.source == feed.source, ImportedFile.content_hash == feed.content_hash)).first()
+    if seen is not None:
+        raise AlreadyImported(
+            f"{feed.origin}: the same content ({seen.path}) was imported for {feed.source} by run "
+            f"{seen.run_id} on {seen.imported_at:%Y-%m-%d %H:%M}: nothing to do (use --force to import it again)")
+
+
+def _feed_details(feed: Feed) -> dict[str, Any]:
+    return {"origin": feed.origin, "columns": list(feed.columns), "content_hash": feed.content_hash,
+            "unit": feed.unit, "records": len(feed.records), "size": feed.size}
+
+
+def _baseline(session: Session, feed: Feed) -> Baseline | None:
+    last = last_accepted(session, KIND, feed.source, FULL)
+    if last is None:
+        return None
+    return Baseline(last.id, int(last.counts.get("records", 0)), tuple(last.details.get("columns", ())))
+
+
+def _hold(session: Session, run: Run, feed: Feed, reasons: Sequence[str], options: ImportOptions) -> None:
+    rows = [{"run_id": run.id, "position": i, "line": r.position, "record": dict(r.values)}
+            for i, r in enumerate(feed.records)]
+    for batch in chunks(rows, BATCH):
+        session.execute(insert(RunRecord), batch)
+    counts = {"records": len(feed.records), "rejected": len(feed.rejects)}
+    details = _rejects_details(run, feed, list(feed.rejects), options)
+    finish_run(run, HELD, counts, "; ".join(reasons) + f": nothing was imported; "
+               f"check the feed, then `hr2bi runs approve {run.id} --by NAME` to import it as it is", details)
+
+
+def _apply(session: Session, run: Run, feed: Feed, attribute_map: AttributeMap, options: ImportOptions,
+           progress: Progress | None) -> None:
+    counts, details = _merge(session, run, feed, attribute_map, options, progress)
+    finish_run(run, SUCCEEDED, counts, None, details)
+
+
+def _merge(session: Session, run: Run, feed: Feed, attribute_map: AttributeMap, options: ImportOptions,
+           progress: Progress | None) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Validate and fold the feed into the identity store; the run's counts and details."""
+    carried = _carried(session) if options.missing(feed, attribute_map) else None
+    candidates, rejects = validate_records(feed.records, attribute_map, feed.unit, carried, progress)
+    rejects = sorted([*feed.rejects, *rejects], key=lambda r: r.position)
+    seen = {c.person.employee_id for c in candidates} | {r.employee_id for r in rejects if r.employee_id}
+    outcome = apply_feed(session, run.id, feed.source, feed.mode == FULL, candidates, seen,
+                         attribute_map, options.policy())
+    counts = {"records": len(feed.records), "rejected": len(rejects), "added": 0, "changed": 0,
+              "unchanged": 0, "missing": 0, **outcome.counts}
+    details = {**_rejects_details(run, feed, rejects, options), "problems": outcome.problems}
+    return counts, details
+
+
+def _carried(session: Session) -> Callable[[str], dict[str, str]]:
+    records = {row.employee_id: row.hr_record for row in session.execute(select(PEOPLE.c.employee_id, PEOPLE.c.hr_record))}
+    return lambda employee_id: records.get(employee_id, {})
+
+
+def _rejects_details(run: Run, feed: Feed, rejects: list[Reject], options: ImportOptions) -> dict[str, Any]:
+    if not rejects:
+        return {"rejects": []}
+    path = options.rejects_dir / f"{_safe(feed.source)}-run-{run.id}-rejects.csv"
+    write_rejects(path, rejects, feed.columns, feed.unit)
+    shown = [{feed.unit: r.position, "employee_id": r.employee_id, "reason": r.reason}
+             for r in rejects[:SHOWN_REJECTS]]
+    return {"rejects": shown, "rejects_file": str(path)}
+
+
+def _safe(name: str) -> str:
+    return "".join(ch if ch.isalnum() or ch in "-_." else "_" for ch in name)
+
+
+def _remember_file(session: Session, run: Run, feed: Feed) -> None:
+    if feed.content_hash is None:
+        return
+    exists = session.scalars(select(ImportedFile).where(
+        ImportedFile.source == feed.source, ImportedFile.content_hash == feed.content_hash)).first()
+    if exists is None:
+        session.add(ImportedFile(source=feed.source, content_hash=feed.content_hash, path=feed.origin,
+                                 size=feed.size or 0, run_id=run.id))
+    else:
+        exists.run_id, exists.path = run.id, feed.origin
+
+
+def _held_feed(session: Session, run: Run) -> Feed:
+    rows = session.scalars(select(RunRecord).where(RunRecord.run_id == run.id).order_by(RunRecord.position))
+    records = tuple(Record(row.line, row.record) for row in rows)
+    details = run.details
+    return Feed(run.source or "hr", run.mode or FULL, details.get("origin", "held run"),
+                tuple(details.get("columns", ())), records, (), details.get("content_hash"),
+                details.get("unit", "line"))

@@ -1,0 +1,133 @@
+"""Joiners, movers, leavers: pre-hire, leave, termination, absences, rehire, conversion."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from hr_export import events, everyone, person, run_import, staff, stored
+from sync.people.lifecycle import absent, decide
+
+TODAY = dt.date(2026, 6, 1)
+
+
+def test_decide_is_a_pure_function_of_the_fields_and_the_date():
+    hired = {"employment_status": "active", "hire_date": dt.date(2026, 6, 15), "termination_date": None}
+    assert decide(hired, TODAY, 0).state == "pre_hire"
+    assert decide(hired, TODAY, 14).state == "active"  # inside the lead: provision ahead of day one
+    assert decide(hired, TODAY, 0).provision_from == dt.date(2026, 6, 15)
+    ended = {"employment_status": "active", "hire_date": dt.date(2020, 1, 1), "termination_date": dt.date(2026, 5, 31)}
+    assert decide(ended, TODAY, 0).state == "terminated"
+    assert decide({**ended, "termination_date": TODAY}, TODAY, 0).state == "active"  # their last day
+    rehired = {**ended, "termination_date": dt.date(2026, 5, 1), "hire_date": dt.date(2026, 5, 18)}
+    assert decide(rehired, TODAY, 0).state == "active"
+    assert decide({"employment_status": "leave"}, TODAY, 0).state == "leave"
+    assert absent(1, 2) is None and absent(2, 2).state == "terminated"
+
+
+def test_a_pre_hire_waits_for_the_lead_then_activates(engine, tmp_path):
+    row = person("1000", Hire_Date="2026-06-20")
+    run_import(engine, tmp_path, [row], prehire_lead_days=7)
+    hire = stored(engine, "1000")
+    assert hire.lifecycle == "pre_hire" and hire.provision_from == dt.date(2026, 6, 13)
+    assert hire.fields["employment_status"] == "pre_hire"  # out of scope.yaml's scope
+    later = run_import(engine, tmp_path, [row], prehire_lead_days=7, today=dt.date(2026, 6, 13))
+    assert later.counts["changed"] == 1
+    assert stored(engine, "1000").lifecycle == "active"
+    assert events(engine, "1000")[-1] == ("lifecycle", {"from": "pre_hire", "to": "active"})
+
+
+def test_leave_and_return(engine, tmp_path):
+    run_import(engine, tmp_path, [person("1000")])
+    run_import(engine, tmp_path, [person("1000", Worker_Status="Leave of Absence")])
+    assert stored(engine, "1000").lifecycle == "leave"
+    run_import(engine, tmp_path, [person("1000")])
+    assert stored(engine, "1000").lifecycle == "active"
+
+
+def test_terminated_by_status_or_by_a_past_termination_date(engine, tmp_path):
+    rows = [person("1000", Worker_Status="Terminated"), person("1001", Termination_Date="2026-05-01"),
+            person("1002", Termination_Date="2026-07-01")]
+    run_import(engine, tmp_path, rows)
+    people = everyone(engine)
+    assert [people[e].lifecycle for e in ("1000", "1001", "1002")] == ["terminated", "terminated", "active"]
+
+
+def test_a_rehire_is_the_same_person_re_enabled(engine, tmp_path):
+    run_import(engine, tmp_path, [person("1000")])
+    first_id = stored(engine, "1000").id
+    left = run_import(engine, tmp_path, [person("1000", Termination_Date="2026-03-31")])
+    assert left.counts["left"] == 1 and stored(engine, "1000").lifecycle == "terminated"
+    back = run_import(engine, tmp_path, [person("1000", Hire_Date="2026-05-04", Termination_Date="2026-03-31")])
+    assert back.counts["rehired"] == 1 and back.counts["added"] == 0
+    rehired = stored(engine, "1000")
+    assert rehired.id == first_id and rehired.lifecycle == "active" and rehired.dirty
+    assert len(everyone(engine)) == 1
+    assert [e for e, _ in events(engine, "1000")][-2:] == ["rehired", "changed"]
+
+
+def test_a_contractor_becomes_an_employee_under_the_same_id(engine, tmp_path):
+    run_import(engine, tmp_path, [person("C-77", Worker_Type="Contingent Worker")])
+    run = run_import(engine, tmp_path, [person("C-77", Worker_Type="Full-Time")])
+    assert run.counts["converted"] == 1
+    assert stored(engine, "C-77").employment_type == "employee"
+    assert ("converted", {"employment_type": ["contractor", "employee"]}) in events(engine, "C-77")
+
+
+def test_a_contractor_hired_under_a_new_id_is_not_a_duplicate(engine, tmp_path):
+    run_import(engine, tmp_path, [person("1000"), person("C-77", Worker_Type="Contingent", Work_Email="kim@northwind.example")])
+    contractor_id = stored(engine, "C-77").id
+    run = run_import(engine, tmp_path, [person("1000"), person("2001", Work_Email="kim@northwind.example")])
+    assert run.counts["converted"] == 1 and run.counts["added"] == 0 and run.counts.get("missing", 0) == 0
+    employee = stored(engine, "2001")
+    assert employee.id == contractor_id and employee.employment_type == "employee"
+    assert stored(engine, "C-77") is None
+    assert ("converted", {"employee_id": ["C-77", "2001"], "employment_type": ["contractor", "employee"]}) \
+        in events(engine, "2001")
+
+
+def test_a_person_missing_from_full_feeds_leaves_after_two_absences(engine, tmp_path):
+    rows = staff(30)
+    run_import(engine, tmp_path, rows)
+    first = run_import(engine, tmp_path, rows[:29])
+    assert first.counts["missing"] == 1 and stored(engine, "1029").lifecycle == "active"
+    assert stored(engine, "1029").absences == 1
+    second = run_import(engine, tmp_path, rows[:29])
+    assert second.counts["left"] == 1
+    gone = stored(engine, "1029")
+    assert gone.lifecycle == "terminated" and gone.dirty and gone.fields["employment_status"] == "terminated"
+    assert events(engine, "1029")[-1] == ("left", {"why": "missing from 2 consecutive full feeds"})
+
+
+def test_coming_back_before_the_limit_resets_the_count(engine, tmp_path):
+    rows = staff(30)
+    run_import(engine, tmp_path, rows)
+    run_import(engine, tmp_path, rows[:29])
+    run_import(engine, tmp_path, rows)
+    run_import(engine, tmp_path, rows[:29])
+    assert stored(engine, "1029").lifecycle == "active" and stored(engine, "1029").absences == 1
+
+
+def test_a_rejected_row_is_not_an_absence(engine, tmp_path):
+    rows = staff(30)
+    run_import(engine, tmp_path, rows)
+    rows[5] = person("1005", Hire_Date="31/31/2020")
+    run = run_import(engine, tmp_path, rows)
+    assert run.counts["rejected"] == 1 and run.counts["missing"] == 0
+    assert stored(engine, "1005").absences == 0
+
+
+def test_incremental_feeds_count_no_absences(engine, tmp_path):
+    run_import(engine, tmp_path, staff(30))
+    run = run_import(engine, tmp_path, [person("1003", Job_Title="Controller")], mode="incremental")
+    assert run.status == "succeeded" and run.counts["changed"] == 1 and run.counts["missing"] == 0
+    assert all(p.absences == 0 for p in everyone(engine).values())
+
+
+def test_managers_resolve_to_people_and_dangling_ones_are_reported(engine, tmp_path):
+    rows = [person("1000"), person("1001", Manager_ID="1000"), person("1002", Manager_ID="4242")]
+    run = run_import(engine, tmp_path, rows)
+    people = everyone(engine)
+    assert people["1001"].manager_person_id == people["1000"].id
+    assert people["1002"].manager_person_id is None
+    assert run.counts["dangling_managers"] == 1
+    assert "1002: manager 4242 is nobody in the identity store" in run.details["problems"]
