@@ -58,6 +58,9 @@ class SandboxState:
         """Connections, models (by connection name) and attribute definitions of a seed."""
         connections = [_connection(c) for c in seed.get("connections", [])]
         by_name = {c["name"]: c["id"] for c in connections}
+        unknown = [m["name"] for m in seed.get("models", []) if m["connection"] not in by_name]
+        if unknown:
+            raise SandboxError(500, f"the seed's models {unknown} name no seeded connection")
         models = [{"id": m.get("id") or str(uuid.uuid4()), "name": m["name"],
                    "connectionId": by_name[m["connection"]]} for m in seed.get("models", [])]
         return cls(connections=connections, models=models,
