@@ -17,7 +17,7 @@ from __future__ import annotations
 import random
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from typing import Any
+from typing import Any, TypeVar
 
 import httpx
 
@@ -49,6 +49,7 @@ from sync.targets.omni_wire import (
     user_from_json,
 )
 
+T = TypeVar("T")
 USERS = "/api/scim/v2/Users"
 GROUPS = "/api/scim/v2/Groups"
 
@@ -101,15 +102,20 @@ class OmniTarget:
         if changes.is_empty():
             raise ValueError("no changes to send")
         ops = patch_ops(changes)
+        return self._as_user(user, lambda user_id: self._patch_user(user_id, ops))
+
+    def _as_user(self, user: UserRef, call: Callable[[str], T]) -> T:
+        """``call`` with the user's id: the cached one, and if that is stale (404: a
+        re-activation minted a new one) or unknown, the one found by userName."""
         if user.id is not None:
             try:
-                return self._patch_user(user.id, ops)
+                return call(user.id)
             except NotFound:
-                pass  # a stale id (re-activation minted a new one): look up by userName
+                pass
         current = self.find_user(user.user_name)
         if current is None:
             raise NotFound(f"no Omni user with userName {user.user_name}")
-        return self._patch_user(current.id, ops)
+        return call(current.id)
 
     def _patch_user(self, user_id: str, ops: list[dict[str, Any]]) -> BIUser:
         response = self.calls.send("PATCH", f"{USERS}/{user_id}",
@@ -169,17 +175,19 @@ class OmniTarget:
 
     # Roles, attributes, connections -----------------------------------------------------
 
-    def set_user_role(self, user_id: str, connection: str, model: str | None, role: Role) -> None:
-        self.calls.send("POST", f"/api/v1/users/{user_id}/model-roles",
-                        json=self._role_body(connection, model, role))
+    def set_user_role(self, user: UserRef, connection: str, model: str | None, role: Role) -> None:
+        body = self._role_body(connection, model, role)
+        self._as_user(user, lambda user_id: self.calls.send(
+            "POST", f"/api/v1/users/{user_id}/model-roles", json=body))
 
     def set_group_role(self, group_id: str, connection: str, model: str | None,
                        role: Role) -> None:
         self.calls.send("POST", f"/api/v1/user-groups/{group_id}/model-roles",
                         json=self._role_body(connection, model, role))
 
-    def user_roles(self, user_id: str) -> list[RoleAssignment]:
-        body = json_body(self.calls.send("GET", f"/api/v1/users/{user_id}/model-roles"))
+    def user_roles(self, user: UserRef) -> list[RoleAssignment]:
+        body = self._as_user(user, lambda user_id: json_body(
+            self.calls.send("GET", f"/api/v1/users/{user_id}/model-roles")))
         return list(dict.fromkeys(self._assignment(r) for r in body["results"]))
 
     def group_roles(self, group_id: str) -> list[RoleAssignment]:

@@ -149,14 +149,14 @@ class ScimTarget:
 
     # What SCIM has no notion of -------------------------------------------------------
 
-    def set_user_role(self, user_id: str, connection: str, model: str | None, role: Role) -> None:
+    def set_user_role(self, user: UserRef, connection: str, model: str | None, role: Role) -> None:
         self._unsupported("roles")
 
     def set_group_role(self, group_id: str, connection: str, model: str | None,
                        role: Role) -> None:
         self._unsupported("roles")
 
-    def user_roles(self, user_id: str) -> list[RoleAssignment]:
+    def user_roles(self, user: UserRef) -> list[RoleAssignment]:
         return []
 
     def group_roles(self, group_id: str) -> list[RoleAssignment]:

@@ -44,9 +44,9 @@ def full_workflow(omni: OmniTarget) -> None:
     assert omni.find_group("Finance") is not None
     list(omni.list_groups(page_size=1))
     omni.set_group_role(finance.id, "warehouse", "finance", Role.QUERIER)
-    omni.set_user_role(ada.id, "warehouse", "company", Role.VIEWER)
-    omni.set_user_role(ada.id, "warehouse", None, Role.CONNECTION_ADMIN)
-    omni.user_roles(ada.id)
+    omni.set_user_role(ada.ref, "warehouse", "company", Role.VIEWER)
+    omni.set_user_role(ada.ref, "warehouse", None, Role.CONNECTION_ADMIN)
+    omni.user_roles(ada.ref)
     omni.group_roles(finance.id)
     omni.attribute_definitions()
     omni.set_connection_base_role("hr", Role.VIEWER)

@@ -14,6 +14,7 @@ import pytest
 from conftest import KEYS, FakeClock
 from flask import Flask
 
+from sync.rules.tables import Role
 from sync.targets.base import UserChanges
 from sync.targets.calls import RetryPolicy, retry_after
 from sync.targets.errors import (
@@ -202,6 +203,10 @@ def test_reactivation_may_mint_a_new_id_and_the_username_stays_the_key(
     renamed = omni.update_user(before.ref, UserChanges(display_name="Ada L"))
     assert (renamed.id, renamed.display_name) == (after.id, "Ada L")
     assert group.id == omni.find_group("Finance").id
+    # Roles too: the stale id answers 404, the userName finds the user.
+    omni.set_user_role(before.ref, "warehouse", "finance", Role.MODELER)
+    direct = [r for r in omni.user_roles(before.ref) if r.origin == "USER"]
+    assert [(r.model, r.role) for r in direct] == [("finance", "MODELER")]
 
 
 def test_refusals_are_typed_and_carry_the_platforms_message(omni: OmniTarget) -> None:

@@ -46,7 +46,7 @@ def test_capabilities_say_no_roles(scim: ScimTarget) -> None:
     assert scim.capabilities.roles is False
     assert scim.capabilities.reactivation_keeps_id is True
     with pytest.raises(Unsupported):
-        scim.set_user_role("x", "warehouse", "finance", Role.VIEWER)
+        scim.set_user_role(UserRef("x@example.com"), "warehouse", "finance", Role.VIEWER)
 
 
 def test_users_lifecycle(scim: ScimTarget) -> None:
