@@ -1,8 +1,9 @@
-"""Creating a user or group so that a retry never makes a duplicate, for every target.
+"""Users and groups keyed on their names, for every target.
 
-A 409 means it exists: adopt it (look it up by userName or name, then change only what
-differs). A create whose outcome is unknown (timed out, 5xx) is looked up before it is
-sent again, since it may have been applied.
+A 409 on a create means it exists: adopt it (look it up by userName or name, then change
+only what differs). A create whose outcome is unknown (timed out, 5xx) is looked up before
+it is sent again, since it may have been applied. A cached user id is only a hint: on a
+404 the user is looked up by userName (Omni may mint a new id on re-activation).
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ from collections.abc import Callable, Iterable, Mapping
 from typing import TypeVar
 
 from sync.targets.base import AttributeValue, BIGroup, BIUser, UserChanges, UserRef
-from sync.targets.errors import Conflict, OutcomeUnknown
+from sync.targets.errors import Conflict, NotFound, OutcomeUnknown
 
 R = TypeVar("R")
 
@@ -29,6 +30,21 @@ def create_safely(post: Callable[[], R], find: Callable[[], R | None],
                 raise
             # Not applied after all: send it again.
     raise OutcomeUnknown(f"creating {what} kept failing with an unknown outcome")
+
+
+def with_user_id(user: UserRef, call: Callable[[str], R],
+                 find: Callable[[str], BIUser | None]) -> R:
+    """``call`` with the user's id: the cached one, and if that is stale (404) or unknown,
+    the one found by userName."""
+    if user.id is not None:
+        try:
+            return call(user.id)
+        except NotFound:
+            pass
+    current = find(user.user_name)
+    if current is None:
+        raise NotFound(f"no user with userName {user.user_name}")
+    return call(current.id)
 
 
 def adopt_user(user: BIUser, display_name: str, attributes: Mapping[str, AttributeValue],

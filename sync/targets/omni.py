@@ -17,12 +17,12 @@ from __future__ import annotations
 import random
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from typing import Any, TypeVar
+from typing import Any
 
 import httpx
 
 from sync.rules.tables import Role
-from sync.targets.adopt import adopt_group, adopt_user, create_safely
+from sync.targets.adopt import adopt_group, adopt_user, create_safely, with_user_id
 from sync.targets.base import (
     AttributeDefinition,
     AttributeValue,
@@ -49,7 +49,6 @@ from sync.targets.omni_wire import (
     user_from_json,
 )
 
-T = TypeVar("T")
 USERS = "/api/scim/v2/Users"
 GROUPS = "/api/scim/v2/Groups"
 
@@ -102,20 +101,7 @@ class OmniTarget:
         if changes.is_empty():
             raise ValueError("no changes to send")
         ops = patch_ops(changes)
-        return self._as_user(user, lambda user_id: self._patch_user(user_id, ops))
-
-    def _as_user(self, user: UserRef, call: Callable[[str], T]) -> T:
-        """``call`` with the user's id: the cached one, and if that is stale (404: a
-        re-activation minted a new one) or unknown, the one found by userName."""
-        if user.id is not None:
-            try:
-                return call(user.id)
-            except NotFound:
-                pass
-        current = self.find_user(user.user_name)
-        if current is None:
-            raise NotFound(f"no Omni user with userName {user.user_name}")
-        return call(current.id)
+        return with_user_id(user, lambda user_id: self._patch_user(user_id, ops), self.find_user)
 
     def _patch_user(self, user_id: str, ops: list[dict[str, Any]]) -> BIUser:
         response = self.calls.send("PATCH", f"{USERS}/{user_id}",
@@ -177,8 +163,8 @@ class OmniTarget:
 
     def set_user_role(self, user: UserRef, connection: str, model: str | None, role: Role) -> None:
         body = self._role_body(connection, model, role)
-        self._as_user(user, lambda user_id: self.calls.send(
-            "POST", f"/api/v1/users/{user_id}/model-roles", json=body))
+        with_user_id(user, lambda user_id: self.calls.send(
+            "POST", f"/api/v1/users/{user_id}/model-roles", json=body), self.find_user)
 
     def set_group_role(self, group_id: str, connection: str, model: str | None,
                        role: Role) -> None:
@@ -186,8 +172,8 @@ class OmniTarget:
                         json=self._role_body(connection, model, role))
 
     def user_roles(self, user: UserRef) -> list[RoleAssignment]:
-        body = self._as_user(user, lambda user_id: json_body(
-            self.calls.send("GET", f"/api/v1/users/{user_id}/model-roles")))
+        body = with_user_id(user, lambda user_id: json_body(
+            self.calls.send("GET", f"/api/v1/users/{user_id}/model-roles")), self.find_user)
         return list(dict.fromkeys(self._assignment(r) for r in body["results"]))
 
     def group_roles(self, group_id: str) -> list[RoleAssignment]:

@@ -16,7 +16,7 @@ from typing import Any, NoReturn
 import httpx
 
 from sync.rules.tables import Role
-from sync.targets.adopt import adopt_group, adopt_user, create_safely
+from sync.targets.adopt import adopt_group, adopt_user, create_safely, with_user_id
 from sync.targets.base import (
     AttributeDefinition,
     AttributeValue,
@@ -30,7 +30,7 @@ from sync.targets.base import (
     UserRef,
 )
 from sync.targets.calls import ApiCaller, RetryPolicy, json_body
-from sync.targets.errors import InvalidRequest, NotFound, Unsupported
+from sync.targets.errors import InvalidRequest, Unsupported
 from sync.targets.limiter import Clock, KeyPool, Sleep
 from sync.targets.omni_wire import PATCH_OP, USER_SCHEMA, group_from_json, scim_filter
 
@@ -89,15 +89,8 @@ class ScimTarget:
         if changes.is_empty():
             raise ValueError("no changes to send")
         ops = self._ops(changes)
-        if user.id is not None:
-            try:
-                return self._patch("Users", user.id, ops, self._user)
-            except NotFound:
-                pass  # stale id: the userName is the key
-        current = self.find_user(user.user_name)
-        if current is None:
-            raise NotFound(f"no SCIM user with userName {user.user_name}")
-        return self._patch("Users", current.id, ops, self._user)
+        return with_user_id(user, lambda user_id: self._patch("Users", user_id, ops, self._user),
+                            self.find_user)
 
     def deactivate_user(self, user: UserRef) -> BIUser:
         return self.update_user(user, UserChanges(active=False))
