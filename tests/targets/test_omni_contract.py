@@ -93,3 +93,29 @@ def test_the_contract_check_catches_bad_requests() -> None:
         httpx.Request("GET", "https://x/api/v1/user-attributes"),
     ]
     assert all(contract.request_problems(request) for request in bad)
+
+
+def test_the_sandbox_answers_the_rest_of_the_spec_as_it_describes(sandbox: Flask) -> None:
+    """Operations OmniTarget never sends (PUT, GET by id, DELETE) still answer in the
+    spec's shapes, so another client of the sandbox meets Omni's contract."""
+    contract = Contract.load()
+    http = http_for(sandbox)
+    auth = {"Authorization": "Bearer key-a"}
+    user = http.post("/api/scim/v2/Users", headers=auth,
+                     json={"userName": "ada@example.com", "displayName": "Ada"}).json()
+    group = http.post("/api/scim/v2/Groups", headers=auth, json={"displayName": "Finance"}).json()
+    calls = [
+        ("GET", f"/api/scim/v2/Users/{user['id']}", None),
+        ("PUT", f"/api/scim/v2/Users/{user['id']}", {"userName": "ada@example.com"}),
+        ("GET", f"/api/scim/v2/Groups/{group['id']}?excludedAttributes=members", None),
+        ("PUT", f"/api/scim/v2/Groups/{group['id']}",
+         {"displayName": "Finance", "members": [{"value": user["id"], "display": "Ada"}]}),
+        ("GET", "/api/v1/connections?sortField=dialect&sortDirection=desc&includeDeleted=false", None),
+        ("DELETE", f"/api/scim/v2/Groups/{group['id']}", None),
+        ("DELETE", f"/api/scim/v2/Users/{user['id']}", None),
+    ]
+    for method, path, body in calls:
+        response = http.request(method, path, headers=auth, json=body)
+        assert response.status_code < 300, (method, path, response.text)
+        assert contract.request_problems(response.request) == []
+        assert contract.response_problems(response.request, response) == []
