@@ -180,10 +180,11 @@ def _demoted(item: Any) -> Any:
 
 def _remove_listed(container: dict[str, Any], name: str, value: Any) -> None:
     wanted = value if isinstance(value, list) else [value]
-    ids = {w.get("value") if isinstance(w, Mapping) else w for w in wanted}
+    raw = [w.get("value") if isinstance(w, Mapping) else w for w in wanted]
+    ids = {str(v) for v in raw if isinstance(v, str | int) and not isinstance(v, bool)}
     current = container.get(name)
     if isinstance(current, list):
-        kept = [i for i in current if not (isinstance(i, Mapping) and i.get("value") in ids)]
+        kept = [i for i in current if not (isinstance(i, Mapping) and str(i.get("value")) in ids)]
         container[name] = kept
         if not kept:
             container.pop(name)

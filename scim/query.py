@@ -276,7 +276,8 @@ def user_translator() -> Translator:
         (core, "externalid", ""): Column(ScimUser.external_id, "exact"),
         (core, "displayname", ""): Column(ScimUser.display_name, "string"),
         (core, "active", ""): Column(ScimUser.active, "boolean"),
-        (ent, "employeenumber", ""): Column(ScimUser.employee_number, "exact"),
+        # employeeNumber is caseExact false (RFC 7643 4.3): compared lower-cased like any string.
+        (ent, "employeenumber", ""): Column(ScimUser.employee_number, "string"),
         **_meta_columns(core, ScimUser, "User"),
     }
     multi: dict[str, Callable[[Node | None], Expr]] = {

@@ -80,8 +80,8 @@ class ResourceStore:
         if query.filter is not None:
             base = base.where(self.translator.where(query.filter))
         total = self.session.scalar(select(func.count()).select_from(base.subquery())) or 0
-        if query.count <= 0:
-            return Page(total, query.start_index, [])
+        if query.count <= 0 or query.start_index > total:
+            return Page(total, query.start_index, [])  # nothing to fetch past the end
         order = [self.model.created_at, self.model.id]
         if query.sort_by:
             key = sort_expression(self.translator, query.sort_by)

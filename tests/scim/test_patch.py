@@ -142,3 +142,10 @@ def test_bad_patches_raise_the_right_scim_error(body: Any, error: type) -> None:
 def test_removing_a_required_attribute_fails_validation() -> None:
     with pytest.raises(InvalidValue, match="userName is required"):
         patch({"op": "remove", "path": "userName"})
+
+
+def test_remove_by_value_list_ignores_values_that_name_nothing() -> None:
+    group = {"displayName": "G", "members": [{"value": "u1"}, {"value": "u2"}]}
+    body = {"schemas": [PATCH_OP], "Operations": [
+        {"op": "remove", "path": "members", "value": [[], {"value": "u1"}, None, {"x": 1}]}]}
+    assert apply_patch(group, body, group_type())["members"] == [{"value": "u2"}]
