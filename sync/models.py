@@ -212,9 +212,8 @@ class StoredPerson(SQLModel, table=True):
     provision_from: dt.date | None = Field(default=None)
     scim_user_id: str | None = Field(default=None, max_length=36, index=True)
     link_reason: str | None = Field(default=None)
-    # The manager as HR names them (an employee id) and as resolved to a person, if found.
-    manager_employee_id: str | None = Field(default=None, max_length=255)
-    manager_person_id: int | None = Field(default=None)
+    # The manager as HR names them: an employee id, resolved by joining on employee_id.
+    manager_employee_id: str | None = Field(default=None, max_length=255, index=True)
     absences: int = Field(default=0)
     dirty: bool = Field(default=True, index=True)
     changed_at: dt.datetime = _ts()

@@ -22,7 +22,7 @@ from sync.people.changes import Outcome, record_changes
 from sync.people.document import content_hash, person_document
 from sync.people.lifecycle import TERMINATED, Standing, absent, decide
 from sync.people.linking import Link, link_all, load_scim_index
-from sync.people.managers import resolve_managers
+from sync.people.managers import dangling_managers
 from sync.people.snapshot import (
     CHUNK, Known, chunks, insert_events, insert_people, load_documents, load_known,
     person_ids, update_people,
@@ -53,10 +53,10 @@ def apply_feed(session: Session, run_id: int, source: str, full: bool, candidate
         old = known.get(employee_id) or rekeyed.get(employee_id)
         context.person(candidate, old, links.get(employee_id), idp)
     if full:
-        moved = {old.employee_id for old in rekeyed.values()}
-        context.absences([k for k in known.values() if k.employee_id not in seen | moved])
+        present = seen | {old.employee_id for old in rekeyed.values()}
+        context.absences([k for k in known.values() if k.employee_id not in present])
     context.finish(session, run_id)
-    outcome.counts.update(resolve_managers(session, outcome.problems))
+    outcome.counts.update(dangling_managers(session, outcome.problems))
     return outcome
 
 

@@ -1,35 +1,30 @@
-"""Manager references: HR names a manager by employee id; the store links the person.
+"""Manager references: HR names a manager by employee id, which is the person's key.
 
-A reference to nobody we know (a typo, a manager outside the feed) is reported, never
-guessed; a manager who appears later is picked up by the next import.
+No copy of the resolution is stored (a join on ``employee_id`` resolves it), so a manager
+who appears later resolves at once. A reference to nobody we know — a typo, a manager
+outside the feed — is reported by every import, never guessed.
 """
 
 from __future__ import annotations
 
 from collections import Counter
 
-from sqlalchemy import select
+from sqlalchemy import and_, or_, select
 from sqlmodel import Session
 
-from sync.people.snapshot import PEOPLE, update_people
+from sync.people.snapshot import PEOPLE
 
 SHOWN = 50  # dangling references listed by name in a run's details; all are counted
 
 
-def resolve_managers(session: Session, problems: list[str]) -> Counter[str]:
-    rows = session.execute(select(PEOPLE.c.id, PEOPLE.c.employee_id, PEOPLE.c.manager_employee_id,
-                                  PEOPLE.c.manager_person_id)).all()
-    ids = {row.employee_id: row.id for row in rows}
-    updates, dangling = [], []
-    for row in rows:
-        manager = ids.get(row.manager_employee_id) if row.manager_employee_id else None
-        if row.manager_employee_id and manager is None:
-            dangling.append(f"{row.employee_id}: manager {row.manager_employee_id} is nobody in the identity store")
-        if manager == row.id:
-            dangling.append(f"{row.employee_id}: is their own manager")
-            manager = None
-        if manager != row.manager_person_id:
-            updates.append({"_id": row.id, "manager_person_id": manager})
-    update_people(session, updates)
-    problems.extend(sorted(dangling)[:SHOWN])
+def dangling_managers(session: Session, problems: list[str]) -> Counter[str]:
+    manager = PEOPLE.alias("manager")
+    query = (select(PEOPLE.c.employee_id, PEOPLE.c.manager_employee_id, manager.c.id)
+             .outerjoin(manager, manager.c.employee_id == PEOPLE.c.manager_employee_id)
+             .where(PEOPLE.c.manager_employee_id.is_not(None),
+                    or_(manager.c.id.is_(None), and_(manager.c.id == PEOPLE.c.id)))
+             .order_by(PEOPLE.c.employee_id))
+    dangling = [f"{eid}: manager {mid} is nobody in the identity store" if found is None
+                else f"{eid}: is their own manager" for eid, mid, found in session.execute(query)]
+    problems.extend(dangling[:SHOWN])
     return Counter({"dangling_managers": len(dangling)})

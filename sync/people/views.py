@@ -40,9 +40,10 @@ def show_person(session: Session, key: str) -> dict[str, Any]:
         .order_by(StoredPerson.employee_id != key)).first()
     if person is None:
         raise PersonNotFound(f"no person with employee id or email {key!r}: `hr2bi people list` shows them")
-    manager = session.get(StoredPerson, person.manager_person_id) if person.manager_person_id else None
+    manager = session.scalars(select(StoredPerson).where(
+        StoredPerson.employee_id == person.manager_employee_id)).first() if person.manager_employee_id else None
     scim = session.get(ScimUser, person.scim_user_id) if person.scim_user_id else None
-    reports = session.scalar(select(func.count()).where(StoredPerson.manager_person_id == person.id))
+    reports = session.scalar(select(func.count()).where(StoredPerson.manager_employee_id == person.employee_id))
     events = session.scalars(select(PersonEvent).where(PersonEvent.person_id == person.id)
                              .order_by(PersonEvent.id))
     return {

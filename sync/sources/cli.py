@@ -28,7 +28,7 @@ from sync.sources.api import api_feed
 from sync.sources.config import SourceConfig, load_sources
 from sync.sources.csvfeed import CsvOptions, csv_feed
 from sync.sources.decoding import check_encoding
-from sync.sources.errors import FeedError
+from sync.sources.errors import FeedError, SourceConfigError
 from sync.sources.feed import FULL, INCREMENTAL, Feed
 from sync.sources.http import HrApi
 from sync.sources.importer import ImportOptions, Progress, import_feed
@@ -121,6 +121,8 @@ def import_api(source_name: str, full: bool | None, as_json: bool) -> None:
     settings, engine = store()
     config = _configured(source_name, "api", required=True)
     assert config is not None and config.api is not None
+    if config.api.auth.problems:
+        raise SourceConfigError("; ".join(config.api.auth.problems))
     options = _options(config, source_name, full, False)
     amap = attribute_map(settings)
     with httpx.Client(timeout=config.api.timeout, follow_redirects=True) as client:

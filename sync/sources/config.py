@@ -157,23 +157,23 @@ def _auth(raw: Any, where: str) -> Auth:
     if not isinstance(raw, dict):
         raise SourceConfigError(f"{where}: 'auth' must be a table, e.g. auth = {{ type = \"bearer\", token_env = \"HR_TOKEN\" }}")
     kind = _choice(raw.get("type", "none"), AUTH_TYPES, "auth type", where)
-    values = {}
-    for key in ("token", "username", "password", "token_url", "client_id", "client_secret", "scope"):
-        values[key] = _secret(raw, key, where)
+    problems: list[str] = []
+    values = {key: _secret(raw, key, where, problems)
+              for key in ("token", "username", "password", "token_url", "client_id", "client_secret", "scope")}
     needed = {"bearer": ("token",), "basic": ("username",), "oauth2": ("token_url", "client_id", "client_secret")}
     for key in needed.get(kind, ()):
-        if not values[key]:
+        if not values[key] and f"{key}_env" not in raw:
             raise SourceConfigError(f"{where}: {kind} auth needs '{key}' (or '{key}_env' naming an environment variable)")
-    return Auth(kind, **values)
+    return Auth(kind, **values, problems=tuple(problems))
 
 
-def _secret(raw: Mapping[str, Any], key: str, where: str) -> str | None:
+def _secret(raw: Mapping[str, Any], key: str, where: str, problems: list[str]) -> str | None:
     variable = raw.get(f"{key}_env")
     if variable is None:
         return None if raw.get(key) is None else str(raw[key])
     value = os.environ.get(str(variable))
     if not value:
-        raise SourceConfigError(f"{where}: the environment variable {variable} ({key}) is not set")
+        problems.append(f"{where}: the environment variable {variable} ({key}) is not set: export it")
     return value
 
 

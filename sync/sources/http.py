@@ -35,6 +35,9 @@ class Auth:
     client_id: str | None = None
     client_secret: str | None = None
     scope: str | None = None
+    # What is wrong with it (an unset secret variable...), said when the source is used, so
+    # one source's missing secret does not stop the others.
+    problems: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)

@@ -65,3 +65,4 @@ def test_the_rejects_report_is_formula_safe(tmp_path):
     assert rows[1] == ["7", "'=1+1", "bad", "'=HYPERLINK(\"http://evil\")", "'@SUM(A1)"]
     assert rows[2] == ["9", "'+4", "'-2 is odd", "'\tx", "O'Brien"]
     assert safe_cell("\rX") == "'\rX" and safe_cell(None) == ""
+

@@ -43,7 +43,6 @@ def upgrade() -> None:
     sa.Column('scim_user_id', sqlmodel.sql.sqltypes.AutoString(length=36), nullable=True),
     sa.Column('link_reason', sqlmodel.sql.sqltypes.AutoString(), nullable=True),
     sa.Column('manager_employee_id', sqlmodel.sql.sqltypes.AutoString(length=255), nullable=True),
-    sa.Column('manager_person_id', sa.Integer(), nullable=True),
     sa.Column('absences', sa.Integer(), nullable=False),
     sa.Column('dirty', sa.Boolean(), nullable=False),
     sa.Column('changed_at', sa.DateTime(timezone=True), nullable=False),
@@ -56,6 +55,7 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f('ix_people_dirty'), ['dirty'], unique=False)
         batch_op.create_index(batch_op.f('ix_people_email_key'), ['email_key'], unique=False)
         batch_op.create_index(batch_op.f('ix_people_lifecycle'), ['lifecycle'], unique=False)
+        batch_op.create_index(batch_op.f('ix_people_manager_employee_id'), ['manager_employee_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_people_scim_user_id'), ['scim_user_id'], unique=False)
 
     op.create_table('runs',
@@ -117,6 +117,7 @@ def downgrade() -> None:
     op.drop_table('runs')
     with op.batch_alter_table('people', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_people_scim_user_id'))
+        batch_op.drop_index(batch_op.f('ix_people_manager_employee_id'))
         batch_op.drop_index(batch_op.f('ix_people_lifecycle'))
         batch_op.drop_index(batch_op.f('ix_people_email_key'))
         batch_op.drop_index(batch_op.f('ix_people_dirty'))
