@@ -242,6 +242,8 @@ def _leaf(op: str, path: AttrPath, comp_value: sfp.CompValue | None) -> Node:
 
 def _literal(raw: str) -> str | int | Decimal | bool | None:
     if isinstance(raw, _Quoted):
+        if "\x00" in raw:  # no identity attribute holds one, and PostgreSQL text cannot
+            raise InvalidFilter("a filter value must not contain the NUL character (U+0000)")
         return str(raw)
     if raw in ("true", "false"):
         return raw == "true"

@@ -122,9 +122,38 @@ def json_body() -> Any:
     if not raw.strip():
         raise InvalidSyntax("the request body is empty; a JSON object is expected")
     try:
-        return json.loads(raw)
-    except (ValueError, UnicodeDecodeError) as exc:
+        body = json.loads(raw)
+    except (ValueError, UnicodeDecodeError, RecursionError) as exc:
         raise InvalidSyntax(f"the request body is not valid JSON: {exc}") from exc
+    if _has_nul(body):
+        raise InvalidValue(NUL_MESSAGE)
+    return body
+
+
+# PostgreSQL text cannot hold U+0000 and no identity attribute needs it: refuse it at the
+# door rather than fail (or silently differ between databases) deeper down.
+NUL_MESSAGE = "text must not contain the NUL character (U+0000)"
+
+
+def _has_nul(value: Any) -> bool:
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, str):
+            if "\x00" in item:
+                return True
+        elif isinstance(item, dict):
+            stack.extend(item.keys())
+            stack.extend(item.values())
+        elif isinstance(item, list):
+            stack.extend(item)
+    return False
+
+
+@blueprint.before_request
+def _refuse_nul_in_url() -> None:
+    if "\x00" in request.path or any("\x00" in k or "\x00" in v for k, v in request.args.items(multi=True)):
+        raise InvalidValue(NUL_MESSAGE)
 
 
 def _csv(value: Any) -> list[str]:

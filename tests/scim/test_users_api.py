@@ -293,3 +293,15 @@ def test_not_holds_for_absent_attributes_as_in_python(client: FlaskClient, auth:
     assert found(client, auth, 'not (title eq "Engineer")') == ["ann", "bob"]
     assert found(client, auth, "emails[not (primary eq true)]") == ["bob"]
     assert found(client, auth, 'not (emails[type eq "work"])') == ["bob", "cy"]
+
+
+@pytest.mark.parametrize("method,path,body", [
+    ("GET", "/scim/v2/Users?filter=userName%20eq%20%22%5Cu0000%22", None),
+    ("GET", "/scim/v2/Users?filter=userName%20eq%20%22a%00%22", None),
+    ("GET", "/scim/v2/Users/%00", None),
+    ("POST", "/scim/v2/Users", '{"userName": "nul\\u0000x"}'),
+])
+def test_nul_characters_are_refused_on_every_database(client: FlaskClient, auth: dict[str, str],
+                                                      method: str, path: str, body: str | None) -> None:
+    response = client.open(path, method=method, headers=auth, data=body)
+    assert_error(response, 400)
