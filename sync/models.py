@@ -18,6 +18,9 @@ from sqlmodel import Field, SQLModel
 
 # JSONB on PostgreSQL (indexable, compact), JSON text elsewhere.
 JSONType = JSON().with_variant(JSONB(), "postgresql")
+# Lower-cased lookup keys compare bytewise on every database (SQLite's default), so a
+# prefix filter (userName sw "ad") is an index range whatever the server's locale.
+KeyType = String(512).with_variant(String(512, collation="C"), "postgresql")
 
 
 def utcnow() -> dt.datetime:
@@ -51,11 +54,13 @@ class ScimUser(SQLModel, table=True):
     """
 
     __tablename__ = "scim_users"
+    # The default order of a list: paging through every user walks this index.
+    __table_args__ = (Index("ix_scim_users_created", "created_at", "id"),)
 
     id: str = Field(primary_key=True, max_length=36)
     user_name: str = Field(max_length=512)
     # userName is unique case-insensitively (RFC 7643 4.1.1: caseExact false).
-    user_name_key: str = Field(max_length=512, unique=True)
+    user_name_key: str = Field(sa_type=KeyType, unique=True)
     external_id: str | None = Field(default=None, max_length=512, index=True)
     display_name: str | None = Field(default=None, max_length=512)
     active: bool = Field(default=True)
@@ -75,7 +80,10 @@ class ScimUserValue(SQLModel, table=True):
     """
 
     __tablename__ = "scim_user_values"
-    __table_args__ = (Index("ix_scim_user_values_attr_value", "attribute", "value_key"),)
+    __table_args__ = (
+        Index("ix_scim_user_values_attr_value", "attribute", "value_key"),
+        Index("ix_scim_user_values_attr_type", "attribute", "type", "user_id"),
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     user_id: str = Field(
@@ -95,10 +103,11 @@ class ScimGroup(SQLModel, table=True):
     """A group as the identity provider pushed it; members live in ``scim_group_members``."""
 
     __tablename__ = "scim_groups"
+    __table_args__ = (Index("ix_scim_groups_created", "created_at", "id"),)
 
     id: str = Field(primary_key=True, max_length=36)
     display_name: str = Field(max_length=512)
-    display_name_key: str = Field(max_length=512, unique=True)
+    display_name_key: str = Field(sa_type=KeyType, unique=True)
     external_id: str | None = Field(default=None, max_length=512, index=True)
     resource: dict[str, Any] = Field(default_factory=dict, sa_type=JSONType)
     version: int = Field(default=1)
@@ -207,9 +216,13 @@ class StoredPerson(SQLModel, table=True):
     fields: dict[str, Any] = Field(default_factory=dict, sa_type=JSONType)
     field_sources: dict[str, Any] = Field(default_factory=dict, sa_type=JSONType)
     content_hash: str = Field(max_length=64)
+    # The HR row as read (and the attribute map it was read with): unchanged, it is not rebuilt.
+    record_hash: str | None = Field(default=None, max_length=64)
     lifecycle: str = Field(max_length=20, index=True)
     employment_type: str | None = Field(default=None, max_length=100)
     provision_from: dt.date | None = Field(default=None)
+    # When the lifecycle may change by the calendar alone (a start or termination date).
+    review_on: dt.date | None = Field(default=None)
     scim_user_id: str | None = Field(default=None, max_length=36, index=True)
     link_reason: str | None = Field(default=None)
     # The manager as HR names them: an employee id, resolved by joining on employee_id.

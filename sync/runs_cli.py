@@ -10,7 +10,8 @@ from sync.db import session_scope
 from sync.runs import STATUSES, get_run, list_runs, run_to_dict
 from sync.sources.cli import attribute_map, report_run, store, user_errors
 from sync.sources.config import load_sources
-from sync.sources.importer import KIND as IMPORT, approve_import
+from sync.sources.importer import KIND as IMPORT
+from sync.sources.importer import approve_import
 
 json_option = click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from sqlalchemy import select
@@ -20,14 +20,27 @@ from scim.store import UserStore
 from sync.models import ScimUser, utcnow
 from sync.people.changes import Outcome, record_changes
 from sync.people.document import content_hash, person_document
-from sync.people.lifecycle import TERMINATED, Standing, absent, decide
+from sync.people.lifecycle import TERMINATED, Standing, absent, decide, review_on
 from sync.people.linking import Link, link_all, load_scim_index
 from sync.people.managers import dangling_managers
 from sync.people.snapshot import (
-    CHUNK, Known, chunks, insert_events, insert_people, load_documents, load_known,
-    person_ids, update_people,
+    CHUNK,
+    Known,
+    chunks,
+    insert_events,
+    insert_people,
+    load_documents,
+    load_known,
+    person_ids,
+    update_people,
 )
-from sync.rules import AttributeMap, Person, merge_people, person_from_scim
+from sync.rules import (
+    AttributeMap,
+    Person,
+    merge_people,
+    person_from_hr_row,
+    person_from_scim,
+)
 from sync.sources.validate import Candidate
 
 
@@ -45,11 +58,11 @@ def apply_feed(session: Session, run_id: int, source: str, full: bool, candidate
     """Write the feed's people; ``seen`` also holds ids of rejected rows (present, not absent)."""
     known = load_known(session)
     rekeyed = _conversions(candidates, known)
-    links, outcome = _links(session, candidates)
+    links, outcome = _links(session, candidates, known)
     idp = _idp_people(session, {link.scim_user_id for link in links.values()}, attribute_map)
     context = _Context(outcome, policy, source, attribute_map, utcnow())
     for candidate in candidates:
-        employee_id = candidate.person.employee_id
+        employee_id = candidate.employee_id
         old = known.get(employee_id) or rekeyed.get(employee_id)
         context.person(candidate, old, links.get(employee_id), idp)
     if full:
@@ -63,25 +76,28 @@ def apply_feed(session: Session, run_id: int, source: str, full: bool, candidate
 def _conversions(candidates: Sequence[Candidate], known: Mapping[str, Known]) -> dict[str, Known]:
     """New employee ids that are existing people under a new id — a contractor hired as an
     employee, say — found by the same email on a person whose old id is not in this feed."""
-    in_feed = {c.person.employee_id for c in candidates}
+    in_feed = {c.employee_id for c in candidates}
     by_email: dict[str, list[Known]] = {}
     for person in known.values():
         if person.email_key and person.employee_id not in in_feed:
             by_email.setdefault(person.email_key, []).append(person)
     found = {}
     for candidate in candidates:
-        email = (candidate.person["email"] or "").lower()
-        matches = by_email.get(email, [])
-        if candidate.person.employee_id not in known and len(matches) == 1:
-            found[candidate.person.employee_id] = matches[0]
+        if candidate.person is None or candidate.employee_id in known:
+            continue
+        matches = by_email.get((candidate.person["email"] or "").lower(), [])
+        if len(matches) == 1:
+            found[candidate.employee_id] = matches[0]
     return found
 
 
-def _links(session: Session, candidates: Sequence[Candidate]) -> tuple[dict[str, Link], Outcome]:
+def _links(session: Session, candidates: Sequence[Candidate],
+           known: Mapping[str, Known]) -> tuple[dict[str, Link], Outcome]:
     outcome = Outcome()
     if session.execute(select(ScimUser.id).limit(1)).first() is None:
         return {}, outcome  # no identity provider has pushed anyone yet
-    emails = {c.person.employee_id: (c.person["email"] or "").lower() or None for c in candidates}
+    emails = {c.employee_id: ((c.person["email"] or "").lower() or None) if c.person is not None
+              else known[c.employee_id].email_key for c in candidates}
     links, problems = link_all(emails, load_scim_index(session))
     outcome.problems.extend(problems)
     return links, outcome
@@ -108,7 +124,15 @@ class _Context:
 
     def person(self, candidate: Candidate, old: Known | None, link: Link | None,
                idp: Mapping[str, Person]) -> None:
+        if candidate.person is None:
+            assert old is not None  # only rows the store already holds come unbuilt
+            if link is None and old.scim_user_id is None and not old.absences and (
+                    old.review_on is None or self.policy.today < old.review_on):
+                self.outcome.counts["unchanged"] += 1
+                return
+            candidate = replace(candidate, person=person_from_hr_row(candidate.hr_record, self.attribute_map))
         hr = candidate.person
+        assert hr is not None
         merged = merge_people(hr, idp[link.scim_user_id], self.attribute_map) if link else hr
         standing = decide(merged.fields, self.policy.today, self.policy.lead_days)
         row = self._row(candidate, merged, standing, link)
@@ -131,7 +155,8 @@ class _Context:
             "hr_record": dict(candidate.hr_record), "fields": document,
             "field_sources": dict(merged.sources), "content_hash": content_hash(document, standing),
             "lifecycle": standing.state, "employment_type": document.get("employment_type"),
-            "provision_from": standing.provision_from,
+            "provision_from": standing.provision_from, "record_hash": candidate.record_hash,
+            "review_on": review_on(merged.fields, standing, self.policy.today),
             "scim_user_id": link.scim_user_id if link else None,
             "link_reason": link.reason if link else None,
             "manager_employee_id": document.get("manager_id"), "absences": 0, "updated_at": self.now,

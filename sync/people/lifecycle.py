@@ -53,3 +53,14 @@ def absent(absences: int, limit: int) -> Standing | None:
     if absences >= limit:
         return Standing(TERMINATED, None, f"missing from {absences} consecutive full feeds")
     return None
+
+
+def review_on(fields: Mapping[str, Any], standing: Standing, today: dt.date) -> dt.date | None:
+    """The first day the verdict could change with nothing else changing: the day a
+    pre-hire is provisioned, or the day after a future termination date."""
+    if standing.state == PRE_HIRE:
+        return standing.provision_from
+    ended: dt.date | None = fields.get("termination_date")
+    if standing.state != TERMINATED and ended is not None and ended >= today:
+        return ended + dt.timedelta(days=1)
+    return None

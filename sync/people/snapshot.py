@@ -7,6 +7,7 @@ only for the few whose data changed.
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -34,6 +35,7 @@ class Known:
     employment_type: str | None
     scim_user_id: str | None
     absences: int
+    review_on: dt.date | None
 
 
 def load_known(session: Session) -> dict[str, Known]:

@@ -16,9 +16,9 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+from sync.rules import AttributeMap
 from sync.sources.decoding import DecodedText, decode_feed
 from sync.sources.errors import FeedError
-from sync.rules import AttributeMap
 from sync.sources.feed import Feed, Record, Reject
 from sync.sources.validate import missing_columns
 

@@ -23,7 +23,15 @@ from sync.models import ImportedFile, Run, RunRecord
 from sync.people.apply import Policy, apply_feed
 from sync.people.snapshot import BATCH, PEOPLE, chunks
 from sync.rules import AttributeMap
-from sync.runs import FAILED, HELD, SUCCEEDED, approve_run, finish_run, last_accepted, start_run
+from sync.runs import (
+    FAILED,
+    HELD,
+    SUCCEEDED,
+    approve_run,
+    finish_run,
+    last_accepted,
+    start_run,
+)
 from sync.sources.errors import AlreadyImported, FeedError
 from sync.sources.feed import FULL, Feed, Record, Reject
 from sync.sources.guard import Baseline, hold_reasons
@@ -144,9 +152,12 @@ def _merge(session: Session, run: Run, feed: Feed, attribute_map: AttributeMap, 
            progress: Progress | None) -> tuple[dict[str, Any], dict[str, Any]]:
     """Validate and fold the feed into the identity store; the run's counts and details."""
     carried = _carried(session) if options.missing(feed, attribute_map) else None
-    candidates, rejects = validate_records(feed.records, attribute_map, feed.unit, carried, progress)
+    known = {row.employee_id: row.record_hash for row in session.execute(
+        select(PEOPLE.c.employee_id, PEOPLE.c.record_hash))}
+    candidates, rejects = validate_records(feed.records, attribute_map, feed.unit, carried, progress, known,
+                                           f"prehire_lead_days={options.prehire_lead_days}")
     rejects = sorted([*feed.rejects, *rejects], key=lambda r: r.position)
-    seen = {c.person.employee_id for c in candidates} | {r.employee_id for r in rejects if r.employee_id}
+    seen = {c.employee_id for c in candidates} | {r.employee_id for r in rejects if r.employee_id}
     outcome = apply_feed(session, run.id, feed.source, feed.mode == FULL, candidates, seen,
                          attribute_map, options.policy())
     counts = {"records": len(feed.records), "rejected": len(rejects), "added": 0, "changed": 0,

@@ -6,6 +6,8 @@ never sinks the feed; it lands in the rejects report with its line and the reaso
 
 from __future__ import annotations
 
+import hashlib
+import json
 import re
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -25,11 +27,24 @@ Carried = Callable[[str], Mapping[str, str]]
 
 @dataclass(frozen=True)
 class Candidate:
-    """A valid row: the mapped HR columns as read, and the HR view of the person."""
+    """A valid row: the mapped HR columns as read, their hash, and the HR view of the person
+    — None when the row is exactly what the store already holds (nothing to rebuild)."""
 
     position: int
     hr_record: Mapping[str, str]
-    person: Person
+    person: Person | None
+    employee_id: str
+    record_hash: str
+
+
+def map_fingerprint(attribute_map: AttributeMap) -> str:
+    """Changes when fields.yaml does: an unchanged row must be re-read under a new map."""
+    return hashlib.sha256(repr(sorted(attribute_map.fields.items())).encode()).hexdigest()
+
+
+def record_hash(hr_record: Mapping[str, str], fingerprint: str) -> str:
+    canonical = json.dumps([fingerprint, hr_record], sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return hashlib.sha256(canonical.encode()).hexdigest()
 
 
 def mapped_columns(attribute_map: AttributeMap) -> tuple[str, ...]:
@@ -54,11 +69,17 @@ def missing_columns(columns: Sequence[str], attribute_map: AttributeMap, where: 
 
 
 def validate_records(records: Iterable[Record], attribute_map: AttributeMap, unit: str,
-                     carried: Carried | None = None,
-                     progress: Callable[[int], None] | None = None) -> tuple[list[Candidate], list[Reject]]:
+                     carried: Carried | None = None, progress: Callable[[int], None] | None = None,
+                     known: Mapping[str, str] | None = None,
+                     salt: str = "") -> tuple[list[Candidate], list[Reject]]:
     """Candidates and rejects; an employee id on several rows rejects every copy.
-    ``progress`` is told every ``PROGRESS_STEP`` records (for a progress bar)."""
+
+    ``known`` maps employee ids to the record hash the store holds: such a row was valid
+    under the same attribute map (and ``salt``: the import settings that shape a person),
+    so it is not rebuilt. ``progress`` is told every
+    ``PROGRESS_STEP`` records (for a progress bar)."""
     columns = mapped_columns(attribute_map)
+    fingerprint = map_fingerprint(attribute_map) + salt
     candidates: list[Candidate] = []
     rejects: list[Reject] = []
     for count, record in enumerate(records, 1):
@@ -67,7 +88,12 @@ def validate_records(records: Iterable[Record], attribute_map: AttributeMap, uni
         hr_record = {c: record.values.get(c, "") for c in columns}
         if carried is not None:
             hr_record = _with_carried(hr_record, record, carried, attribute_map)
-        outcome = _candidate(record.position, hr_record, attribute_map)
+        digest = record_hash(hr_record, fingerprint)
+        raw_id = _raw_id(hr_record, attribute_map)
+        if known and raw_id is not None and known.get(raw_id) == digest:
+            candidates.append(Candidate(record.position, hr_record, None, raw_id, digest))
+            continue
+        outcome = _candidate(record.position, hr_record, attribute_map, digest)
         (rejects if isinstance(outcome, Reject) else candidates).append(outcome)
     return _without_duplicates(candidates, rejects, unit)
 
@@ -79,13 +105,17 @@ def _with_carried(hr_record: dict[str, str], record: Record, carried: Carried,
     absent = [c for c in hr_record if c not in record.values]
     if not absent:
         return hr_record
-    raw_id = next((record.values[c].strip() for c in id_columns(attribute_map) if record.values.get(c)), "")
-    previous = carried(raw_id)
+    previous = carried(_raw_id(record.values, attribute_map) or "")
     return {**hr_record, **{c: previous.get(c, "") for c in absent}}
 
 
-def _candidate(position: int, hr_record: Mapping[str, str], attribute_map: AttributeMap) -> Candidate | Reject:
-    raw_id = next((hr_record[c].strip() for c in id_columns(attribute_map) if hr_record.get(c)), None)
+def _raw_id(values: Mapping[str, str], attribute_map: AttributeMap) -> str | None:
+    return next((values[c].strip() for c in id_columns(attribute_map) if values.get(c, "").strip()), None)
+
+
+def _candidate(position: int, hr_record: Mapping[str, str], attribute_map: AttributeMap,
+               digest: str) -> Candidate | Reject:
+    raw_id = _raw_id(hr_record, attribute_map)
     try:
         person = person_from_hr_row(hr_record, attribute_map)
     except PersonError as exc:
@@ -94,7 +124,7 @@ def _candidate(position: int, hr_record: Mapping[str, str], attribute_map: Attri
     problem = _problem(person, attribute_map)
     if problem:
         return Reject(position, problem, person.employee_id or raw_id, hr_record)
-    return Candidate(position, hr_record, person)
+    return Candidate(position, hr_record, person, person.employee_id, digest)
 
 
 def _problem(person: Person, attribute_map: AttributeMap) -> str | None:
@@ -124,15 +154,15 @@ def _without_duplicates(candidates: list[Candidate], rejects: list[Reject],
                         unit: str) -> tuple[list[Candidate], list[Reject]]:
     positions: dict[str, list[int]] = defaultdict(list)
     for candidate in candidates:
-        positions[candidate.person.employee_id].append(candidate.position)
+        positions[candidate.employee_id].append(candidate.position)
     twice = {eid for eid, found in positions.items() if len(found) > 1}
     if not twice:
         return candidates, rejects
-    kept = [c for c in candidates if c.person.employee_id not in twice]
+    kept = [c for c in candidates if c.employee_id not in twice]
     for c in candidates:
-        if c.person.employee_id in twice:
-            where = ", ".join(str(p) for p in positions[c.person.employee_id])
-            rejects.append(Reject(c.position, f"employee id {c.person.employee_id!r} appears on {unit}s "
+        if c.employee_id in twice:
+            where = ", ".join(str(p) for p in positions[c.employee_id])
+            rejects.append(Reject(c.position, f"employee id {c.employee_id!r} appears on {unit}s "
                                   f"{where}: every copy is rejected: keep one row per person",
-                                  c.person.employee_id, c.hr_record))
+                                  c.employee_id, c.hr_record))
     return kept, sorted(rejects, key=lambda r: r.position)

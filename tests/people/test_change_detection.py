@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from hr_export import clean, everyone, events, person, run_import, staff, stored
+from hr_export import TODAY, clean, events, everyone, person, run_import, staff, stored
 
 
 def test_first_import_adds_and_marks_everyone(engine, tmp_path):
@@ -52,3 +52,34 @@ def test_the_stored_person_holds_mapped_typed_values(engine, tmp_path):
     assert fields["security_level"] == 4
     assert fields["hire_date"] == "2020-01-15"
     assert fields["location"] == "GB-LON"
+
+
+def test_a_changed_attribute_map_re_reads_unchanged_rows(engine, tmp_path):
+    import shutil
+
+    from hr_export import MAPPINGS, write_csv
+
+    from sync.rules import load_dir
+    from sync.sources.csvfeed import CsvOptions, csv_feed
+    from sync.sources.importer import ImportOptions, import_feed
+
+    run_import(engine, tmp_path, [person("1000", Department="R&D"), person("1001")])
+    clean(engine)
+    edited = tmp_path / "mappings"
+    shutil.copytree(MAPPINGS, edited)
+    fields = edited / "fields.yaml"
+    fields.write_text(fields.read_text().replace("R&D: Engineering", "R&D: Research"))
+    amap = load_dir(edited).attribute_map
+    path = write_csv(tmp_path / "same.csv", [person("1000", Department="R&D"), person("1001")])
+    run = import_feed(engine, csv_feed(path, "hr", "full", CsvOptions(), amap), amap,
+                      ImportOptions(today=TODAY, force=True, rejects_dir=tmp_path))
+    assert run.counts["changed"] == 1 and run.counts["unchanged"] == 1
+    assert stored(engine, "1000").fields["department"] == "Research"
+
+
+def test_a_new_pre_hire_lead_re_reads_unchanged_rows(engine, tmp_path):
+    rows = [person("1000", Hire_Date="2026-06-20")]
+    run_import(engine, tmp_path, rows)
+    assert stored(engine, "1000").lifecycle == "pre_hire"
+    run = run_import(engine, tmp_path, rows, prehire_lead_days=30)
+    assert run.counts["changed"] == 1 and stored(engine, "1000").lifecycle == "active"

@@ -3,8 +3,19 @@
 from __future__ import annotations
 
 import pytest
+from hr_export import (
+    HEADER,
+    TODAY,
+    attribute_map,
+    clean,
+    events,
+    everyone,
+    person,
+    run_import,
+    staff,
+    stored,
+)
 
-from hr_export import HEADER, TODAY, attribute_map, clean, everyone, events, person, run_import, staff, stored
 from sync.db import session_scope
 from sync.runs import RunError, get_run
 from sync.sources.importer import ImportOptions, approve_import

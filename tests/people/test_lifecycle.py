@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 
 from hr_export import events, everyone, person, run_import, staff, stored
+
 from sync.people.lifecycle import absent, decide
 
 TODAY = dt.date(2026, 6, 1)

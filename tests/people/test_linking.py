@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from hr_export import events, person, run_import, stored
+
 from scim.store import UserStore
 from sync.db import session_scope
 
