@@ -151,6 +151,11 @@ def compare_column(column: Column, node: Compare | Present, attribute: Attribute
         expr, text = func.lower(expr), text.lower()
     elif kind == "key":
         text = text.lower()
+        if op == "sw" and text and ord(text[-1]) < 0x10FFFF:
+            # Key columns compare bytewise: a prefix is an index range (LIKE alone is not
+            # served by the index on SQLite, nor on PostgreSQL outside the C collation).
+            upper = text[:-1] + chr(ord(text[-1]) + 1)
+            return and_(expr >= text, expr < upper, _ordered(expr, op, text, attribute, True))
     return _ordered(expr, op, text, attribute, allow_text=True)
 
 

@@ -76,19 +76,33 @@ class ResourceStore:
         return self.render_rows([self.get_row(resource_id)])[0]
 
     def search(self, query: Query) -> Page:
-        base = select(self.model)
-        if query.filter is not None:
-            base = base.where(self.translator.where(query.filter))
-        total = self.session.scalar(select(func.count()).select_from(base.subquery())) or 0
-        if query.count <= 0 or query.start_index > total:
-            return Page(total, query.start_index, [])  # nothing to fetch past the end
-        order = [self.model.created_at, self.model.id]
-        if query.sort_by:
-            key = sort_expression(self.translator, query.sort_by)
-            order = [key.desc() if query.descending else key.asc(), self.model.id]
-        stmt = base.order_by(*order).offset(query.start_index - 1).limit(query.count)
-        rows = list(self.session.scalars(stmt))
-        return Page(total, query.start_index, self.render_rows(rows))
+        condition = self.translator.where(query.filter) if query.filter is not None else None
+        if query.count <= 0:
+            return Page(self._count(condition), query.start_index, [])
+        # One statement for the page and the total: COUNT(*) OVER () is computed over every
+        # matching row before OFFSET/LIMIT, so a page costs one pass over the matches.
+        stmt = select(self.model, func.count().over().label("total"))
+        if condition is not None:
+            stmt = stmt.where(condition)
+        stmt = stmt.order_by(*self._order(query)).offset(query.start_index - 1).limit(query.count)
+        found = self.session.execute(stmt).all()
+        if found:
+            total = found[0].total
+        else:  # past the end (or nothing matches): the window had no row to ride on
+            total = 0 if query.start_index == 1 else self._count(condition)
+        return Page(total, query.start_index, self.render_rows([row[0] for row in found]))
+
+    def _count(self, condition: Any) -> int:
+        stmt = select(func.count()).select_from(self.model)
+        if condition is not None:
+            stmt = stmt.where(condition)
+        return self.session.scalar(stmt) or 0
+
+    def _order(self, query: Query) -> list[Any]:
+        if not query.sort_by:
+            return [self.model.created_at, self.model.id]
+        key = sort_expression(self.translator, query.sort_by)
+        return [key.desc() if query.descending else key.asc(), self.model.id]
 
     def location(self, resource_id: str) -> str:
         return f"{self.base_url}{self.rtype.endpoint}/{resource_id}"

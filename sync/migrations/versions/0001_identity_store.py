@@ -46,7 +46,7 @@ def upgrade() -> None:
     op.create_table('scim_groups',
     sa.Column('id', sqlmodel.sql.sqltypes.AutoString(length=36), nullable=False),
     sa.Column('display_name', sqlmodel.sql.sqltypes.AutoString(length=512), nullable=False),
-    sa.Column('display_name_key', sqlmodel.sql.sqltypes.AutoString(length=512), nullable=False),
+    sa.Column('display_name_key', sa.String(length=512).with_variant(sa.String(length=512, collation='C'), 'postgresql'), nullable=False),
     sa.Column('external_id', sqlmodel.sql.sqltypes.AutoString(length=512), nullable=True),
     sa.Column('resource', sa.JSON().with_variant(postgresql.JSONB(astext_type=Text()), 'postgresql'), nullable=False),
     sa.Column('version', sa.Integer(), nullable=False),
@@ -58,13 +58,14 @@ def upgrade() -> None:
     sa.UniqueConstraint('display_name_key')
     )
     with op.batch_alter_table('scim_groups', schema=None) as batch_op:
+        batch_op.create_index('ix_scim_groups_created', ['created_at', 'id'], unique=False)
         batch_op.create_index(batch_op.f('ix_scim_groups_external_id'), ['external_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_scim_groups_updated_at'), ['updated_at'], unique=False)
 
     op.create_table('scim_users',
     sa.Column('id', sqlmodel.sql.sqltypes.AutoString(length=36), nullable=False),
     sa.Column('user_name', sqlmodel.sql.sqltypes.AutoString(length=512), nullable=False),
-    sa.Column('user_name_key', sqlmodel.sql.sqltypes.AutoString(length=512), nullable=False),
+    sa.Column('user_name_key', sa.String(length=512).with_variant(sa.String(length=512, collation='C'), 'postgresql'), nullable=False),
     sa.Column('external_id', sqlmodel.sql.sqltypes.AutoString(length=512), nullable=True),
     sa.Column('display_name', sqlmodel.sql.sqltypes.AutoString(length=512), nullable=True),
     sa.Column('active', sa.Boolean(), nullable=False),
@@ -79,6 +80,7 @@ def upgrade() -> None:
     sa.UniqueConstraint('user_name_key')
     )
     with op.batch_alter_table('scim_users', schema=None) as batch_op:
+        batch_op.create_index('ix_scim_users_created', ['created_at', 'id'], unique=False)
         batch_op.create_index(batch_op.f('ix_scim_users_employee_number'), ['employee_number'], unique=False)
         batch_op.create_index(batch_op.f('ix_scim_users_external_id'), ['external_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_scim_users_updated_at'), ['updated_at'], unique=False)
@@ -110,6 +112,7 @@ def upgrade() -> None:
     )
     with op.batch_alter_table('scim_user_values', schema=None) as batch_op:
         batch_op.create_index('ix_scim_user_values_attr_value', ['attribute', 'value_key'], unique=False)
+        batch_op.create_index('ix_scim_user_values_attr_type', ['attribute', 'type', 'user_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_scim_user_values_user_id'), ['user_id'], unique=False)
 
 
@@ -117,6 +120,7 @@ def upgrade() -> None:
 def downgrade() -> None:
     with op.batch_alter_table('scim_user_values', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_scim_user_values_user_id'))
+        batch_op.drop_index('ix_scim_user_values_attr_type')
         batch_op.drop_index('ix_scim_user_values_attr_value')
 
     op.drop_table('scim_user_values')
@@ -125,12 +129,14 @@ def downgrade() -> None:
 
     op.drop_table('scim_group_members')
     with op.batch_alter_table('scim_users', schema=None) as batch_op:
+        batch_op.drop_index('ix_scim_users_created')
         batch_op.drop_index(batch_op.f('ix_scim_users_updated_at'))
         batch_op.drop_index(batch_op.f('ix_scim_users_external_id'))
         batch_op.drop_index(batch_op.f('ix_scim_users_employee_number'))
 
     op.drop_table('scim_users')
     with op.batch_alter_table('scim_groups', schema=None) as batch_op:
+        batch_op.drop_index('ix_scim_groups_created')
         batch_op.drop_index(batch_op.f('ix_scim_groups_updated_at'))
         batch_op.drop_index(batch_op.f('ix_scim_groups_external_id'))
 
