@@ -31,6 +31,7 @@ from scim.store import STORES, Page, Query, ResourceStore
 
 log = logging.getLogger(__name__)
 CONTENT_TYPE = "application/scim+json"
+MAX_START_INDEX = 2**31 - 1
 
 blueprint = Blueprint("scim", __name__)
 
@@ -190,7 +191,8 @@ def query_from(params: dict[str, Any]) -> tuple[Query, list[str], list[str]]:
         filter=parse_filter(text) if text else None,
         sort_by=str(sort_by) if sort_by else None,
         descending=order == "descending",
-        start_index=max(1, _int("startIndex", lowered.get("startindex"), 1)),
+        # Far past any real list, and within every database's OFFSET range.
+        start_index=min(MAX_START_INDEX, max(1, _int("startIndex", lowered.get("startindex"), 1))),
         count=min(config.max_results, max(0, _int("count", lowered.get("count"), config.default_count))),
     )
     return query, _csv(lowered.get("attributes")), _csv(lowered.get("excludedattributes"))

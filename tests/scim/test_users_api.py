@@ -185,6 +185,8 @@ def test_paging_and_sorting(client: FlaskClient, auth: dict[str, str], people: d
     counted = client.get("/scim/v2/Users", headers=auth, query_string={"count": 0}).json
     assert counted["totalResults"] == 3 and counted["Resources"] == []
     assert_error(client.get("/scim/v2/Users", headers=auth, query_string={"count": "ten"}), 400)
+    beyond = client.get("/scim/v2/Users", headers=auth, query_string={"startIndex": 2**70}).json
+    assert beyond["totalResults"] == 3 and beyond["Resources"] == []
 
 
 def test_okta_lookup_query_shape(client: FlaskClient, auth: dict[str, str], people: dict[str, str]) -> None:
