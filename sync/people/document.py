@@ -17,6 +17,9 @@ from typing import Any
 from sync.people.lifecycle import Standing
 
 
+_PLAIN = frozenset({str, int, bool, float, type(None)})
+
+
 def json_value(value: Any) -> Any:
     if isinstance(value, dt.date):
         return value.isoformat()
@@ -29,7 +32,8 @@ def json_value(value: Any) -> Any:
 
 def person_document(fields: Mapping[str, Any], standing: Standing) -> dict[str, Any]:
     """The merged fields as JSON, with ``employment_status`` set to the lifecycle verdict."""
-    document = {name: json_value(value) for name, value in fields.items()}
+    # Most values are already JSON (text, numbers, None): only dates, decimals and lists convert.
+    document = {name: value if type(value) in _PLAIN else json_value(value) for name, value in fields.items()}
     if "employment_status" in document:
         document["employment_status"] = standing.state
     return document

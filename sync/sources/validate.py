@@ -43,7 +43,8 @@ def map_fingerprint(attribute_map: AttributeMap) -> str:
 
 
 def record_hash(hr_record: Mapping[str, str], fingerprint: str) -> str:
-    canonical = json.dumps([fingerprint, hr_record], sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    """The row's mapped cells in the attribute map's column order (which the fingerprint fixes)."""
+    canonical = json.dumps([fingerprint, *hr_record.values()], ensure_ascii=False)
     return hashlib.sha256(canonical.encode()).hexdigest()
 
 

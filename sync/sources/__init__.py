@@ -1,0 +1,17 @@
+"""HR importers: CSV exports and HR REST APIs into the identity store, one run per import.
+
+The modules are imported by name (``sync.sources.importer``...): ``sync.people`` builds on
+``sync.sources.validate`` and the importer on ``sync.people``, so this package re-exports
+nothing.
+
+*get* -> *transform* -> guard -> *load* and *sweep*:
+
+* ``csv_feed(path, source, mode, CsvOptions, attribute_map)`` and
+  ``api_feed(HrApi(client, auth, retry, sleep), ApiSource, mode)`` -> ``Feed``;
+* ``validate_records(records, attribute_map, unit)`` -> ``(candidates, rejects)``;
+* ``import_feed(engine, feed, attribute_map, ImportOptions)`` -> the finished ``Run``
+  (succeeded, or held by the feed guard), ``approve_import(engine, run_id, by, ...)``;
+* ``load_sources(path)`` reads ``sources.toml``; ``PRESETS`` names the vendor presets.
+
+Errors are ``FeedError`` and its subclasses; row problems are ``Reject`` values.
+"""
