@@ -32,7 +32,7 @@ from sync.runs import (
     last_accepted,
     start_run,
 )
-from sync.sources.errors import AlreadyImported, FeedError
+from sync.sources.errors import AlreadyImported
 from sync.sources.feed import FULL, Feed, Record, Reject
 from sync.sources.guard import Baseline, hold_reasons
 from sync.sources.rejects import write_rejects
@@ -70,7 +70,8 @@ def import_feed(engine: Engine, feed: Feed, attribute_map: AttributeMap, options
                 progress: Progress | None = None) -> Run:
     """Import one feed as a run; returns the finished run (succeeded or held).
 
-    A ``FeedError`` raised on the way marks the run failed and propagates.
+    An error raised on the way (a ``FeedError``, a database error) marks the run failed
+    and propagates.
     """
     missing = options.missing(feed, attribute_map)
     with session_scope(engine) as session:
@@ -87,9 +88,11 @@ def import_feed(engine: Engine, feed: Feed, attribute_map: AttributeMap, options
                 _apply(session, run, feed, attribute_map, options, progress)
             _remember_file(session, run, feed)
             return run
-    except FeedError as exc:
+    except Exception as exc:
+        # Not a handler: the run is marked failed (rather than left "running" forever) and
+        # the error goes on to the caller unchanged.
         with session_scope(engine) as session:
-            finish_run(session.merge(run), FAILED, reason=str(exc))
+            finish_run(session.merge(run), FAILED, reason=str(exc) or type(exc).__name__)
         raise
 
 
@@ -113,10 +116,16 @@ def _check_ledger(session: Session, feed: Feed, options: ImportOptions) -> None:
         return
     seen = session.scalars(select(ImportedFile).where(
         ImportedFile.source == feed.source, ImportedFile.content_hash == feed.content_hash)).first()
-    if seen is not None:
+    if seen is None:
+        return
+    run = session.get(Run, seen.run_id) if seen.run_id is not None else None
+    if run is not None and run.status == HELD:
         raise AlreadyImported(
-            f"{feed.origin}: the same content ({seen.path}) was imported for {feed.source} by run "
-            f"{seen.run_id} on {seen.imported_at:%Y-%m-%d %H:%M}: nothing to do (use --force to import it again)")
+            f"{feed.origin}: the same content is held as run {run.id} of {feed.source}: approve it with "
+            f"`hr2bi runs approve {run.id} --by NAME`, or use --force to read it again")
+    raise AlreadyImported(
+        f"{feed.origin}: the same content ({seen.path}) was imported for {feed.source} by run "
+        f"{seen.run_id} on {seen.imported_at:%Y-%m-%d %H:%M}: nothing to do (use --force to import it again)")
 
 
 def _feed_details(feed: Feed) -> dict[str, Any]:

@@ -124,3 +124,11 @@ def test_a_configured_drop_folder_reads_its_newest_export(hr2bi, tmp_path):
     run = json.loads(result.stdout)
     assert run["source"] == "workday-drop" and run["counts"]["added"] == 2
     assert run["details"]["origin"].endswith("workers_new.csv")
+
+
+def test_a_held_file_read_again_points_at_its_run(hr2bi, tmp_path):
+    hr2bi("import", "csv", str(export(tmp_path / "a.csv", [line(str(n)) for n in range(1000, 1010)])))
+    short = export(tmp_path / "b.csv", [line("1000")])
+    assert hr2bi("import", "csv", str(short)).exit_code == 2
+    again = hr2bi("import", "csv", str(short))
+    assert again.exit_code == 1 and "held as run 2" in again.output and "runs approve 2 --by NAME" in again.output
