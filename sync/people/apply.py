@@ -66,8 +66,10 @@ def apply_feed(session: Session, run_id: int, source: str, full: bool, candidate
         old = known.get(employee_id) or rekeyed.get(employee_id)
         context.person(candidate, old, links.get(employee_id), idp)
     if full:
+        # Only this source's people can be missing from its feed: another HR system's
+        # contractors are not absent from the employee export.
         present = seen | {old.employee_id for old in rekeyed.values()}
-        context.absences([k for k in known.values() if k.employee_id not in present])
+        context.absences([k for k in known.values() if k.source == source and k.employee_id not in present])
     context.finish(session, run_id)
     outcome.counts.update(dangling_managers(session, outcome.problems))
     return outcome

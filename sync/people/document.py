@@ -16,7 +16,6 @@ from typing import Any
 
 from sync.people.lifecycle import Standing
 
-
 _PLAIN = frozenset({str, int, bool, float, type(None)})
 
 

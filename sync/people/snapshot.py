@@ -36,6 +36,7 @@ class Known:
     scim_user_id: str | None
     absences: int
     review_on: dt.date | None
+    source: str | None
 
 
 def load_known(session: Session) -> dict[str, Known]:

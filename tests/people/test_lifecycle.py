@@ -132,3 +132,12 @@ def test_managers_resolve_to_people_and_dangling_ones_are_reported(engine, tmp_p
     rows.append(person("4242"))
     later = run_import(engine, tmp_path, rows)
     assert later.counts["dangling_managers"] == 0 and later.details["problems"] == []
+
+
+def test_a_full_feed_sweeps_only_its_own_source(engine, tmp_path):
+    run_import(engine, tmp_path, staff(10), source="workday")
+    run_import(engine, tmp_path, [person("C-1", Worker_Type="Contingent")], source="contractors")
+    for _ in range(3):
+        run = run_import(engine, tmp_path, staff(10), source="workday")
+        assert run.counts["missing"] == 0
+    assert stored(engine, "C-1").lifecycle == "active" and stored(engine, "C-1").absences == 0
