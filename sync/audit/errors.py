@@ -1,0 +1,27 @@
+"""The audit package's error tree: one base class, each error says what is wrong and where."""
+
+from __future__ import annotations
+
+
+class AuditError(Exception):
+    """Base of every audit error; ``str(exc)`` is one line fit for a terminal."""
+
+
+class CanonicalJSONError(AuditError):
+    """A value cannot be written as RFC 8785 canonical JSON (NaN, a set, a huge integer...)."""
+
+
+class InvalidProof(AuditError):
+    """A Merkle inclusion, consistency or range proof does not verify."""
+
+
+class CheckpointError(AuditError):
+    """A checkpoint is malformed, or its signature does not verify with the given key."""
+
+
+class SigningKeyError(AuditError):
+    """A signing or public key file is missing, unreadable or not an Ed25519 key."""
+
+
+class EventError(AuditError):
+    """An audit event lacks a required field or has one of the wrong type."""
