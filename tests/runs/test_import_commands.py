@@ -132,3 +132,20 @@ def test_a_held_file_read_again_points_at_its_run(hr2bi, tmp_path):
     assert hr2bi("import", "csv", str(short)).exit_code == 2
     again = hr2bi("import", "csv", str(short))
     assert again.exit_code == 1 and "held as run 2" in again.output and "runs approve 2 --by NAME" in again.output
+
+
+def test_people_list_filters_by_state_and_by_the_planner_marker(hr2bi, tmp_path, engine):
+    from sqlalchemy import update
+
+    from sync.db import session_scope
+    from sync.models import StoredPerson
+
+    rows = [line("1000"), line("1001", hired="2099-01-01")]
+    hr2bi("import", "csv", str(export(tmp_path / "a.csv", rows)))
+    pre = json.loads(hr2bi("people", "list", "--status", "pre_hire", "--json").stdout)
+    assert [p["employee_id"] for p in pre] == ["1001"]
+    with session_scope(engine) as session:
+        session.execute(update(StoredPerson).where(StoredPerson.employee_id == "1000").values(dirty=False))
+    dirty = json.loads(hr2bi("people", "list", "--dirty", "--json").stdout)
+    assert [p["employee_id"] for p in dirty] == ["1001"]
+    assert len(json.loads(hr2bi("people", "list", "--json").stdout)) == 2

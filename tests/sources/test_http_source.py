@@ -264,3 +264,19 @@ def test_hr2bi_import_api_end_to_end(server, engine, database_url, tmp_path, rep
     run = json.loads(result.stdout)
     assert run["status"] == "succeeded" and run["counts"]["added"] == 3 and run["details"]["unit"] == "record"
     assert server.requests[-1]["headers"]["Authorization"] == "Basic " + base64.b64encode(b"isu:pw").decode()
+
+
+def test_an_api_feed_without_a_mapped_field_is_held(server, client, engine, tmp_path, repo_root):
+    from sync.rules import load_dir
+    from sync.sources.importer import ImportOptions, import_feed
+
+    workers = [{"id": str(n), "mail": f"w{n}@x.example"} for n in range(3)]
+    server.route("/people", lambda r: (200, {}, workers))
+    source = ApiSource("api-hr", f"{server.url}/people", fields={"Employee ID": "id", "Work Email": "mail",
+                                                                  "Department": "dept"})
+    amap = load_dir(repo_root / "mappings").attribute_map
+    run = import_feed(engine, fetch(client, source), amap, ImportOptions(source="api-hr", rejects_dir=tmp_path))
+    assert run.status == "held" and "Department" in run.reason
+    optional = ImportOptions(source="api-hr", rejects_dir=tmp_path, optional_columns=tuple(
+        c for spec in amap.fields.values() for c in spec.hr_columns if c not in ("Employee ID", "Work Email")))
+    assert import_feed(engine, fetch(client, source), amap, optional).status == "succeeded"
