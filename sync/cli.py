@@ -146,6 +146,7 @@ def _register_command_groups() -> None:
     from sync.runs_cli import runs
     main.add_command(runs)
     main.add_command(__import__("sync.targets.sandbox.cli", fromlist=["sandbox"]).sandbox)
+    main.add_command(__import__("sync.audit.cli", fromlist=["audit"]).audit)
 
 
 _register_command_groups()

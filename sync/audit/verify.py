@@ -1,0 +1,253 @@
+"""Offline verification of an export bundle (see ``bundle.py`` for the layout).
+
+Checks run in this order, and the first failure is reported with its reason:
+manifest -> checkpoint (and its signature) -> events (parse, canonical form, seq order) ->
+range proof against the signed root -> consistency with the auditor's trusted checkpoint ->
+derived views. The manifest is not signed, so an attacker can recompute it: every later
+check stands on its own, anchored only in the signed checkpoint.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+import json
+from dataclasses import dataclass
+from enum import StrEnum
+from pathlib import Path
+from typing import Any
+
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+
+from sync.audit.bundle import (
+    BUNDLE_FORMAT, CHECKPOINT_FILE, EVENTS_FILE, MANIFEST_FILE, PROOF_FILE,
+)
+from sync.audit.canonical import canonical_json
+from sync.audit.checkpoint import SignedCheckpoint, parse_checkpoint, verify_checkpoint
+from sync.audit.errors import AuditError, CanonicalJSONError, CheckpointError, InvalidProof
+from sync.audit.events import check_event
+from sync.audit.merkle import leaf_hash, verify_consistency, verify_range
+from sync.audit.views import VIEW_FILES, render_views
+
+BUNDLE_FILES = (EVENTS_FILE, CHECKPOINT_FILE, PROOF_FILE, *VIEW_FILES)
+
+
+class Reason(StrEnum):
+    MISSING_FILE = "missing-file"
+    MANIFEST_MISMATCH = "manifest-mismatch"
+    MALFORMED = "malformed"
+    BAD_SIGNATURE = "bad-signature"
+    WRONG_LOG = "wrong-log"
+    EVENT_MALFORMED = "event-malformed"
+    NOT_CANONICAL = "not-canonical"
+    SEQUENCE_GAP = "sequence-gap"
+    SEQUENCE_ORDER = "sequence-order"
+    TRUNCATED = "truncated"
+    ROOT_MISMATCH = "root-mismatch"
+    NO_CONSISTENCY_PROOF = "no-consistency-proof"
+    HISTORY_REWRITTEN = "history-rewritten"
+    VIEW_MISMATCH = "view-mismatch"
+
+
+class BundleInvalid(AuditError):
+    """The bundle does not verify; ``reason`` says which check failed, the message why."""
+
+    def __init__(self, reason: Reason, detail: str) -> None:
+        super().__init__(f"{reason}: {detail}")
+        self.reason, self.detail = reason, detail
+
+
+@dataclass(frozen=True)
+class VerifyReport:
+    origin: str
+    tree_size: int
+    root: bytes
+    first_seq: int
+    last_seq: int
+    signature_checked: bool
+    consistent_with: int | None  # the trusted checkpoint's size, when one was given
+
+    def summary(self) -> str:
+        signed = "signature verified" if self.signature_checked else "signature NOT checked"
+        lines = [
+            f"OK: events {self.first_seq}..{self.last_seq} are exactly those leaves of "
+            f"{self.origin} at size {self.tree_size} ({signed})",
+            f"root {base64.b64encode(self.root).decode()}",
+        ]
+        if self.consistent_with is not None:
+            lines.append(f"consistent with the trusted checkpoint at size {self.consistent_with}")
+        return "\n".join(lines)
+
+
+def verify_bundle(
+    bundle_dir: Path,
+    public_key: Ed25519PublicKey | None = None,
+    trusted_checkpoint: SignedCheckpoint | None = None,
+) -> VerifyReport:
+    """Verify ``bundle_dir`` offline; raise BundleInvalid with the first failing reason."""
+    files = _read_files(bundle_dir)
+    _check_manifest(files)
+    signed = _checkpoint(files[CHECKPOINT_FILE], public_key)
+    proof = _proof(files[PROOF_FILE])
+    events = _events(files[EVENTS_FILE], proof["first_seq"], proof["last_seq"])
+    _check_range(signed, proof, files[EVENTS_FILE])
+    consistent_with = _check_trusted(signed, proof, trusted_checkpoint, public_key)
+    for name, content in render_views(events, proof["product_version"]).items():
+        if files[name] != content:
+            raise BundleInvalid(Reason.VIEW_MISMATCH, f"{name} is not derived from the events")
+    cp = signed.checkpoint
+    return VerifyReport(cp.origin, cp.size, cp.root, proof["first_seq"], proof["last_seq"],
+                        public_key is not None, consistent_with)
+
+
+def _read_files(bundle_dir: Path) -> dict[str, bytes]:
+    files = {}
+    for name in (*BUNDLE_FILES, MANIFEST_FILE):
+        try:
+            files[name] = (bundle_dir / name).read_bytes()
+        except OSError as exc:
+            raise BundleInvalid(Reason.MISSING_FILE, f"cannot read {name}: {exc}") from exc
+    return files
+
+
+def _check_manifest(files: dict[str, bytes]) -> None:
+    try:
+        listed = json.loads(files[MANIFEST_FILE])["sha256"]
+    except (ValueError, KeyError, TypeError) as exc:
+        raise BundleInvalid(Reason.MALFORMED, f"{MANIFEST_FILE} is not a manifest") from exc
+    if not isinstance(listed, dict) or sorted(listed) != sorted(BUNDLE_FILES):
+        raise BundleInvalid(Reason.MANIFEST_MISMATCH, f"manifest must list {BUNDLE_FILES}")
+    for name in BUNDLE_FILES:
+        if hashlib.sha256(files[name]).hexdigest() != listed[name]:
+            raise BundleInvalid(Reason.MANIFEST_MISMATCH, f"{name} differs from its SHA-256")
+
+
+def _checkpoint(content: bytes, public_key: Ed25519PublicKey | None) -> SignedCheckpoint:
+    try:
+        signed = parse_checkpoint(content.decode("utf-8"))
+    except (UnicodeDecodeError, CheckpointError) as exc:
+        raise BundleInvalid(Reason.MALFORMED, f"{CHECKPOINT_FILE}: {exc}") from exc
+    _check_signature(signed, public_key, CHECKPOINT_FILE)
+    return signed
+
+
+def _check_signature(signed: SignedCheckpoint, key: Ed25519PublicKey | None, name: str) -> None:
+    if key is None:
+        return
+    try:
+        verify_checkpoint(signed, key)
+    except CheckpointError as exc:
+        raise BundleInvalid(Reason.BAD_SIGNATURE, f"{name}: {exc}") from exc
+
+
+def _proof(content: bytes) -> dict[str, Any]:
+    try:
+        proof = json.loads(content)
+        if proof["format"] != BUNDLE_FORMAT:
+            raise ValueError(f"unknown format {proof['format']!r}")
+        proof["range_proof"] = _unb64(proof["range_proof"])
+        if not all(isinstance(proof[k], int) for k in ("first_seq", "last_seq")):
+            raise ValueError("first_seq and last_seq must be integers")
+        str(proof["product_version"])
+    except (ValueError, KeyError, TypeError) as exc:
+        raise BundleInvalid(Reason.MALFORMED, f"{PROOF_FILE}: {exc}") from exc
+    return proof
+
+
+def _events(content: bytes, first: int, last: int) -> list[dict[str, Any]]:
+    if content and not content.endswith(b"\n"):
+        raise BundleInvalid(Reason.EVENT_MALFORMED, f"{EVENTS_FILE} does not end in a newline")
+    events = [_event(number, line) for number, line in enumerate(content.split(b"\n")[:-1], 1)]
+    _check_sequence([event["seq"] for event in events], first, last)
+    return events
+
+
+def _event(number: int, line: bytes) -> dict[str, Any]:
+    where = f"{EVENTS_FILE} line {number}"
+    try:
+        event = json.loads(line)
+        canonical = canonical_json(event)
+    except (ValueError, CanonicalJSONError) as exc:
+        raise BundleInvalid(Reason.EVENT_MALFORMED, f"{where} is not JSON: {exc}") from exc
+    if not isinstance(event, dict):
+        raise BundleInvalid(Reason.EVENT_MALFORMED, f"{where} is not a JSON object")
+    if canonical != line:
+        raise BundleInvalid(Reason.NOT_CANONICAL, f"{where} is not RFC 8785 canonical JSON")
+    try:
+        check_event(event)
+    except AuditError as exc:
+        raise BundleInvalid(Reason.EVENT_MALFORMED, f"{where}: {exc}") from exc
+    return event
+
+
+def _check_sequence(seqs: list[int], first: int, last: int) -> None:
+    expected = list(range(first, last + 1))
+    if seqs == expected:
+        return
+    if sorted(seqs) == expected:
+        at = next(i for i, (a, b) in enumerate(zip(seqs, expected, strict=True)) if a != b)
+        raise BundleInvalid(Reason.SEQUENCE_ORDER, f"line {at + 1} holds seq {seqs[at]}, "
+                            f"expected {expected[at]}: events were reordered")
+    if seqs == expected[: len(seqs)]:
+        raise BundleInvalid(Reason.TRUNCATED, f"events end at seq {seqs[-1] if seqs else '-'}"
+                            f" but the bundle declares {first}..{last}: the tail was cut off")
+    missing = sorted(set(expected) - set(seqs))
+    if missing:
+        raise BundleInvalid(Reason.SEQUENCE_GAP, f"seq {missing[0]} is missing "
+                            f"({len(missing)} missing in all): events were deleted")
+    raise BundleInvalid(Reason.SEQUENCE_ORDER, f"seqs {seqs[:5]}... are not {first}..{last}")
+
+
+def _check_range(signed: SignedCheckpoint, proof: dict[str, Any], events: bytes) -> None:
+    leaves = [leaf_hash(line) for line in events.split(b"\n")[:-1]]
+    cp = signed.checkpoint
+    try:
+        verify_range(cp.size, proof["first_seq"] - 1, leaves, proof["range_proof"], cp.root)
+    except InvalidProof as exc:
+        raise BundleInvalid(Reason.ROOT_MISMATCH, f"the events are not those the checkpoint "
+                            f"signed ({exc}): an event was altered, removed or added") from exc
+
+
+def _check_trusted(
+    signed: SignedCheckpoint,
+    proof: dict[str, Any],
+    trusted: SignedCheckpoint | None,
+    key: Ed25519PublicKey | None,
+) -> int | None:
+    if trusted is None:
+        return None
+    _check_signature(trusted, key, "trusted checkpoint")
+    old, new = trusted.checkpoint, signed.checkpoint
+    if old.origin != new.origin:
+        raise BundleInvalid(Reason.WRONG_LOG, f"trusted checkpoint is of {old.origin!r}, "
+                            f"the bundle of {new.origin!r}")
+    path: list[bytes] = []
+    if old.size < new.size:
+        path = _consistency_path(proof, old.size)
+    try:
+        verify_consistency(old.size, new.size, old.root, new.root, path)
+    except InvalidProof as exc:
+        raise BundleInvalid(Reason.HISTORY_REWRITTEN, f"the log at size {new.size} does not "
+                            f"extend the trusted checkpoint at size {old.size}: {exc}") from exc
+    return old.size
+
+
+def _consistency_path(proof: dict[str, Any], old_size: int) -> list[bytes]:
+    consistency = proof.get("consistency")
+    if not consistency or consistency.get("old_size") != old_size:
+        raise BundleInvalid(Reason.NO_CONSISTENCY_PROOF, f"the bundle has no consistency proof "
+                            f"from size {old_size}; export it with --from-checkpoint")
+    try:
+        return _unb64(consistency["proof"])
+    except (ValueError, KeyError, TypeError) as exc:
+        raise BundleInvalid(Reason.MALFORMED, f"{PROOF_FILE}: consistency: {exc}") from exc
+
+
+def _unb64(values: list[str]) -> list[bytes]:
+    if not isinstance(values, list):
+        raise ValueError("proof must be a list of base64 hashes")
+    try:
+        return [base64.b64decode(v, validate=True) for v in values]
+    except (binascii.Error, TypeError) as exc:
+        raise ValueError(f"proof hash is not base64: {exc}") from exc

@@ -1,0 +1,149 @@
+"""Views derived from the verified events: CSV, OCSF and CEF. Pure functions of the events,
+so ``verify`` can rebuild each view and require it byte-for-byte."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from sync.audit.canonical import canonical_json
+from sync.audit.events import (
+    REQUIRED_FIELDS,
+    event_millis,
+    outcome_status,
+    target_kind,
+    target_label,
+)
+
+OCSF_VERSION = "1.1.0"
+PRODUCT = {"name": "hr2bi", "vendor_name": "hr2bi"}
+IAM_CATEGORY = 3  # OCSF category "Identity & Access Management"
+ACCOUNT_CHANGE, GROUP_MANAGEMENT = 3001, 3006
+_USER_KINDS = {"user", "account", "person", "scim_user"}
+_GROUP_KINDS = {"group", "scim_group", "role"}
+# OCSF 1.1 activity ids, keyed by the last dotted part of our action ("user.disable").
+_ACCOUNT_ACTIVITIES = {"create": (1, "Create"), "enable": (2, "Enable"),
+                       "disable": (5, "Disable"), "delete": (6, "Delete")}
+_GROUP_ACTIVITIES = {"add_member": (3, "Add User"), "remove_member": (4, "Remove User"),
+                     "delete": (5, "Delete"), "create": (6, "Create")}
+# OWASP "CSV injection": a spreadsheet runs a cell starting with one of these as a formula.
+_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def csv_cell(value: Any) -> str:
+    """One cell: text as is, other JSON values as canonical JSON; formulas neutralised."""
+    if value is None:
+        return ""
+    text = value if isinstance(value, str) else canonical_json(value).decode()
+    return "'" + text if text.startswith(_FORMULA_STARTS) else text
+
+
+def render_csv(events: Sequence[Mapping[str, Any]]) -> bytes:
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\r\n")  # RFC 4180 line ends
+    writer.writerow(REQUIRED_FIELDS)
+    for event in events:
+        writer.writerow([csv_cell(event[name]) for name in REQUIRED_FIELDS])
+    return out.getvalue().encode()
+
+
+def ocsf_event(event: Mapping[str, Any], product_version: str) -> dict[str, Any] | None:
+    """The OCSF Account Change (3001) or Group Management (3006) event, or None when the
+    event is about neither an account nor a group (imports, tokens, configuration)."""
+    kind, verb = target_kind(event), str(event["action"]).rsplit(".", 1)[-1]
+    if kind in _USER_KINDS:
+        class_uid, class_name, table = ACCOUNT_CHANGE, "Account Change", _ACCOUNT_ACTIVITIES
+    elif kind in _GROUP_KINDS:
+        class_uid, class_name, table = GROUP_MANAGEMENT, "Group Management", _GROUP_ACTIVITIES
+    else:
+        return None
+    activity_id, activity_name = table.get(verb, (99, "Other"))
+    status_id, status = outcome_status(event["outcome"])
+    record: dict[str, Any] = {
+        "activity_id": activity_id,
+        "activity_name": activity_name,
+        "category_uid": IAM_CATEGORY,
+        "category_name": "Identity & Access Management",
+        "class_uid": class_uid,
+        "class_name": class_name,
+        "type_uid": class_uid * 100 + activity_id,  # OCSF: class_uid * 100 + activity_id
+        "time": event_millis(event),
+        "severity_id": 1 if status_id != 2 else 3,  # Informational; a failure is Medium
+        "status_id": status_id,
+        "status": status,
+        "message": str(event["action"]),
+        "metadata": {
+            "version": OCSF_VERSION,
+            "product": {**PRODUCT, "version": product_version},
+            "uid": str(event["seq"]),
+            "sequence": event["seq"],
+        },
+        "actor": {"user": {"name": str(event["actor"])}},
+        "unmapped": {k: event[k] for k in ("before", "after", "reason", "run", "target")},
+    }
+    _add_subjects(record, event, class_uid)
+    return record
+
+
+def _add_subjects(record: dict[str, Any], event: Mapping[str, Any], class_uid: int) -> None:
+    # 3001 requires ``user``; 3006 requires ``group`` and carries the member as ``user``.
+    target = event["target"]
+    name = target_label(target) or "unknown"
+    if class_uid == ACCOUNT_CHANGE:
+        record["user"] = {"name": name}
+        return
+    record["group"] = {"name": name}
+    member = target.get("member") if isinstance(target, Mapping) else None
+    record["user"] = {"name": target_label(member) or "unknown"}
+
+
+def render_ocsf(events: Sequence[Mapping[str, Any]], product_version: str) -> bytes:
+    records = (ocsf_event(event, product_version) for event in events)
+    lines = [json.dumps(r, ensure_ascii=False, sort_keys=True) for r in records if r]
+    return "".join(line + "\n" for line in lines).encode()
+
+
+def cef_header(value: Any) -> str:
+    """ArcSight CEF header field: escape backslash and pipe; line breaks become spaces."""
+    text = str(value).replace("\\", "\\\\").replace("|", "\\|")
+    return text.replace("\r\n", " ").replace("\n", " ").replace("\r", " ")
+
+
+def cef_value(value: Any) -> str:
+    """CEF extension value: escape backslash and equals sign; line breaks as \\n / \\r."""
+    text = value if isinstance(value, str) else canonical_json(value).decode()
+    text = text.replace("\\", "\\\\").replace("=", "\\=")
+    return text.replace("\r\n", "\\n").replace("\n", "\\n").replace("\r", "\\r")
+
+
+def cef_event(event: Mapping[str, Any], product_version: str) -> str:
+    status_id, _ = outcome_status(event["outcome"])
+    header = ["CEF:0", "hr2bi", "hr2bi", product_version, event["action"], event["action"],
+              7 if status_id == 2 else 3]
+    extensions = [
+        ("rt", event_millis(event)), ("externalId", event["seq"]), ("suser", event["actor"]),
+        ("act", event["action"]), ("outcome", event["outcome"]),
+        ("cs1Label", "target"), ("cs1", event["target"]), ("cs2Label", "run"), ("cs2", event["run"]),
+        ("cs3Label", "reason"), ("cs3", event["reason"]), ("cs4Label", "before"),
+        ("cs4", event["before"]), ("cs5Label", "after"), ("cs5", event["after"]),
+    ]
+    ext = " ".join(f"{key}={cef_value(value)}" for key, value in extensions)
+    return "|".join([header[0], *(cef_header(v) for v in header[1:]), ext])
+
+
+def render_cef(events: Sequence[Mapping[str, Any]], product_version: str) -> bytes:
+    return "".join(cef_event(event, product_version) + "\n" for event in events).encode()
+
+
+VIEW_FILES = ("events.csv", "events.ocsf.jsonl", "events.cef")
+
+
+def render_views(events: Sequence[Mapping[str, Any]], product_version: str) -> dict[str, bytes]:
+    return {
+        "events.csv": render_csv(events),
+        "events.ocsf.jsonl": render_ocsf(events, product_version),
+        "events.cef": render_cef(events, product_version),
+    }
