@@ -9,6 +9,7 @@ from __future__ import annotations
 import functools
 import json
 import sys
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import replace
@@ -126,15 +127,9 @@ def import_api(source_name: str, full: bool | None, as_json: bool) -> None:
     options = _options(config, source_name, full, False)
     amap = attribute_map(settings)
     with httpx.Client(timeout=config.api.timeout, follow_redirects=True) as client:
-        api = HrApi(client, config.api.auth, config.api.retry, _sleep, config.api.timeout)
+        api = HrApi(client, config.api.auth, config.api.retry, time.sleep, config.api.timeout)
         feed = api_feed(api, config.api, options.mode)
     _run(engine, feed, amap, options, as_json)
-
-
-def _sleep(seconds: float) -> None:
-    import time
-
-    time.sleep(seconds)
 
 
 def _configured(name: str, kind: str, required: bool) -> SourceConfig | None:
