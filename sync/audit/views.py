@@ -9,7 +9,6 @@ import json
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from sync.audit.canonical import canonical_json
 from sync.audit.events import (
     REQUIRED_FIELDS,
     event_millis,
@@ -29,24 +28,40 @@ _ACCOUNT_ACTIVITIES = {"create": (1, "Create"), "enable": (2, "Enable"),
                        "disable": (5, "Disable"), "delete": (6, "Delete")}
 _GROUP_ACTIVITIES = {"add_member": (3, "Add User"), "remove_member": (4, "Remove User"),
                      "delete": (5, "Delete"), "create": (6, "Create")}
+# Non-text values in CSV and CEF cells: compact JSON with sorted keys. Deterministic, which
+# is all a rebuilt view needs (the hashed form of an event is RFC 8785, see canonical.py).
+_json_text = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), sort_keys=True).encode
 # OWASP "CSV injection": a spreadsheet runs a cell starting with one of these as a formula.
 _FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
 
+EventTexts = dict[str, str | None]
+
+
+def event_texts(event: Mapping[str, Any]) -> EventTexts:
+    """Every required field as text (None stays None), encoded once for all the views."""
+    return {
+        name: value if value is None or isinstance(value, str) else _json_text(value)
+        for name, value in ((name, event[name]) for name in REQUIRED_FIELDS)
+    }
+
+
 def csv_cell(value: Any) -> str:
-    """One cell: text as is, other JSON values as canonical JSON; formulas neutralised."""
+    """One cell: text as is, other values as compact JSON; formulas neutralised."""
     if value is None:
         return ""
-    text = value if isinstance(value, str) else canonical_json(value).decode()
+    text = value if isinstance(value, str) else _json_text(value)
     return "'" + text if text.startswith(_FORMULA_STARTS) else text
 
 
-def render_csv(events: Sequence[Mapping[str, Any]]) -> bytes:
+def render_csv(
+    events: Sequence[Mapping[str, Any]], texts: Sequence[EventTexts] | None = None
+) -> bytes:
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\r\n")  # RFC 4180 line ends
     writer.writerow(REQUIRED_FIELDS)
-    for event in events:
-        writer.writerow([csv_cell(event[name]) for name in REQUIRED_FIELDS])
+    for fields in texts if texts is not None else map(event_texts, events):
+        writer.writerow([csv_cell(fields[name]) for name in REQUIRED_FIELDS])
     return out.getvalue().encode()
 
 
@@ -114,36 +129,46 @@ def cef_header(value: Any) -> str:
 
 def cef_value(value: Any) -> str:
     """CEF extension value: escape backslash and equals sign; line breaks as \\n / \\r."""
-    text = value if isinstance(value, str) else canonical_json(value).decode()
+    text = value if isinstance(value, str) else _json_text(value)
     text = text.replace("\\", "\\\\").replace("=", "\\=")
     return text.replace("\r\n", "\\n").replace("\n", "\\n").replace("\r", "\\r")
 
 
-def cef_event(event: Mapping[str, Any], product_version: str) -> str:
+def cef_event(
+    event: Mapping[str, Any], product_version: str, texts: EventTexts | None = None
+) -> str:
+    text = texts if texts is not None else event_texts(event)
     status_id, _ = outcome_status(event["outcome"])
     header = ["CEF:0", "hr2bi", "hr2bi", product_version, event["action"], event["action"],
               7 if status_id == 2 else 3]
     extensions = [
-        ("rt", event_millis(event)), ("externalId", event["seq"]), ("suser", event["actor"]),
-        ("act", event["action"]), ("outcome", event["outcome"]),
-        ("cs1Label", "target"), ("cs1", event["target"]), ("cs2Label", "run"), ("cs2", event["run"]),
-        ("cs3Label", "reason"), ("cs3", event["reason"]), ("cs4Label", "before"),
-        ("cs4", event["before"]), ("cs5Label", "after"), ("cs5", event["after"]),
+        ("rt", event_millis(event)), ("externalId", text["seq"]), ("suser", text["actor"]),
+        ("act", text["action"]), ("outcome", text["outcome"]),
+        ("cs1Label", "target"), ("cs1", text["target"]), ("cs2Label", "run"), ("cs2", text["run"]),
+        ("cs3Label", "reason"), ("cs3", text["reason"]), ("cs4Label", "before"),
+        ("cs4", text["before"]), ("cs5Label", "after"), ("cs5", text["after"]),
     ]
     ext = " ".join(f"{key}={cef_value(value)}" for key, value in extensions)
     return "|".join([header[0], *(cef_header(v) for v in header[1:]), ext])
 
 
-def render_cef(events: Sequence[Mapping[str, Any]], product_version: str) -> bytes:
-    return "".join(cef_event(event, product_version) + "\n" for event in events).encode()
+def render_cef(
+    events: Sequence[Mapping[str, Any]],
+    product_version: str,
+    texts: Sequence[EventTexts] | None = None,
+) -> bytes:
+    texts = texts if texts is not None else [event_texts(event) for event in events]
+    lines = (cef_event(e, product_version, t) for e, t in zip(events, texts, strict=True))
+    return "".join(line + "\n" for line in lines).encode()
 
 
 VIEW_FILES = ("events.csv", "events.ocsf.jsonl", "events.cef")
 
 
 def render_views(events: Sequence[Mapping[str, Any]], product_version: str) -> dict[str, bytes]:
+    texts = [event_texts(event) for event in events]
     return {
-        "events.csv": render_csv(events),
+        "events.csv": render_csv(events, texts),
         "events.ocsf.jsonl": render_ocsf(events, product_version),
-        "events.cef": render_cef(events, product_version),
+        "events.cef": render_cef(events, product_version, texts),
     }

@@ -6,9 +6,9 @@ import json
 from pathlib import Path
 
 import pytest
+from audit_samples import ORIGIN, checkpoint_of, export, leaves, log
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from audit_samples import ORIGIN, checkpoint_of, export, leaves, log
 from sync.audit.bundle import BundleError, write_bundle
 from sync.audit.canonical import canonical_json
 from sync.audit.checkpoint import parse_checkpoint

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import pytest
+import rfc8785
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from sync.audit.canonical import canonical_json
 from sync.audit.errors import CanonicalJSONError
@@ -35,3 +38,29 @@ def test_no_whitespace_and_utf8_output() -> None:
 def test_values_without_a_canonical_form_are_refused(bad: object) -> None:
     with pytest.raises(CanonicalJSONError):
         canonical_json({"x": bad})
+
+
+json_values = st.recursive(
+    st.none() | st.booleans() | st.integers(-(2**53) + 1, 2**53 - 1) | st.text()
+    | st.floats(allow_nan=False, allow_infinity=False),
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=6), inner, max_size=4),
+    max_leaves=20,
+)
+
+
+@settings(max_examples=500, deadline=None)
+@given(value=json_values)
+def test_fast_path_equals_the_reference_implementation(value: object) -> None:
+    try:
+        reference = rfc8785.dumps(value)
+    except (rfc8785.CanonicalizationError, UnicodeEncodeError):
+        with pytest.raises(CanonicalJSONError):
+            canonical_json(value)
+        return
+    assert canonical_json(value) == reference
+
+
+@pytest.mark.parametrize("key", ["\U0001f600", "\ufb33", "\x7f", "\x1f", "\u2028"])
+def test_keys_near_the_utf16_boundary_match_the_reference(key: str) -> None:
+    value = {key: 1, "\ufb33x": 2, "\U0001f600x": 3, "\ue000": 4, "\x00": "\x00\x1f\x7f\u2028"}
+    assert canonical_json(value) == rfc8785.dumps(value)

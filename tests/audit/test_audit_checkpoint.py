@@ -29,7 +29,7 @@ def test_note_is_readable_and_round_trips() -> None:
     key = Ed25519PrivateKey.generate()
     signed = sign_checkpoint(Checkpoint("hr2bi.example.com/audit", 42, ROOT, WHEN), key)
     note = signed.note()
-    body, blank, signature = note.partition("\n\n")
+    body, _, signature = note.partition("\n\n")
     assert body.split("\n") == ["hr2bi.example.com/audit", "42", base64.b64encode(ROOT).decode(),
                                 "timestamp 2026-11-23T04:20:00Z"]
     assert signature.startswith("\u2014 hr2bi.example.com/audit ") and signature.endswith("\n")

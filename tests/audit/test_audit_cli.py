@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from audit_samples import checkpoint_of, export, log
 from click.testing import CliRunner
 
-from audit_samples import checkpoint_of, export, log
 from sync.audit.checkpoint import load_private_key
 from sync.cli import main
 
@@ -48,7 +48,7 @@ def test_verify_without_a_key_says_so(tmp_path: Path) -> None:
 
 def test_verify_fails_with_the_reason(tmp_path: Path) -> None:
     runner = CliRunner()
-    private, public = keygen(runner, tmp_path / "keys")
+    _, public = keygen(runner, tmp_path / "keys")
     other, _ = keygen(runner, tmp_path / "other")
     export(tmp_path / "b", log(8), 1, 8, load_private_key(other))
     result = runner.invoke(main, ["audit", "verify", str(tmp_path / "b"), "--public-key", str(public)])

@@ -117,7 +117,7 @@ def test_split_is_the_largest_power_of_two_below_n() -> None:
     assert [split_point(n) for n in (2, 3, 4, 5, 8, 9, 1024, 1025)] == [1, 2, 2, 4, 4, 8, 512, 1024]
 
 
-@pytest.mark.parametrize("n", range(0, 70))
+@pytest.mark.parametrize("n", range(70))
 def test_bottom_up_root_equals_the_recursive_definition(n: int) -> None:
     assert root_hash(leaves(n)) == mth(leaves(n))
 

@@ -13,16 +13,16 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from audit_samples import checkpoint_of, event, export, log
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from audit_samples import checkpoint_of, event, export, log
 from sync.audit.bundle import MANIFEST_FILE, manifest_bytes
 from sync.audit.canonical import canonical_json
 from sync.audit.checkpoint import Checkpoint, parse_checkpoint, sign_checkpoint
-from sync.audit.views import render_views
 from sync.audit.verify import BUNDLE_FILES, BundleInvalid, Reason, verify_bundle
+from sync.audit.views import render_views
 
 KEY = Ed25519PrivateKey.generate()
 OTHER_KEY = Ed25519PrivateKey.generate()

@@ -7,8 +7,8 @@ import io
 import json
 
 import pytest
-
 from audit_samples import event, log
+
 from sync.audit.views import cef_event, csv_cell, ocsf_event, render_csv, render_ocsf
 
 HOSTILE = ["=1+1", "+SUM(A1)", "-2+3", "@cmd", "\t=1", "\r=1", '=HYPERLINK("http://x","y")',
