@@ -279,3 +279,11 @@ def test_any_single_byte_change_in_the_events_is_caught(tmp_path_factory: pytest
         verify_bundle(bundle)
     assert info.value.reason in {Reason.EVENT_MALFORMED, Reason.NOT_CANONICAL, Reason.ROOT_MISMATCH,
                                  Reason.SEQUENCE_GAP, Reason.SEQUENCE_ORDER, Reason.TRUNCATED}
+
+
+def test_a_reformatted_event_is_named_as_not_canonical(bundle: Path) -> None:
+    original = lines(bundle)
+    changed = [*original[:-1], json.dumps(json.loads(original[-1]), indent=1).replace("\n", " ").encode()]
+    rewrite_events(bundle, changed)
+    error = caught(bundle, Reason.NOT_CANONICAL)
+    assert f"line {len(original)}" in str(error)
