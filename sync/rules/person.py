@@ -13,7 +13,7 @@ Each builder raises ``PersonError`` when a value cannot become its field's type.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any
@@ -21,7 +21,7 @@ from typing import Any
 from scim.filters import And, Present, ValuePath, lookup, matches
 from sync.rules.errors import PersonError
 from sync.rules.fields import AttributeMap, FieldSpec, ScimPath
-from sync.rules.values import ValueProblem, coerce, is_empty
+from sync.rules.values import Transform, ValueProblem, coerce, is_empty, split_text_steps
 
 
 @dataclass(frozen=True)
@@ -49,12 +49,7 @@ def person_from_hr_row(row: Mapping[str, str], attribute_map: AttributeMap) -> P
     A column the attribute map names but the row lacks is an error, not a silent None:
     a feed that lost a column must fail loudly.
     """
-    values: dict[str, Any] = {}
-    for spec in attribute_map.fields.values():
-        if spec.hr_columns:
-            raws = [_column(row, spec, column) for column in spec.hr_columns]
-            values[spec.name] = _typed(spec, _combine(spec, raws))
-    return _with_defaults(values, _sources(values, "hr"), attribute_map)
+    return _hr_reader(attribute_map).person(row)
 
 
 def person_from_scim(resource: Mapping[str, Any], attribute_map: AttributeMap) -> Person:
@@ -164,3 +159,84 @@ def _coerce(spec: FieldSpec, value: Any) -> Any:
         return coerce(spec.type, value)
     except ValueProblem as exc:
         raise PersonError(spec.name, value, str(exc)) from exc
+
+
+class _HrField:
+    """One HR-fed field with its per-row decisions made once: its columns, whether several
+    combine, which transforms run directly on text, and what its empty value is."""
+
+    def __init__(self, spec: FieldSpec) -> None:
+        self.spec, self.name, self.columns = spec, spec.name, spec.hr_columns
+        # One column without ``join`` needs no combining: its cell is the raw value.
+        self.single = len(spec.hr_columns) == 1 and spec.join is None
+        self.text_steps: tuple[Callable[[str], str], ...]
+        self.other_steps: tuple[Transform, ...]
+        self.text_steps, self.other_steps = split_text_steps(spec.transforms)
+        self.empty: Any = () if spec.type == "list" else None
+        self.plain_string = spec.type == "string"
+
+    def read(self, row: Mapping[str, str]) -> Any:
+        """What ``_typed(spec, _combine(spec, raws))`` gives, by the shortest path."""
+        if self.single:
+            raw = _column(row, self.spec, self.columns[0])
+            raw = None if is_empty(raw) else raw
+        else:
+            raw = _combine(self.spec, [_column(row, self.spec, column) for column in self.columns])
+        if raw is None:
+            return self.empty  # no transform changes None, and None coerces to empty
+        if type(raw) is not str:
+            return _typed(self.spec, raw)  # an API's typed value: the general path
+        return self._typed_text(raw)
+
+    def _typed_text(self, raw: str) -> Any:
+        value: Any = raw
+        for step in self.text_steps:
+            value = step(value)
+        try:
+            for transform in self.other_steps:
+                value = transform.apply(value)
+        except ValueProblem as exc:
+            raise PersonError(self.name, raw, str(exc)) from exc
+        if self.plain_string and type(value) is str:
+            return value if value.strip() else None  # coerce("string", text), less the dispatch
+        return _coerce(self.spec, value)
+
+
+class _HrReader:
+    """``person_from_hr_row`` for one attribute map, compiled once for a whole feed."""
+
+    def __init__(self, attribute_map: AttributeMap) -> None:
+        self.attribute_map = attribute_map  # held so its id is not reused while cached
+        self.fields = tuple(_HrField(spec) for spec in attribute_map.fields.values() if spec.hr_columns)
+        self.defaults = tuple((spec.name, spec.default, () if spec.type == "list" else None)
+                              for spec in attribute_map.fields.values())
+
+    def person(self, row: Mapping[str, str]) -> Person:
+        values: dict[str, Any] = {}
+        sources: dict[str, str] = {}
+        for hr_field in self.fields:
+            value = values[hr_field.name] = hr_field.read(row)
+            if not is_empty(value):
+                sources[hr_field.name] = "hr"
+        # As _with_defaults: sources given first, then defaults, in declaration order.
+        for name, default, empty in self.defaults:
+            if default is not None and name not in sources:
+                values[name], sources[name] = default, "default"
+            elif name not in values:
+                values[name] = empty
+        return Person(MappingProxyType(values), MappingProxyType(sources))
+
+
+# AttributeMap holds a dict, so it cannot key a cache by value; by identity it can, and
+# the reader keeps its map alive so the id is not reused. A handful of maps per process.
+_READERS: dict[int, _HrReader] = {}
+_MAX_READERS = 16
+
+
+def _hr_reader(attribute_map: AttributeMap) -> _HrReader:
+    reader = _READERS.get(id(attribute_map))
+    if reader is None or reader.attribute_map is not attribute_map:
+        if len(_READERS) >= _MAX_READERS:
+            _READERS.clear()
+        reader = _READERS[id(attribute_map)] = _HrReader(attribute_map)
+    return reader

@@ -112,3 +112,21 @@ def test_split_turns_one_hr_cell_into_a_list_and_later_steps_apply_to_each_value
     assert hr["teams"] == ("DATA", "BI", "OPS")
     idp = person_from_scim({"groups": [{"display": "a;b"}, {"display": "c"}]}, amap)
     assert idp["teams"] == ("A", "B", "C")
+
+
+def test_hr_reader_compiled_per_map_gives_the_general_paths_answers():
+    # person_from_hr_row compiles each attribute map once; these rows take its other paths:
+    # several columns, API values that arrive typed, and a second map in between.
+    shipped = load_dir(SHIPPED).attribute_map
+    row = {"Employee ID": 7, "Work Email": " A@B.example ", "Preferred First Name": " ", "Legal First Name": " Jo ",
+           "Last Name": "X", "Department": "R&D", "Job Title": "", "Location": "Berlin", "Cost Center": "cc-1",
+           "Security Level": 3, "Manager ID": "", "Worker Status": "On Leave", "Worker Type": "Contingent",
+           "Hire Date": "2024-03-01", "Termination Date": ""}
+    person = person_from_hr_row(row, shipped)
+    assert person_from_hr_row(HR_ROW, AMAP)["user_name"] == "pat@example.com"
+    again = person_from_hr_row(row, shipped)
+    assert person == again and dict(person.sources) == dict(again.sources)
+    assert person["employee_id"] == "7" and person["given_name"] == "Jo" and person["security_level"] == 3
+    assert person["department"] == "Engineering" and person["employment_status"] == "leave"
+    assert person["title"] is None and person.sources.get("title") is None
+    assert person["hire_date"] == dt.date(2024, 3, 1) and person["termination_date"] is None
