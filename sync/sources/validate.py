@@ -22,6 +22,9 @@ from sync.sources.feed import Record, Reject
 EMAIL = re.compile(r"^[^@\s,;<>]+@[^@\s,;<>]+\.[^@\s,;<>.]+$")
 STATUSES = frozenset({"active", "leave", "terminated"})
 PROGRESS_STEP = 1000
+# Built once (json.dumps with options builds one per call); the same text as
+# json.dumps(..., ensure_ascii=False), so stored record hashes stay valid.
+_RECORD_JSON = json.JSONEncoder(ensure_ascii=False)
 Carried = Callable[[str], Mapping[str, str]]
 
 
@@ -44,7 +47,7 @@ def map_fingerprint(attribute_map: AttributeMap) -> str:
 
 def record_hash(hr_record: Mapping[str, str], fingerprint: str) -> str:
     """The row's mapped cells in the attribute map's column order (which the fingerprint fixes)."""
-    canonical = json.dumps([fingerprint, *hr_record.values()], ensure_ascii=False)
+    canonical = _RECORD_JSON.encode([fingerprint, *hr_record.values()])
     return hashlib.sha256(canonical.encode()).hexdigest()
 
 
