@@ -179,6 +179,8 @@ class _HrField:
         """What ``_typed(spec, _combine(spec, raws))`` gives, by the shortest path."""
         if self.single:
             raw = _column(row, self.spec, self.columns[0])
+            if type(raw) is str:  # a CSV cell: skip is_empty's type dispatch
+                return self._typed_text(raw) if raw.strip() else self.empty
             raw = None if is_empty(raw) else raw
         else:
             raw = _combine(self.spec, [_column(row, self.spec, column) for column in self.columns])
@@ -216,7 +218,8 @@ class _HrReader:
         sources: dict[str, str] = {}
         for hr_field in self.fields:
             value = values[hr_field.name] = hr_field.read(row)
-            if not is_empty(value):
+            # read() gives text only when it is not blank, so only other values need the test.
+            if type(value) is str or not is_empty(value):
                 sources[hr_field.name] = "hr"
         # As _with_defaults: sources given first, then defaults, in declaration order.
         for name, default, empty in self.defaults:

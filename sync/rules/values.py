@@ -88,7 +88,13 @@ def split_text_steps(steps: tuple[Transform, ...]) -> tuple[tuple[Callable[[str]
     On a text value the functions give what ``Transform.apply`` gives, without re-deciding
     the value's type and the step's function per value (person_from_hr_row's hot path)."""
     count = next((i for i, step in enumerate(steps) if step.name not in _TEXT_TO_TEXT), len(steps))
-    return tuple(functools.partial(_STEPS[step.name], step) for step in steps[:count]), steps[count:]
+    return tuple(_text_step(step) for step in steps[:count]), steps[count:]
+
+
+def _text_step(step: Transform) -> Callable[[str], str]:
+    # trim, lower and upper are the str methods themselves: one C call, not two Python ones.
+    method = {"trim": str.strip, "lower": str.lower, "upper": str.upper}.get(step.name)
+    return method if method is not None else functools.partial(_STEPS[step.name], step)
 
 
 def to_date(value: Any) -> dt.date:
