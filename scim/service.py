@@ -9,6 +9,8 @@ from flask import Flask, Response, request
 from sqlalchemy.engine import Engine
 from werkzeug.exceptions import HTTPException
 
+from scim.store import WriteHook
+
 SCIM_PREFIX = "/scim/v2"
 
 
@@ -23,6 +25,8 @@ class ScimConfig:
     bulk_max_operations: int = 1000
     bulk_max_payload: int = 1_048_576
     max_payload: int = 1_048_576
+    # Called in the write's own transaction for every stored write (the audit log).
+    on_write: WriteHook | None = None
 
 
 def register(app: Flask, config: ScimConfig) -> None:

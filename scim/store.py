@@ -8,7 +8,7 @@ version (the ETag) and records the token that made it.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -37,6 +37,23 @@ class Page:
 
 
 @dataclass(frozen=True)
+class ScimWrite:
+    """A stored SCIM write, for whoever records them (the audit log): resources are in
+    their client form without ``meta``; ``before`` is None on create, ``after`` on delete."""
+
+    resource_type: str
+    action: str  # "create" | "replace" | "patch" | "delete"
+    resource_id: str
+    name: str
+    before: dict[str, Any] | None
+    after: dict[str, Any] | None
+    actor: str | None
+
+
+WriteHook = Callable[[Session, ScimWrite], None]
+
+
+@dataclass(frozen=True)
 class Query:
     filter: Node | None = None
     sort_by: str | None = None
@@ -60,9 +77,10 @@ class ResourceStore:
     model: Any
     translator: Translator
 
-    def __init__(self, session: Session, base_url: str) -> None:
+    def __init__(self, session: Session, base_url: str, on_write: WriteHook | None = None) -> None:
         self.session = session
         self.base_url = base_url.rstrip("/")
+        self.on_write = on_write
 
     # --- reads --------------------------------------------------------------------------
 
@@ -125,23 +143,45 @@ class ResourceStore:
         stored = normalize(body, self.rtype)
         row = self.model(id=str(uuid.uuid4()), version=0, created_by=actor)
         self._write(row, stored, actor)
-        return self.get(row.id)
+        return self._written("create", row.id, None, actor)
 
     def replace(self, resource_id: str, body: Any, actor: str | None, if_match: str | None) -> dict[str, Any]:
         row = self.get_row(resource_id)
         check_version(row.version, if_match)
         stored = normalize(body, self.rtype)
+        before = self._before(row)
         self._write(row, stored, actor)
-        return self.get(row.id)
+        return self._written("replace", row.id, before, actor)
 
     def patch(self, resource_id: str, request: Any, actor: str | None, if_match: str | None) -> dict[str, Any]:
         row = self.get_row(resource_id)
         check_version(row.version, if_match)
         current = self.patchable(row)
         patched = apply_patch(current, request, self.rtype)
-        if patched != current:
-            self._write(row, normalize(patched, self.rtype), actor)
-        return self.get(row.id)
+        if patched == current:
+            return self.get(row.id)  # nothing changed: no write, no new version, no event
+        before = self._before(row)
+        self._write(row, normalize(patched, self.rtype), actor)
+        return self._written("patch", row.id, before, actor)
+
+    def _before(self, row: Any) -> dict[str, Any] | None:
+        return self.get(row.id) if self.on_write else None
+
+    def _written(self, action: str, resource_id: str, before: dict[str, Any] | None,
+                 actor: str | None) -> dict[str, Any]:
+        after = self.get(resource_id)
+        self._emit(action, resource_id, before, after, actor)
+        return after
+
+    def _emit(self, action: str, resource_id: str, before: dict[str, Any] | None,
+              after: dict[str, Any] | None, actor: str | None) -> None:
+        if self.on_write is None:
+            return
+        shown = after or before or {}
+        self.on_write(self.session, ScimWrite(
+            self.rtype.name, action, resource_id,
+            str(shown.get("userName") or shown.get("displayName") or resource_id),
+            _without_meta(before), _without_meta(after), actor))
 
     def patchable(self, row: Any) -> dict[str, Any]:
         """The document a PATCH works on: the stored JSON plus writable computed parts."""
@@ -150,6 +190,7 @@ class ResourceStore:
     def delete(self, resource_id: str, actor: str | None, if_match: str | None) -> None:
         row = self.get_row(resource_id)
         check_version(row.version, if_match)
+        before = self._before(row)
         self.before_delete(row)
         self.session.add(ScimDeletion(
             resource_type=self.rtype.name, resource_id=row.id, resource=row.resource,
@@ -157,6 +198,7 @@ class ResourceStore:
             deleted_by=actor))
         self.session.delete(row)
         self.session.flush()
+        self._emit("delete", resource_id, before, None, actor)
 
     def before_delete(self, row: Any) -> None:
         pass
@@ -332,6 +374,10 @@ class GroupStore(ResourceStore):
                     item["display"] = member.display
                 members.setdefault(member.group_id, []).append(item)
         return {group_id: {"members": items} for group_id, items in members.items()}
+
+
+def _without_meta(resource: dict[str, Any] | None) -> dict[str, Any] | None:
+    return None if resource is None else {k: v for k, v in resource.items() if k != "meta"}
 
 
 def _chunks(items: Sequence[str] | list[str]) -> Iterable[list[str]]:

@@ -109,7 +109,7 @@ def unit_of_work() -> Iterator[Session]:
 
 
 def store_for(kind: str, session: Session) -> ResourceStore:
-    return STORES[kind](session, scim_root())
+    return STORES[kind](session, scim_root(), scim_config().on_write)
 
 
 def scim_root() -> str:

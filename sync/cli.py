@@ -6,11 +6,13 @@ line and exit 1; they never show a traceback.
 
 from __future__ import annotations
 
+import getpass
 import json
 from typing import Any
 
 import click
 
+from sync.audit.record import record_token_change
 from sync.config import ConfigError, Settings, load_settings
 from sync.db import DatabaseUnavailable, engine_for, session_scope
 from sync.rules.errors import RulesError
@@ -64,6 +66,7 @@ def tokens() -> None:
 def tokens_create(name: str, scope: str) -> None:
     with session_scope(engine_for(settings())) as session:
         secret = create_token(session, name, scope)
+        record_token_change(session, "create", name, scope, by=_operator())
     click.echo(secret)
     click.echo(f"Token {name!r} ({scope}) created. Store it now: it cannot be shown again.",
                err=True)
@@ -104,8 +107,17 @@ def _token_json(token: Any) -> dict[str, Any]:
 @click.argument("name")
 def tokens_revoke(name: str) -> None:
     with session_scope(engine_for(settings())) as session:
-        revoke_token(session, name)
+        token = revoke_token(session, name)
+        record_token_change(session, "revoke", name, token.scope, by=_operator())
     click.echo(f"Token {name!r} revoked.")
+
+
+def _operator() -> str:
+    """Who ran the command, for the audit log: the operating-system account."""
+    try:
+        return f"cli:{getpass.getuser()}"
+    except (KeyError, OSError):  # no passwd entry (some containers)
+        return "cli:unknown"
 
 
 @main.command(help="Start the SCIM endpoint on embedded defaults with sample users.")

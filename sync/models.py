@@ -248,3 +248,26 @@ class PersonEvent(SQLModel, table=True):
     event: str = Field(max_length=20)
     details: dict[str, Any] = Field(default_factory=dict, sa_type=JSONType)
     at: dt.datetime = _ts()
+
+
+class AuditEvent(SQLModel, table=True):
+    """One decision in the append-only audit log (see sync/audit/log.py).
+
+    ``seq`` is gapless from 1 and is the event's Merkle leaf index plus one; ``leaf_hash`` is
+    SHA-256(0x00 || RFC 8785 bytes of the event), kept so proofs need no re-hashing. On
+    PostgreSQL a trigger refuses UPDATE and DELETE on this table (migration 0003).
+    """
+
+    __tablename__ = "audit_events"
+
+    seq: int = Field(sa_column=Column(Integer, primary_key=True, autoincrement=False))
+    time: dt.datetime = Field(sa_type=DateTime(timezone=True), index=True)
+    actor: str = Field(max_length=200)
+    action: str = Field(max_length=100)
+    target: dict[str, Any] = Field(sa_type=JSONType)
+    before: Any = Field(default=None, sa_column=Column(JSONType, nullable=True))
+    after: Any = Field(default=None, sa_column=Column(JSONType, nullable=True))
+    reason: Any = Field(default=None, sa_column=Column(JSONType, nullable=True))
+    run_id: int | None = Field(default=None, index=True)
+    outcome: str = Field(max_length=20)
+    leaf_hash: str = Field(max_length=64)

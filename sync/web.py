@@ -11,6 +11,7 @@ from sqlmodel import Session
 from scim.service import ScimConfig, register
 from sync.config import Settings, load_settings
 from sync.db import DatabaseUnavailable, check_connection, engine_for
+from sync.audit.record import record_scim_write
 from sync.tokens import authenticate
 
 
@@ -34,6 +35,7 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
         bulk_max_operations=settings.scim_bulk_max_operations,
         bulk_max_payload=settings.scim_bulk_max_payload_bytes,
         max_payload=settings.scim_max_payload_bytes,
+        on_write=record_scim_write,
     ))
 
     @app.get("/healthz")
