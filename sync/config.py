@@ -45,6 +45,11 @@ class Settings(BaseSettings):
     scim_bulk_max_payload_bytes: int = Field(default=1_048_576, ge=1024)
     scim_max_payload_bytes: int = Field(default=1_048_576, ge=1024)
     mappings_dir: Path = Field(default=Path("mappings"), description="The mapping tables.")
+    audit_signing_key: Path | None = Field(
+        default=None, description="Ed25519 private key PEM for audit checkpoints "
+        "(`hr2bi audit keygen`); export and checkpoint refuse to run without it.")
+    audit_origin: str = Field(default="hr2bi audit log", description="The log's name in "
+                              "its checkpoints: one per deployment, so logs are never confused.")
     migrate_on_start: bool = Field(default=True)
     log_level: str = Field(default="INFO")
 

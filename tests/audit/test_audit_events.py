@@ -97,3 +97,30 @@ def test_postgresql_refuses_update_and_delete(client: FlaskClient, auth: dict[st
         with engine.connect() as conn, pytest.raises(DBAPIError, match="append-only"):
             conn.execute(text(statement))
     assert [e.actor for e in events(engine)] == ["token:okta-test"]
+
+
+def test_export_checkpoint_and_verify_from_the_command_line(
+        database_url: str, engine: Engine, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.setenv("DATABASE_URL", database_url)
+    monkeypatch.chdir(tmp_path)
+    runner = CliRunner()
+    missing_key = runner.invoke(main, ["audit", "checkpoint"])
+    assert missing_key.exit_code == 1 and "hr2bi audit keygen" in missing_key.output
+    assert runner.invoke(main, ["audit", "keygen", "--out", "keys"]).exit_code == 0
+    private = next(p for p in (tmp_path / "keys").iterdir() if "pub" not in p.name)
+    public = next(p for p in (tmp_path / "keys").iterdir() if "pub" in p.name)
+    monkeypatch.setenv("HR2BI_AUDIT_SIGNING_KEY", str(private))
+    for name in ("a", "b"):
+        assert runner.invoke(main, ["tokens", "create", name]).exit_code == 0
+    first = runner.invoke(main, ["audit", "checkpoint", "--out", "cp1.txt"])
+    assert first.exit_code == 0, first.output
+    for name in ("c", "d"):
+        assert runner.invoke(main, ["tokens", "create", name]).exit_code == 0
+    exported = runner.invoke(main, ["audit", "export", "--out", "bundle", "--from-checkpoint", "cp1.txt"])
+    assert exported.exit_code == 0, exported.output
+    assert "exported events 1..4" in exported.output
+    verified = runner.invoke(main, ["audit", "verify", "bundle", "--public-key", str(public),
+                                    "--trusted-checkpoint", "cp1.txt"])
+    assert verified.exit_code == 0, verified.output
+    empty = runner.invoke(main, ["audit", "export", "--out", "none", "--since", "2999-01-01"])
+    assert empty.exit_code == 1 and "no audit events" in empty.output
