@@ -42,9 +42,11 @@ def _place(stored: dict[str, Any], key: str, value: Any, rtype: ResourceType) ->
     if lowered in ("schemas", "id", "meta"):
         return  # readOnly or protocol attributes: ignored on input (RFC 7644 3.5.1)
     if lowered == "externalid":
-        stored["externalId"] = _scalar(value, "string", "externalId") if value is not None else None
-        if stored["externalId"] is None:
-            del stored["externalId"]
+        external_id = _scalar(value, "string", "externalId")
+        if external_id is None:
+            stored.pop("externalId", None)
+        else:
+            stored["externalId"] = external_id
         return
     extension = rtype.extension(key)
     if extension is not None:

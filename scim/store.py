@@ -210,15 +210,19 @@ class ResourceStore:
         row.updated_at = utcnow()
         row.updated_by = actor
         self.session.add(row)
+        # The unique index on the lower-cased key is the one uniqueness check: it also holds
+        # when two writers race, which a SELECT beforehand would not.
         try:
             with self.session.begin_nested():
                 self.session.flush()
         except IntegrityError as exc:
-            raise Uniqueness(f"a {self.rtype.name} with this {self.unique_name} already exists") from exc
+            taken = stored.get(self.unique_name)
+            raise Uniqueness(f"{self.unique_name} {taken!r} is already taken "
+                             "(names are unique whatever their letter case)") from exc
         self.after_write(row, stored, related)
         self.session.flush()
 
-    unique_name = "name"
+    unique_name: str  # the attribute the unique key column is derived from
 
     def fill(self, row: Any, stored: dict[str, Any]) -> Any:
         """Set the indexed columns from ``stored``; return what lives in related rows."""
@@ -236,11 +240,6 @@ class UserStore(ResourceStore):
 
     def fill(self, row: ScimUser, stored: dict[str, Any]) -> None:
         key = stored["userName"].lower()
-        clash = self.session.scalar(
-            select(ScimUser.id).where(ScimUser.user_name_key == key, ScimUser.id != row.id)
-        )
-        if clash is not None:
-            raise Uniqueness(f"userName {stored['userName']!r} is already taken")
         enterprise = stored.get(ENTERPRISE_USER, {})
         row.user_name, row.user_name_key = stored["userName"], key
         row.external_id = stored.get("externalId")
@@ -300,11 +299,6 @@ class GroupStore(ResourceStore):
 
     def fill(self, row: ScimGroup, stored: dict[str, Any]) -> list[Any]:
         key = stored["displayName"].lower()
-        clash = self.session.scalar(
-            select(ScimGroup.id).where(ScimGroup.display_name_key == key, ScimGroup.id != row.id)
-        )
-        if clash is not None:
-            raise Uniqueness(f"a group named {stored['displayName']!r} already exists")
         row.display_name, row.display_name_key = stored["displayName"], key
         row.external_id = stored.get("externalId")
         # Members live in their own table, the stored JSON keeps the rest.

@@ -39,18 +39,11 @@ def record_event(
     if session.get_bind().dialect.name == "postgresql":
         session.execute(text("LOCK TABLE audit_events IN EXCLUSIVE MODE"))
     seq = (session.scalar(select(func.max(AuditEvent.seq))) or 0) + 1
-    now = utcnow()
-    event = {
-        "seq": seq,
-        "time": _iso(now),
-        "actor": actor, "action": action, "target": dict(target),
-        "before": before, "after": after, "reason": reason, "run": run, "outcome": outcome,
-    }
-    session.add(AuditEvent(
-        seq=seq, time=now, actor=actor, action=action,
-        target=event["target"], before=before, after=after, reason=reason, run_id=run,
-        outcome=outcome, leaf_hash=event_leaf_hash(event).hex(),
-    ))
+    row = AuditEvent(seq=seq, time=utcnow(), actor=actor, action=action, target=dict(target),
+                     before=before, after=after, reason=reason, run_id=run, outcome=outcome)
+    event = as_exported(row)  # one definition of the hashed form, shared with export
+    row.leaf_hash = event_leaf_hash(event).hex()
+    session.add(row)
     session.flush()
     return event
 
