@@ -271,3 +271,32 @@ class AuditEvent(SQLModel, table=True):
     run_id: int | None = Field(default=None, index=True)
     outcome: str = Field(max_length=20)
     leaf_hash: str = Field(max_length=64)
+
+
+class AuditCheckpoint(SQLModel, table=True):
+    """A signed checkpoint of the audit log, taken after a run or on demand.
+
+    ``note`` is the whole signed note (see sync/audit/checkpoint.py); ``size`` and ``root``
+    repeat what it signs so the newest checkpoint can be found and compared without parsing.
+    """
+
+    __tablename__ = "audit_checkpoints"
+
+    id: int | None = Field(default=None, primary_key=True)
+    size: int = Field(index=True)
+    root: str = Field(max_length=64)
+    note: str
+    run_id: int | None = Field(default=None, index=True)
+    created_at: dt.datetime = _ts()
+
+
+class Lock(SQLModel, table=True):
+    """A named lock held in the database, so one sync runs at a time whatever the number of
+    workers or machines. ``expires_at`` lets a crashed holder's lock be taken over."""
+
+    __tablename__ = "locks"
+
+    name: str = Field(max_length=100, primary_key=True)
+    holder: str = Field(max_length=200)
+    acquired_at: dt.datetime = _ts()
+    expires_at: dt.datetime = Field(sa_type=DateTime(timezone=True))

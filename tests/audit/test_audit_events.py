@@ -124,3 +124,25 @@ def test_export_checkpoint_and_verify_from_the_command_line(
     assert verified.exit_code == 0, verified.output
     empty = runner.invoke(main, ["audit", "export", "--out", "none", "--since", "2999-01-01"])
     assert empty.exit_code == 1 and "no audit events" in empty.output
+
+
+def test_events_appended_in_bulk_continue_the_sequence_and_hash_as_exported(engine) -> None:
+    from sqlalchemy import select
+    from sqlmodel import Session
+
+    from sync.audit.events import event_leaf_hash
+    from sync.audit.log import Event, as_exported, record_event, record_events
+    from sync.models import AuditEvent
+
+    with Session(engine) as session:
+        record_event(session, actor="a", action="x.one", target={"type": "x", "id": "1"})
+        count = record_events(session, (Event("source:hr", "person.add", {"type": "person", "id": str(i)},
+                                              after={"i": i}, run=7) for i in range(12001)))
+        record_event(session, actor="a", action="x.last", target={"type": "x", "id": "2"})
+        session.commit()
+        rows = list(session.scalars(select(AuditEvent).order_by(AuditEvent.seq)))
+    assert count == 12001
+    assert [row.seq for row in rows] == list(range(1, 12004))
+    assert rows[5].after == {"i": 4} and rows[5].run_id == 7
+    assert rows[-1].action == "x.last"
+    assert all(row.leaf_hash == event_leaf_hash(as_exported(row)).hex() for row in rows)
