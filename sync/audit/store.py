@@ -15,7 +15,7 @@ from sync.audit.checkpoint import (
 from sync.audit.errors import AuditError
 from sync.audit.log import as_exported
 from sync.audit.merkle import root_hash
-from sync.models import AuditEvent
+from sync.models import AuditCheckpoint, AuditEvent
 
 
 def leaf_hashes(session: Session) -> list[bytes]:
@@ -27,6 +27,22 @@ def checkpoint_now(session: Session, key_path: Path | None, origin: str) -> Sign
     hashes = leaf_hashes(session)
     return sign_checkpoint(Checkpoint(origin, len(hashes), root_hash(hashes), _now()),
                            load_private_key(_key(key_path)))
+
+
+def checkpoint_after_run(session: Session, key_path: Path | None, origin: str,
+                         run_id: int | None) -> SignedCheckpoint | None:
+    """Sign and store a checkpoint of the log as it stands at the end of a run, in the
+    caller's transaction. Without a configured key there is nothing to sign with: the run
+    goes on and ``None`` says no checkpoint was taken (``hr2bi audit checkpoint`` can sign
+    the same tree later, since a checkpoint covers every event before it)."""
+    if key_path is None:
+        return None
+    session.flush()
+    signed = checkpoint_now(session, key_path, origin)
+    session.add(AuditCheckpoint(size=signed.checkpoint.size, root=signed.checkpoint.root.hex(),
+                                note=signed.note(), run_id=run_id))
+    session.flush()
+    return signed
 
 
 def export(session: Session, out_dir: Path, key_path: Path | None, origin: str, *,
