@@ -14,14 +14,15 @@ import base64
 import binascii
 import hashlib
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 from sync.audit.bundle import (
+    BATCH,
     BUNDLE_FORMAT,
     CHECKPOINT_FILE,
     EVENTS_FILE,
@@ -41,6 +42,7 @@ from sync.audit.merkle import leaf_hash, verify_consistency, verify_range
 from sync.audit.views import VIEW_FILES, render_views
 
 BUNDLE_FILES = (EVENTS_FILE, CHECKPOINT_FILE, PROOF_FILE, *VIEW_FILES)
+CHUNK = 1 << 20  # bytes hashed at a time
 
 
 class Reason(StrEnum):
@@ -97,41 +99,57 @@ def verify_bundle(
     public_key: Ed25519PublicKey | None = None,
     trusted_checkpoint: SignedCheckpoint | None = None,
 ) -> VerifyReport:
-    """Verify ``bundle_dir`` offline; raise BundleInvalid with the first failing reason."""
-    files = _read_files(bundle_dir)
-    _check_manifest(files)
-    signed = _checkpoint(files[CHECKPOINT_FILE], public_key)
-    proof = _proof(files[PROOF_FILE])
-    events = _events(files[EVENTS_FILE], proof["first_seq"], proof["last_seq"])
-    _check_range(signed, proof, files[EVENTS_FILE])
+    """Verify ``bundle_dir`` offline; raise BundleInvalid with the first failing reason.
+
+    Files are hashed in chunks and the events read line by line, in one pass that also
+    rebuilds the views batch by batch and compares them with the files as it goes: memory
+    stays bounded by the leaf hashes (32 bytes an event), whatever the bundle's size."""
+    _check_manifest(bundle_dir)
+    signed = _checkpoint(_read_small(bundle_dir, CHECKPOINT_FILE), public_key)
+    proof = _proof(_read_small(bundle_dir, PROOF_FILE))
+    scan = _scan_events(bundle_dir, proof["product_version"])
+    _check_sequence(scan.seqs, proof["first_seq"], proof["last_seq"])
+    _check_range(signed, proof, scan.leaves, bundle_dir / EVENTS_FILE)
     consistent_with = _check_trusted(signed, proof, trusted_checkpoint, public_key)
-    for name, content in render_views(events, proof["product_version"]).items():
-        if files[name] != content:
-            raise BundleInvalid(Reason.VIEW_MISMATCH, f"{name} is not derived from the events")
+    if scan.view_mismatch is not None:
+        raise BundleInvalid(Reason.VIEW_MISMATCH, f"{scan.view_mismatch} is not derived from "
+                            "the events")
     cp = signed.checkpoint
     return VerifyReport(cp.origin, cp.size, cp.root, proof["first_seq"], proof["last_seq"],
                         public_key is not None, consistent_with)
 
 
-def _read_files(bundle_dir: Path) -> dict[str, bytes]:
-    files = {}
-    for name in (*BUNDLE_FILES, MANIFEST_FILE):
-        try:
-            files[name] = (bundle_dir / name).read_bytes()
-        except OSError as exc:
-            raise BundleInvalid(Reason.MISSING_FILE, f"cannot read {name}: {exc}") from exc
-    return files
-
-
-def _check_manifest(files: dict[str, bytes]) -> None:
+def _open(bundle_dir: Path, name: str) -> BinaryIO:
     try:
-        listed = json.loads(files[MANIFEST_FILE])["sha256"]
+        return (bundle_dir / name).open("rb")
+    except OSError as exc:
+        raise BundleInvalid(Reason.MISSING_FILE, f"cannot read {name}: {exc}") from exc
+
+
+def _read_small(bundle_dir: Path, name: str) -> bytes:
+    with _open(bundle_dir, name) as handle:
+        return handle.read()
+
+
+def _file_sha256(bundle_dir: Path, name: str) -> str:
+    digest = hashlib.sha256()
+    with _open(bundle_dir, name) as handle:
+        while chunk := handle.read(CHUNK):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def _check_manifest(bundle_dir: Path) -> None:
+    for name in (*BUNDLE_FILES, MANIFEST_FILE):  # a missing file is named before anything else
+        _open(bundle_dir, name).close()
+    try:
+        listed = json.loads(_read_small(bundle_dir, MANIFEST_FILE))["sha256"]
     except (ValueError, KeyError, TypeError) as exc:
         raise BundleInvalid(Reason.MALFORMED, f"{MANIFEST_FILE} is not a manifest") from exc
     if not isinstance(listed, dict) or sorted(listed) != sorted(BUNDLE_FILES):
         raise BundleInvalid(Reason.MANIFEST_MISMATCH, f"manifest must list {BUNDLE_FILES}")
     for name in BUNDLE_FILES:
-        if hashlib.sha256(files[name]).hexdigest() != listed[name]:
+        if _file_sha256(bundle_dir, name) != listed[name]:
             raise BundleInvalid(Reason.MANIFEST_MISMATCH, f"{name} differs from its SHA-256")
 
 
@@ -167,12 +185,70 @@ def _proof(content: bytes) -> dict[str, Any]:
     return proof
 
 
-def _events(content: bytes, first: int, last: int) -> list[dict[str, Any]]:
-    if content and not content.endswith(b"\n"):
-        raise BundleInvalid(Reason.EVENT_MALFORMED, f"{EVENTS_FILE} does not end in a newline")
-    events = [_event(number, line) for number, line in enumerate(content.split(b"\n")[:-1], 1)]
-    _check_sequence([event["seq"] for event in events], first, last)
-    return events
+@dataclass
+class _Scan:
+    """What one pass over events.jsonl found: the seqs and leaf hashes in file order, and
+    the first view file that differs from the views rebuilt from those events."""
+
+    seqs: list[int] = field(default_factory=list)
+    leaves: list[bytes] = field(default_factory=list)
+    view_mismatch: str | None = None
+
+
+def _scan_events(bundle_dir: Path, product_version: str) -> _Scan:
+    scan, batch = _Scan(), []
+    with _open(bundle_dir, EVENTS_FILE) as events, _ViewFiles(bundle_dir) as views:
+        for number, line in enumerate(events, 1):
+            if not line.endswith(b"\n"):
+                raise BundleInvalid(Reason.EVENT_MALFORMED, f"{EVENTS_FILE} does not end in a "
+                                    "newline")
+            line = line[:-1]
+            event = _event(number, line)
+            scan.seqs.append(event["seq"])
+            scan.leaves.append(leaf_hash(line))
+            batch.append(event)
+            if len(batch) == BATCH:
+                views.compare(batch, product_version)
+                batch = []
+        views.compare(batch, product_version)
+        scan.view_mismatch = views.finish()
+    return scan
+
+
+class _ViewFiles:
+    """The view files, read in step with the views rebuilt from each batch of events."""
+
+    def __init__(self, bundle_dir: Path) -> None:
+        self.bundle_dir = bundle_dir
+        self.handles: dict[str, BinaryIO] = {}
+        self.mismatch: str | None = None
+        self.header = True
+
+    def __enter__(self) -> _ViewFiles:
+        self.handles = {name: _open(self.bundle_dir, name) for name in VIEW_FILES}
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        for handle in self.handles.values():
+            handle.close()
+
+    def compare(self, events: list[dict[str, Any]], product_version: str) -> None:
+        if self.mismatch is not None or (not events and not self.header):
+            return
+        try:
+            rebuilt = render_views(events, product_version, header=self.header)
+        except AuditError:  # an event the views cannot express cannot match them either
+            rebuilt = {name: b"\0" for name in VIEW_FILES}
+        self.header = False
+        for name, content in rebuilt.items():
+            if self.handles[name].read(len(content)) != content:
+                self.mismatch = name
+                return
+
+    def finish(self) -> str | None:
+        if self.mismatch is None:
+            self.mismatch = next((n for n, h in self.handles.items() if h.read(1)), None)
+        return self.mismatch
 
 
 def _event(number: int, line: bytes) -> dict[str, Any]:
@@ -208,31 +284,34 @@ def _check_sequence(seqs: list[int], first: int, last: int) -> None:
     raise BundleInvalid(Reason.SEQUENCE_ORDER, f"seqs {seqs[:5]}... are not {first}..{last}")
 
 
-def _check_range(signed: SignedCheckpoint, proof: dict[str, Any], events: bytes) -> None:
-    leaves = [leaf_hash(line) for line in events.split(b"\n")[:-1]]
+def _check_range(
+    signed: SignedCheckpoint, proof: dict[str, Any], leaves: list[bytes], events_path: Path
+) -> None:
     cp = signed.checkpoint
     try:
         verify_range(cp.size, proof["first_seq"] - 1, leaves, proof["range_proof"], cp.root)
     except InvalidProof as exc:
-        _find_non_canonical(events)
+        _find_non_canonical(events_path)
         raise BundleInvalid(Reason.ROOT_MISMATCH, f"the events are not those the checkpoint "
                             f"signed ({exc}): an event was altered, removed or added") from exc
 
 
-def _find_non_canonical(events: bytes) -> None:
+def _find_non_canonical(events_path: Path) -> None:
     """Name a line that is not canonical JSON: a more precise reason than a wrong root.
 
     Only run once the root fails: lines that hash to the signed root were canonical when
     written, so a passing bundle skips re-encoding every event."""
-    for number, line in enumerate(events.split(b"\n")[:-1], 1):
-        try:
-            canonical = canonical_json(json.loads(line))
-        except (ValueError, CanonicalJSONError) as exc:
-            raise BundleInvalid(Reason.EVENT_MALFORMED, f"{EVENTS_FILE} line {number}: "
-                                f"{exc}") from exc
-        if canonical != line:
-            raise BundleInvalid(Reason.NOT_CANONICAL, f"{EVENTS_FILE} line {number} is not "
-                                "RFC 8785 canonical JSON")
+    with events_path.open("rb") as events:
+        for number, raw in enumerate(events, 1):
+            line = raw.removesuffix(b"\n")
+            try:
+                canonical = canonical_json(json.loads(line))
+            except (ValueError, CanonicalJSONError) as exc:
+                raise BundleInvalid(Reason.EVENT_MALFORMED, f"{EVENTS_FILE} line {number}: "
+                                    f"{exc}") from exc
+            if canonical != line:
+                raise BundleInvalid(Reason.NOT_CANONICAL, f"{EVENTS_FILE} line {number} is not "
+                                    "RFC 8785 canonical JSON")
 
 
 def _check_trusted(
