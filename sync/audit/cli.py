@@ -9,7 +9,7 @@ import click
 
 from sync.audit.checkpoint import generate_key_files, load_public_key, read_checkpoint
 from sync.audit.errors import AuditError
-from sync.audit.verify import verify_bundle
+from sync.audit.verify import verify_download
 
 
 @click.group(help="The compliance audit log: signing keys and offline verification.")
@@ -29,8 +29,9 @@ def keygen(out_dir: Path) -> None:
     click.echo(f"public key (give to auditors): {public_path}")
 
 
-@audit.command(help="Verify an export bundle offline; exit 1 with the reason if it fails.")
-@click.argument("bundle_dir", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@audit.command(help="Verify an export bundle (a directory, or the zip the admin API serves) "
+               "offline; exit 1 with the reason if it fails.")
+@click.argument("bundle_dir", type=click.Path(exists=True, path_type=Path))
 @click.option("--public-key", type=click.Path(exists=True, dir_okay=False, path_type=Path),
               help="The log's public key PEM; without it the signature is not checked.")
 @click.option("--trusted-checkpoint", type=click.Path(exists=True, dir_okay=False, path_type=Path),
@@ -39,7 +40,7 @@ def verify(bundle_dir: Path, public_key: Path | None, trusted_checkpoint: Path |
     try:
         key = load_public_key(public_key) if public_key else None
         trusted = read_checkpoint(trusted_checkpoint) if trusted_checkpoint else None
-        report = verify_bundle(bundle_dir, public_key=key, trusted_checkpoint=trusted)
+        report = verify_download(bundle_dir, public_key=key, trusted_checkpoint=trusted)
     except AuditError as exc:
         raise click.ClickException(f"verification FAILED: {exc}") from exc
     click.echo(report.summary())

@@ -25,3 +25,11 @@ class SigningKeyError(AuditError):
 
 class EventError(AuditError):
     """An audit event lacks a required field or has one of the wrong type."""
+
+
+class NoSigningKey(SigningKeyError):
+    """No signing key is configured, so nothing can be signed or exported."""
+
+
+class NothingToExport(AuditError):
+    """The requested range holds no audit events."""

@@ -3,19 +3,28 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlmodel import Session
 
-from sync.audit.bundle import BundleSummary, write_bundle
+from sync.audit.bundle import (
+    BATCH, BundleError, BundleHead, BundleSummary, bundle_head, consistency_start, write_bundle_dir,
+)
 from sync.audit.checkpoint import (
     Checkpoint, SignedCheckpoint, load_private_key, sign_checkpoint,
 )
-from sync.audit.errors import AuditError
+from sync.audit.errors import NoSigningKey, NothingToExport
 from sync.audit.log import as_exported
 from sync.audit.merkle import root_hash
 from sync.models import AuditCheckpoint, AuditEvent
+
+_EXPORTED_COLUMNS = (AuditEvent.seq, AuditEvent.time, AuditEvent.actor, AuditEvent.action,
+                     AuditEvent.target, AuditEvent.before, AuditEvent.after, AuditEvent.reason,
+                     AuditEvent.run_id, AuditEvent.outcome)
 
 
 def leaf_hashes(session: Session) -> list[bytes]:
@@ -45,26 +54,71 @@ def checkpoint_after_run(session: Session, key_path: Path | None, origin: str,
     return signed
 
 
+@dataclass(frozen=True)
+class ExportRequest:
+    """Which events to export: times in [since, until) (all by default), and optionally
+    a consistency proof from an older checkpoint, given whole or by its size."""
+
+    since: dt.datetime | None = None
+    until: dt.datetime | None = None
+    from_checkpoint: SignedCheckpoint | None = None
+    from_size: int | None = None
+
+
 def export(session: Session, out_dir: Path, key_path: Path | None, origin: str, *,
            since: dt.datetime | None = None, until: dt.datetime | None = None,
            from_checkpoint: SignedCheckpoint | None = None) -> BundleSummary:
     """Write the bundle for the events in [since, until) (all of them by default)."""
-    query = select(AuditEvent).order_by(AuditEvent.seq)
+    head = export_head(session, key_path, origin,
+                       ExportRequest(since, until, from_checkpoint=from_checkpoint))
+    return write_bundle_dir(out_dir, head, stored_events(session, head.first_seq, head.last_seq))
+
+
+def export_head(session: Session, key_path: Path | None, origin: str,
+                request: ExportRequest) -> BundleHead:
+    """Sign the log as it stands and prove the requested range is in it. Refuses (with
+    AuditError) before any byte of a bundle is written, so an API can still answer 4xx."""
+    key = load_private_key(_key(key_path))
+    first, last = event_range(session, request.since, request.until)
+    hashes = leaf_hashes(session)
+    start = None
+    if request.from_checkpoint is not None:
+        start = consistency_start(request.from_checkpoint, origin)
+    elif request.from_size is not None:
+        if not 0 < request.from_size <= len(hashes):
+            raise BundleError(f"from_size {request.from_size} is not within the log's "
+                              f"{len(hashes)} events")
+        start = (request.from_size, root_hash(hashes[: request.from_size]))
+    return bundle_head(first, last, hashes, key, origin=origin, consistency_from=start)
+
+
+def event_range(session: Session, since: dt.datetime | None,
+                until: dt.datetime | None) -> tuple[int, int]:
+    """The first and last seq of the events in [since, until). A bundle is a consecutive
+    run of leaves, so it holds every event between those two."""
+    query = select(func.min(AuditEvent.seq), func.max(AuditEvent.seq))
     if since is not None:
         query = query.where(AuditEvent.time >= since)
     if until is not None:
         query = query.where(AuditEvent.time < until)
-    events = [as_exported(row) for row in session.scalars(query)]
-    if not events:
-        raise AuditError("no audit events in that time range: nothing to export")
-    return write_bundle(events, out_dir, load_private_key(_key(key_path)), origin=origin,
-                        log_leaf_hashes=lambda: leaf_hashes(session),
-                        from_checkpoint=from_checkpoint)
+    first, last = session.execute(query).one()
+    if first is None:
+        raise NothingToExport("no audit events in that time range: nothing to export")
+    return first, last
+
+
+def stored_events(session: Session, first: int, last: int) -> Iterator[dict[str, Any]]:
+    """Events first..last as exported, read from the database in batches (a server-side
+    cursor on PostgreSQL), so a million of them never sit in memory at once."""
+    query = (select(*_EXPORTED_COLUMNS).where(AuditEvent.seq.between(first, last))
+             .order_by(AuditEvent.seq).execution_options(yield_per=BATCH))
+    for row in session.execute(query):
+        yield as_exported(row)
 
 
 def _key(path: Path | None) -> Path:
     if path is None:
-        raise AuditError("no signing key configured: run `hr2bi audit keygen --out DIR` and set "
+        raise NoSigningKey("no signing key configured: run `hr2bi audit keygen --out DIR` and set "
                          "HR2BI_AUDIT_SIGNING_KEY (or audit_signing_key in hr2bi.toml) to its private key")
     return path
 

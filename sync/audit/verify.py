@@ -14,6 +14,9 @@ import base64
 import binascii
 import hashlib
 import json
+import shutil
+import tempfile
+import zipfile
 from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path
@@ -117,6 +120,34 @@ def verify_bundle(
     cp = signed.checkpoint
     return VerifyReport(cp.origin, cp.size, cp.root, proof["first_seq"], proof["last_seq"],
                         public_key is not None, consistent_with)
+
+
+def verify_download(
+    path: Path,
+    public_key: Ed25519PublicKey | None = None,
+    trusted_checkpoint: SignedCheckpoint | None = None,
+) -> VerifyReport:
+    """Verify a bundle directory, or the zip the admin API serves, as it is."""
+    if path.is_dir():
+        return verify_bundle(path, public_key, trusted_checkpoint)
+    with tempfile.TemporaryDirectory(prefix="hr2bi-verify-") as tmp:
+        _unzip_bundle(path, Path(tmp))
+        return verify_bundle(Path(tmp), public_key, trusted_checkpoint)
+
+
+def _unzip_bundle(path: Path, into: Path) -> None:
+    """Extract the bundle's files, and only those, by their known names (no member path is
+    ever used to build a file name, so an archive cannot write outside ``into``)."""
+    try:
+        with zipfile.ZipFile(path) as archive:
+            members = set(archive.namelist())
+            for name in (*BUNDLE_FILES, MANIFEST_FILE):
+                if name in members:
+                    with archive.open(name) as source, (into / name).open("wb") as target:
+                        shutil.copyfileobj(source, target, CHUNK)
+    except (OSError, zipfile.BadZipFile, zipfile.LargeZipFile) as exc:
+        raise BundleInvalid(Reason.MALFORMED, f"{path} is neither a bundle directory nor a "
+                            f"readable zip of one: {exc}") from exc
 
 
 def _open(bundle_dir: Path, name: str) -> BinaryIO:
