@@ -14,6 +14,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlmodel import Session
 
+from sync.audit.log import record_event
 from sync.models import Run, utcnow
 
 RUNNING, SUCCEEDED, FAILED, HELD, APPROVED = "running", "succeeded", "failed", "held", "approved"
@@ -73,8 +74,10 @@ def last_accepted(session: Session, kind: str, source: str, mode: str | None = N
 
 
 def approve_run(session: Session, run_id: int, by: str, apply: Applier) -> Run:
-    """Apply a held run and record who approved it. A run a newer accepted run of the same
-    source has overtaken is refused: applying it would roll that newer data back."""
+    """Apply a held run and record who approved it — on the run, and as a ``run.approve``
+    audit event in the same transaction as what ``apply`` does (both or neither). A run a
+    newer accepted run of the same source has overtaken is refused: applying it would roll
+    that newer data back."""
     if not by.strip():
         raise RunError("say who approves: --by NAME")
     run = get_run(session, run_id)
@@ -86,6 +89,10 @@ def approve_run(session: Session, run_id: int, by: str, apply: Applier) -> Run:
     if newer is not None:
         raise RunError(f"run {newer} of {run.source} was applied after run {run_id} was held: approving "
                        f"{run_id} would roll its data back; import the current feed again instead")
+    record_event(session, actor=f"approver:{by.strip()}", action="run.approve",
+                 target={"type": "run", "id": run.id, "name": f"{run.kind} {run.source}"},
+                 before={"status": HELD}, after={"status": APPROVED},
+                 reason={"run": run.id, "held_because": run.reason}, run=run.id)
     counts, details = apply(session, run)
     run.approved_by, run.approved_at = by.strip(), utcnow()
     return finish_run(run, APPROVED, counts, run.reason, details)

@@ -18,7 +18,7 @@ from sqlmodel import Session
 
 from scim.store import UserStore
 from sync.models import ScimUser, utcnow
-from sync.people.changes import Outcome, record_changes
+from sync.people.changes import ADD, Decision, Outcome, record_changes
 from sync.people.document import content_hash, person_document
 from sync.people.lifecycle import TERMINATED, Standing, absent, decide, review_on
 from sync.people.linking import Link, link_all, load_scim_index
@@ -169,6 +169,9 @@ class _Context:
         self.outcome.counts["added"] += 1
         self.outcome.counts["marked"] += 1
         self._event(row["employee_id"], "joined", {"state": standing.state, "why": standing.reason})
+        fields = row["fields"]
+        self.outcome.decisions.append(Decision(ADD, row["employee_id"], fields.get("email"), None, fields,
+                                               standing.reason))
         if link:
             self.outcome.counts["linked"] += 1
             self._event(row["employee_id"], "linked", {"scim_user_id": link.scim_user_id, "why": link.reason})

@@ -9,7 +9,7 @@ content so the same file is not imported twice by accident.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -18,9 +18,12 @@ from sqlalchemy import delete, insert, select
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
+from sync.audit.log import record_events
+from sync.audit.store import checkpoint_after_run
 from sync.db import session_scope
 from sync.models import ImportedFile, Run, RunRecord
 from sync.people.apply import Policy, apply_feed
+from sync.people.changes import Decision
 from sync.people.snapshot import BATCH, PEOPLE, chunks
 from sync.rules import AttributeMap
 from sync.runs import (
@@ -32,6 +35,7 @@ from sync.runs import (
     last_accepted,
     start_run,
 )
+from sync.sources import audit
 from sync.sources.errors import AlreadyImported
 from sync.sources.feed import FULL, Feed, Record, Reject
 from sync.sources.guard import Baseline, hold_reasons
@@ -56,6 +60,10 @@ class ImportOptions:
     force: bool = False
     today: dt.date | None = None
     optional_columns: tuple[str, ...] = ()
+    # Where the end-of-run audit checkpoint is signed (the settings of the same names);
+    # without a key no checkpoint is taken.
+    audit_signing_key: Path | None = None
+    audit_origin: str = "hr2bi audit log"
 
     def missing(self, feed: Feed, attribute_map: AttributeMap) -> list[str]:
         """Mapped columns the feed lacks, less those this source never provides."""
@@ -71,7 +79,8 @@ def import_feed(engine: Engine, feed: Feed, attribute_map: AttributeMap, options
     """Import one feed as a run; returns the finished run (succeeded or held).
 
     An error raised on the way (a ``FeedError``, a database error) marks the run failed
-    and propagates.
+    (audited as such) and propagates. Every outcome ends with a signed audit checkpoint
+    when a key is configured.
     """
     missing = options.missing(feed, attribute_map)
     with session_scope(engine) as session:
@@ -87,12 +96,15 @@ def import_feed(engine: Engine, feed: Feed, attribute_map: AttributeMap, options
             else:
                 _apply(session, run, feed, attribute_map, options, progress)
             _remember_file(session, run, feed)
+            _checkpoint(session, run, options)
             return run
     except Exception as exc:
         # Not a handler: the run is marked failed (rather than left "running" forever) and
         # the error goes on to the caller unchanged.
         with session_scope(engine) as session:
-            finish_run(session.merge(run), FAILED, reason=str(exc) or type(exc).__name__)
+            run = finish_run(session.merge(run), FAILED, reason=str(exc) or type(exc).__name__)
+            record_events(session, [audit.run_event(run, feed.origin, run.counts, audit.FAILURE, run.reason)])
+            _checkpoint(session, run, options)
         raise
 
 
@@ -103,12 +115,30 @@ def approve_import(engine: Engine, run_id: int, by: str, attribute_map: Attribut
     def apply(session: Session, run: Run) -> tuple[dict[str, Any], dict[str, Any]]:
         feed = _held_feed(session, run)
         held = replace(options, source=feed.source, mode=feed.mode)
-        counts, details = _merge(session, run, feed, attribute_map, held, progress)
+        counts, details, decisions, rejects = _merge(session, run, feed, attribute_map, held, progress)
         session.execute(delete(RunRecord).where(RunRecord.run_id == run.id))
+        _audit(session, _with_counts(run, counts), feed, decisions, rejects)
         return counts, details
 
     with session_scope(engine) as session:
-        return approve_run(session, run_id, by, apply)
+        run = approve_run(session, run_id, by, apply)
+        _checkpoint(session, run, options)
+        return run
+
+
+def _with_counts(run: Run, counts: Mapping[str, Any]) -> Run:
+    """The run as its import event reports it (``approve_run`` stores the counts after)."""
+    run.counts = dict(counts)
+    return run
+
+
+def _audit(session: Session, run: Run, feed: Feed, decisions: Sequence[Decision],
+           rejects: Sequence[Reject]) -> None:
+    record_events(session, audit.import_events(run, feed.origin, decisions, rejects, feed.unit))
+
+
+def _checkpoint(session: Session, run: Run, options: ImportOptions) -> None:
+    checkpoint_after_run(session, options.audit_signing_key, options.audit_origin, run.id)
 
 
 def _check_ledger(session: Session, feed: Feed, options: ImportOptions) -> None:
@@ -149,17 +179,23 @@ def _hold(session: Session, run: Run, feed: Feed, reasons: Sequence[str], option
     details = _rejects_details(run, feed, list(feed.rejects), options)
     finish_run(run, HELD, counts, "; ".join(reasons) + f": nothing was imported; "
                f"check the feed, then `hr2bi runs approve {run.id} --by NAME` to import it as it is", details)
+    record_events(session, [audit.hold_event(run, feed.origin, reasons)])
 
 
 def _apply(session: Session, run: Run, feed: Feed, attribute_map: AttributeMap, options: ImportOptions,
            progress: Progress | None) -> None:
-    counts, details = _merge(session, run, feed, attribute_map, options, progress)
+    counts, details, decisions, rejects = _merge(session, run, feed, attribute_map, options, progress)
     finish_run(run, SUCCEEDED, counts, None, details)
+    _audit(session, run, feed, decisions, rejects)
+
+
+Merged = tuple[dict[str, Any], dict[str, Any], list[Decision], list[Reject]]
 
 
 def _merge(session: Session, run: Run, feed: Feed, attribute_map: AttributeMap, options: ImportOptions,
-           progress: Progress | None) -> tuple[dict[str, Any], dict[str, Any]]:
-    """Validate and fold the feed into the identity store; the run's counts and details."""
+           progress: Progress | None) -> Merged:
+    """Validate and fold the feed into the identity store: the run's counts and details, the
+    decisions about people and the rejected rows (for the audit log)."""
     carried = _carried(session) if options.missing(feed, attribute_map) else None
     known = {row.employee_id: row.record_hash for row in session.execute(
         select(PEOPLE.c.employee_id, PEOPLE.c.record_hash))}
@@ -172,7 +208,7 @@ def _merge(session: Session, run: Run, feed: Feed, attribute_map: AttributeMap, 
     counts = {"records": len(feed.records), "rejected": len(rejects), "added": 0, "changed": 0,
               "unchanged": 0, "missing": 0, **outcome.counts}
     details = {**_rejects_details(run, feed, rejects, options), "problems": outcome.problems}
-    return counts, details
+    return counts, details, outcome.decisions, rejects
 
 
 def _carried(session: Session) -> Callable[[str], dict[str, str]]:
