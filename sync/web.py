@@ -12,6 +12,9 @@ from scim.service import ScimConfig, register
 from sync.config import Settings, load_settings
 from sync.db import DatabaseUnavailable, check_connection, engine_for
 from sync.audit.record import record_scim_write
+from sync.celery_app import broker_problem, scim_write_hook
+from sync.metrics import install as install_metrics
+from sync.push import chain
 from sync.tokens import authenticate
 
 
@@ -35,7 +38,7 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
         bulk_max_operations=settings.scim_bulk_max_operations,
         bulk_max_payload=settings.scim_bulk_max_payload_bytes,
         max_payload=settings.scim_max_payload_bytes,
-        on_write=record_scim_write,
+        on_write=chain(record_scim_write, *filter(None, [scim_write_hook(settings, engine)])),
     ))
 
     app.register_blueprint(__import__("sync.audit.api", fromlist=["blueprint"]).blueprint)
@@ -46,7 +49,14 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
             check_connection(engine)
         except DatabaseUnavailable:
             return jsonify(status="unavailable", database="unreachable"), 503
-        return jsonify(status="ok", database="ok")
+        problem = broker_problem(settings)
+        if problem is not None:  # the detail goes to the log, not the body
+            logging.getLogger("hr2bi").warning("healthz: the broker is unreachable: %s", problem)
+            return jsonify(status="unavailable", database="ok", broker="unreachable"), 503
+        return jsonify(status="ok", database="ok",
+                       broker="embedded" if settings.broker_url is None else "ok")
+
+    install_metrics(app, engine)
 
     return app
 

@@ -1,0 +1,168 @@
+"""The jobs the Celery tasks and ``hr2bi sync`` run: plain functions over an engine and the
+settings, so a worker, the command line and the demo run exactly the same code.
+
+- :func:`run_sync` — the nightly job: import every configured source, plan, apply, sign a
+  checkpoint of the audit log; under the ``sync`` lock, so one runs at a time whatever the
+  number of workers, beats or operators.
+- :func:`import_source` — one configured source (``sources.toml``).
+- :func:`provision_scim_user` — plan and apply for the person behind one SCIM user, after an
+  identity provider's push.
+
+Plan and apply live in :mod:`sync.pipeline`; each job is get -> plan -> apply -> record.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field, is_dataclass
+from typing import Any
+
+import httpx
+from sqlalchemy.engine import Engine
+
+from sync.audit.store import checkpoint_after_run
+from sync.config import Settings
+from sync.db import session_scope
+from sync.locks import SYNC, held
+from sync.rules import load_dir
+from sync.sources.api import api_feed
+from sync.sources.config import SourceConfig, load_sources
+from sync.sources.csvfeed import CsvOptions, csv_feed
+from sync.sources.errors import AlreadyImported, FeedError
+from sync.sources.feed import Feed
+from sync.sources.http import HrApi
+from sync.sources.importer import Progress, import_feed
+
+log = logging.getLogger(__name__)
+
+SKIPPED, DONE, FAILED = "skipped", "done", "failed"
+UNCHANGED = "unchanged"  # the source's export was already imported: nothing new to read
+ApplyProgress = Callable[[int], None]
+
+
+@dataclass(frozen=True)
+class SourceOutcome:
+    """One source's import within a sync: its run (when one was made) and how it ended."""
+
+    source: str
+    status: str  # succeeded | held | failed | unchanged
+    run_id: int | None = None
+    reason: str | None = None
+
+
+@dataclass(frozen=True)
+class SyncOutcome:
+    """What one sync did. ``status`` is done, skipped (another sync held the lock: ``holder``
+    says who asked first) or failed (a source failed: the others were still imported)."""
+
+    status: str
+    imports: tuple[SourceOutcome, ...] = ()
+    plan: dict[str, Any] = field(default_factory=dict)
+    apply: dict[str, Any] = field(default_factory=dict)
+    checkpoint_size: int | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def run_sync(engine: Engine, settings: Settings, *, progress: ApplyProgress | None = None) -> SyncOutcome:
+    """The nightly sync, or ``skipped`` at once when another one is running."""
+    with held(engine, SYNC, settings.sync_lock_ttl, label="sync") as lease:
+        if lease is None:
+            log.info("another sync is running: this one is skipped")
+            return SyncOutcome(SKIPPED)
+        imports = tuple(import_all(engine, settings))
+        plan, applied = plan_and_apply(engine, settings, progress=progress)
+        size = _checkpoint(engine, settings, plan.get("run_id"))
+    failed = any(o.status == FAILED for o in imports)
+    return SyncOutcome(FAILED if failed else DONE, imports, plan, applied, size)
+
+
+def import_all(engine: Engine, settings: Settings) -> list[SourceOutcome]:
+    """Every source in ``sources.toml``, one after the other; a failing source is recorded
+    (its run says why) and the others still run."""
+    _defaults, sources = load_sources()
+    return [import_source(engine, settings, name) for name in sources]
+
+
+def import_source(engine: Engine, settings: Settings, name: str,
+                  progress: Progress | None = None) -> SourceOutcome:
+    """Import one configured source (the same import ``hr2bi import`` runs)."""
+    _defaults, sources = load_sources()
+    if name not in sources:
+        raise FeedError(f"no source named {name!r} in sources.toml (configured: "
+                        f"{', '.join(sources) or 'none'})")
+    attribute_map = load_dir(settings.mappings_dir).attribute_map
+    config = sources[name]
+    try:
+        feed = read_feed(config, attribute_map)
+        run = import_feed(engine, feed, attribute_map, config.options, progress)
+    except AlreadyImported as exc:
+        return SourceOutcome(name, UNCHANGED, reason=str(exc))
+    except FeedError as exc:
+        log.error("import of %s failed: %s", name, exc)
+        return SourceOutcome(name, FAILED, reason=str(exc))
+    return SourceOutcome(name, run.status, run.id, run.reason)
+
+
+def read_feed(config: SourceConfig, attribute_map: Any) -> Feed:
+    """*get*: the source's records, from its folder/file or its HR API."""
+    if config.type == "csv":
+        if config.path is None:
+            raise FeedError(f"the source {config.name!r} has no path in sources.toml")
+        return csv_feed(config.path, config.name, config.options.mode,
+                        config.csv or CsvOptions(), attribute_map)
+    assert config.api is not None
+    if config.api.auth.problems:
+        raise FeedError(f"{config.name}: " + "; ".join(config.api.auth.problems))
+    with httpx.Client(timeout=config.api.timeout, follow_redirects=True) as client:
+        api = HrApi(client, config.api.auth, config.api.retry, time.sleep, config.api.timeout)
+        return api_feed(api, config.api, config.options.mode)
+
+
+def plan_and_apply(engine: Engine, settings: Settings, *, progress: ApplyProgress | None = None,
+                   **scope: Any) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Plan (for everyone, or ``scope``: ``scim_users=[...]``) and apply unless the plan is
+    held or empty. Returns both results as plain dicts (tasks return JSON)."""
+    from sync import pipeline  # the plan/apply core (issue 6)
+
+    planned = pipeline.plan(engine, settings, **scope)
+    plan = _plain(planned)
+    if plan.get("status") != "planned":
+        return plan, {}
+    result = pipeline.apply(engine, settings, planned.run_id, progress=progress or False)
+    return plan, _plain(result)
+
+
+def apply_run(engine: Engine, settings: Settings, run_id: int) -> dict[str, Any]:
+    """Apply (or resume applying) a planned or approved run; what is done stays done."""
+    from sync import pipeline
+
+    return _plain(pipeline.apply(engine, settings, run_id))
+
+
+def provision_scim_user(engine: Engine, settings: Settings, scim_user_id: str) -> dict[str, Any]:
+    """After an identity provider's push: plan and apply for that person only."""
+    plan, applied = plan_and_apply(engine, settings, scim_users=[scim_user_id])
+    return {"scim_user_id": scim_user_id, "plan": plan, "apply": applied}
+
+
+def _checkpoint(engine: Engine, settings: Settings, run_id: int | None) -> int | None:
+    with session_scope(engine) as session:
+        signed = checkpoint_after_run(session, settings.audit_signing_key, settings.audit_origin, run_id)
+    return signed.checkpoint.size if signed else None
+
+
+def _plain(result: Any) -> dict[str, Any]:
+    """A pipeline result as JSON-able primitives (Celery results, ``--json``)."""
+    if result is None:
+        return {}
+    if is_dataclass(result) and not isinstance(result, type):
+        return {k: v for k, v in asdict(result).items() if _jsonable(v)}
+    return dict(result)
+
+
+def _jsonable(value: Any) -> bool:
+    return isinstance(value, (str, int, float, bool, type(None), list, dict, tuple))
