@@ -1,0 +1,142 @@
+"""Applying a saved plan: workers claim outbox rows one at a time and, per row, call the
+target, update the BI state, mark the row and append its audit event in ONE transaction.
+
+On PostgreSQL the claim is ``SELECT ... FOR UPDATE SKIP LOCKED``: the row stays locked
+until that transaction commits, so several workers share a run without taking the same
+change, and a worker that dies (kill -9) releases its row at once. SQLite has one writer
+at a time, so one worker applies a run there. A crash between the call and the commit
+leaves the row pending and the audit log without the event; the re-run repeats the call,
+which is idempotent (see ``execute``), and the event is written once, with the commit.
+
+A change that fails is retried on later applies with exponential backoff and, after
+``apply_max_attempts``, quarantined: reported, never blocking the rest of the run.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from sqlalchemy import or_, select
+from sqlalchemy.engine import Engine
+from sqlmodel import Session
+
+from sync.apply.execute import Effect, perform
+from sync.apply.progress import Progress
+from sync.audit.log import record_event
+from sync.models import OutboxChange, Run, utcnow
+from sync.plan.store import DONE, FAILED, OPEN, QUARANTINED, retry_at
+from sync.plan.values import KINDS
+from sync.targets import Target, TargetError
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Policy:
+    max_attempts: int = 5
+    backoff_seconds: float = 60.0
+
+
+@dataclass(frozen=True)
+class Tally:
+    applied: int = 0
+    failed: int = 0
+    quarantined: int = 0
+
+
+def claim(session: Session, run_id: int, now: dt.datetime) -> OutboxChange | None:
+    """The next due change of the run, locked for this transaction on PostgreSQL."""
+    query = (select(OutboxChange)
+             .where(OutboxChange.run_id == run_id, OutboxChange.status.in_(OPEN),
+                    or_(OutboxChange.next_attempt_at.is_(None), OutboxChange.next_attempt_at <= now))
+             .order_by(OutboxChange.phase, OutboxChange.id).limit(1))
+    if session.get_bind().dialect.name == "postgresql":
+        query = query.with_for_update(skip_locked=True)
+    return session.scalars(query).first()
+
+
+def due_count(session: Session, run_id: int, now: dt.datetime) -> int:
+    return len(list(session.scalars(select(OutboxChange.id).where(
+        OutboxChange.run_id == run_id, OutboxChange.status.in_(OPEN),
+        or_(OutboxChange.next_attempt_at.is_(None), OutboxChange.next_attempt_at <= now)))))
+
+
+def apply_rows(engine: Engine, target: Target, run_id: int, worker: str, policy: Policy, *,
+               progress: bool = False, clock: Callable[[], dt.datetime] = utcnow) -> Tally:
+    """Apply every due change of ``run_id``; returns what this worker did."""
+    with Session(engine) as session:
+        bar = Progress(due_count(session, run_id, clock()), enabled=progress)
+    applied = failed = quarantined = 0
+    while True:
+        outcome = _apply_next(engine, target, run_id, worker, policy, clock)
+        if outcome is None:
+            break
+        applied += outcome == DONE
+        failed += outcome == FAILED
+        quarantined += outcome == QUARANTINED
+        bar.step()
+    bar.close()
+    return Tally(applied, failed, quarantined)
+
+
+def _apply_next(engine: Engine, target: Target, run_id: int, worker: str, policy: Policy,
+                clock: Callable[[], dt.datetime]) -> str | None:
+    with Session(engine, expire_on_commit=False) as session:
+        row = claim(session, run_id, clock())
+        if row is None:
+            return None
+        row_id = row.id
+        try:
+            effect = perform(target, session, row)
+        except TargetError as exc:
+            session.rollback()
+            return _record_failure(session, row_id, worker, policy, exc, clock())
+        _mark(row, DONE, worker, clock())
+        row.done_at = row.claimed_at
+        _audit(session, row, worker, effect, "applied")
+        session.commit()
+        return DONE
+
+
+def _record_failure(session: Session, row_id: int, worker: str, policy: Policy,
+                    exc: TargetError, now: dt.datetime) -> str:
+    """The call failed: count the attempt, schedule the retry or quarantine, and audit it,
+    in a fresh transaction (the state changes of the failed attempt were rolled back)."""
+    query = select(OutboxChange).where(OutboxChange.id == row_id)
+    if session.get_bind().dialect.name == "postgresql":
+        query = query.with_for_update()
+    row = session.scalars(query).one()
+    row.attempts += 1
+    row.last_error = str(exc)[:1000]
+    status = QUARANTINED if row.attempts >= policy.max_attempts else FAILED
+    row.next_attempt_at = None if status == QUARANTINED else retry_at(now, row.attempts, policy.backoff_seconds)
+    _mark(row, status, worker, now)
+    log.warning("change %s failed (attempt %s): %s", row.name, row.attempts, row.last_error)
+    _audit(session, row, worker, Effect(_subject(row), None, {"error": row.last_error,
+                                                              "attempts": row.attempts}),
+           "failed" if status == FAILED else "quarantined")
+    session.commit()
+    return status
+
+
+def _mark(row: OutboxChange, status: str, worker: str, now: dt.datetime) -> None:
+    row.status, row.claimed_by, row.claimed_at = status, worker, now
+
+
+def _subject(row: OutboxChange) -> dict[str, str]:
+    kind = "group" if row.kind.startswith("group.") else "user"
+    return {"type": kind, ("name" if kind == "group" else "userName"): row.subject}
+
+
+def _audit(session: Session, row: OutboxChange, worker: str, effect: Effect, outcome: str) -> None:
+    reason = {**row.reason, "change": row.name, "payload": row.payload}
+    record_event(session, actor=f"hr2bi apply ({worker})", action=KINDS[row.kind][0],
+                 target=dict(effect.target), before=effect.before, after=effect.after,
+                 reason=reason, run=row.run_id, outcome=outcome)
+
+
+def run_of(session: Session, run_id: int) -> Run | None:
+    return session.get(Run, run_id)

@@ -1,0 +1,272 @@
+"""The public entry points of the BI writer, for the CLI, Celery tasks and the demo:
+
+    make_target(settings) -> Target
+    plan(engine, settings, *, people=None, scim_users=None, reconcile=False) -> PlanResult
+    apply(engine, settings, run_id, *, progress=False, worker=None) -> ApplyResult
+    plan_and_apply(engine, settings, **scope) -> ApplyResult | PlanResult
+    approve_plan(engine, settings, run_id, by) -> ApplyResult
+
+A plan is saved as a run (kind ``plan``) with its changes in the outbox; ``apply`` applies
+exactly that run's changes. A plan with nothing to change is ``empty`` and never reaches
+the BI platform; a plan the safety guard holds (``sync.guard``) applies nothing until
+approved.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+from collections.abc import Callable, Collection, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import httpx
+from sqlalchemy import func, select
+from sqlalchemy.engine import Engine
+from sqlmodel import Session
+
+from sync.apply.runner import Policy, apply_rows
+from sync.audit.log import record_event
+from sync.audit.store import checkpoint_after_run
+from sync.config import Settings
+from sync.db import session_scope
+from sync.guard import GuardLimits, assess
+from sync.models import BiUserState, Run
+from sync.plan.core import plan_changes
+from sync.plan.desired import Scope, desired_users, group_roles
+from sync.plan.reconcile import read_actual
+from sync.plan.state import applied_groups, applied_users, replace_all
+from sync.plan.store import FAILED, OPEN, QUARANTINED, enqueue, outbox_counts
+from sync.plan.values import DesiredUser, Plan
+from sync.rules import Tables, load_dir
+from sync.runs import FAILED as RUN_FAILED
+from sync.runs import HELD, SUCCEEDED, approve_run, finish_run, get_run, start_run
+from sync.targets import Model, Target
+from sync.targets.omni import OmniTarget
+from sync.targets.sandbox.state import DEFAULT_SEED
+from sync.targets.scim import ScimTarget
+
+KIND = "plan"
+PLANNED = "planned"
+
+
+class PipelineError(Exception):
+    """A plan or apply cannot go ahead; the message says why and what to do."""
+
+
+@dataclass(frozen=True)
+class PlanResult:
+    run_id: int
+    status: str  # "planned", "held" or "empty"
+    counts: Mapping[str, int] = field(default_factory=dict)
+    reason: str | None = None
+    problems: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class ApplyResult:
+    run_id: int
+    applied: int
+    failed: int
+    quarantined: int
+    held: bool
+    bi_calls: int
+
+
+# --- The target ---------------------------------------------------------------------------
+
+
+class CallCounter:
+    """Counts every HTTP request the target sends (an httpx request hook)."""
+
+    def __init__(self) -> None:
+        self.count = 0
+
+    def __call__(self, request: httpx.Request) -> None:
+        self.count += 1
+
+
+def api_keys(settings: Settings) -> list[str]:
+    keys = [k.strip() for k in settings.bi_api_keys.get_secret_value().split(",") if k.strip()]
+    if not keys:
+        raise PipelineError("HR2BI_BI_API_KEYS is empty: give at least one BI API key")
+    return keys
+
+
+def configured_models(path: Path | None) -> list[Model]:
+    """Omni's API lists no models, so their ids come from a file (default: the sandbox's
+    seed, which matches the shipped mappings)."""
+    path = path or DEFAULT_SEED
+    try:
+        rows = json.loads(path.read_text(encoding="utf-8"))["models"]
+        return [Model(id=m["id"], name=m["name"], connection=m["connection"]) for m in rows if m.get("id")]
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        raise PipelineError(f"cannot read the BI models from {path}: {exc} "
+                            "(HR2BI_BI_MODELS_FILE: JSON with a models list of id, name, connection)") from exc
+
+
+def connect(settings: Settings) -> tuple[Target, CallCounter, httpx.Client]:
+    counter = CallCounter()
+    http = httpx.Client(base_url=settings.bi_base_url, timeout=settings.bi_timeout,
+                        event_hooks={"request": [counter]})
+    keys = api_keys(settings)
+    if settings.bi_target == "scim":
+        return ScimTarget(http, keys[0], requests_per_minute=settings.bi_rate_per_key), counter, http
+    return (OmniTarget(http, keys, models=configured_models(settings.bi_models_file),
+                       requests_per_minute=settings.bi_rate_per_key), counter, http)
+
+
+def make_target(settings: Settings) -> Target:
+    return connect(settings)[0]
+
+
+# --- Plan -----------------------------------------------------------------------------------
+
+
+def plan(engine: Engine, settings: Settings, *, people: Collection[int] | None = None,
+         scim_users: Collection[str] | None = None, reconcile: bool = False) -> PlanResult:
+    tables = load_dir(settings.mappings_dir)
+    scope = Scope(people, scim_users)
+    target, _counter, http = connect(settings)
+    try:
+        with session_scope(engine) as session:
+            if reconcile:
+                users, groups = read_actual(target, managed_attributes(tables), applied_users(session))
+                replace_all(session, users, groups)
+                session.flush()
+            return _save_plan(session, settings, tables, target, scope, reconcile)
+    finally:
+        http.close()
+
+
+def managed_attributes(tables: Tables) -> set[str]:
+    return {rule.attribute for rule in tables.attributes}
+
+
+def _save_plan(session: Session, settings: Settings, tables: Tables, target: Target,
+               scope: Scope, reconcile: bool) -> PlanResult:
+    desired, problems = desired_users(session, tables, scope)
+    desired = [_supported(d, target) for d in desired]
+    users = applied_users(session)
+    caps = target.capabilities
+    the_plan = plan_changes(desired, users, applied_groups(session), group_roles(tables),
+                            everyone=scope.everyone, roles=caps.roles, attributes=caps.attributes,
+                            problems=problems)
+    mode = "reconcile" if reconcile else "full" if scope.everyone else "scoped"
+    run = start_run(session, KIND, None, mode, {"tables_version": tables.version,
+                                                  "problems": list(problems)[:200]})
+    counts = the_plan.counts
+    active = sum(1 for u in users.values() if u.active)
+    verdict = assess(counts.deactivations, counts.role_downgrades, active,
+                     GuardLimits(settings.guard_max_share, settings.guard_max_count))
+    summary = counts.to_dict() | {"active_accounts": active}
+    if not the_plan.changes:
+        finish_run(run, SUCCEEDED, summary, "nothing to change")
+        return PlanResult(run.id, "empty", summary, None, tuple(problems))
+    carried = enqueue(session, run.id, the_plan)
+    summary |= {f"carried_{k}": v for k, v in carried.items() if v}
+    if verdict.held:
+        finish_run(run, HELD, summary, verdict.reason)
+        record_event(session, actor="hr2bi plan", action="bi.run.held", target={"type": "run", "id": run.id},
+                     after=summary, reason={"guard": verdict.reason, "tables_version": tables.version},
+                     run=run.id, outcome="held")
+        return PlanResult(run.id, "held", summary, verdict.reason, tuple(problems))
+    run.status, run.counts = PLANNED, summary
+    return PlanResult(run.id, PLANNED, summary, None, tuple(problems))
+
+
+def _supported(d: DesiredUser, target: Target) -> DesiredUser:
+    """Attributes the target cannot hold are left out rather than refused one by one."""
+    names = target.capabilities.attribute_names
+    if names is None:
+        return d
+    from dataclasses import replace
+    return replace(d, attributes={k: v for k, v in d.attributes.items() if k in names})
+
+
+# --- Apply ----------------------------------------------------------------------------------
+
+
+def default_worker() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
+def apply(engine: Engine, settings: Settings, run_id: int, *, progress: bool = False,
+          worker: str | None = None) -> ApplyResult:
+    return _apply(engine, settings, run_id, progress=progress, worker=worker, approving=False)
+
+
+def _apply(engine: Engine, settings: Settings, run_id: int, *, progress: bool, worker: str | None,
+           approving: bool) -> ApplyResult:
+    with session_scope(engine) as session:
+        run = get_run(session, run_id)
+        if run.kind != KIND:
+            raise PipelineError(f"run {run_id} is an {run.kind} run, not a plan: "
+                                "`hr2bi runs list --kind plan` shows the plans")
+        if run.status == HELD and not approving:
+            return ApplyResult(run_id, 0, 0, 0, True, 0)
+    target, counter, http = connect(settings)
+    try:
+        tally = apply_rows(engine, target, run_id, worker or default_worker(),
+                           Policy(settings.apply_max_attempts, settings.apply_backoff_seconds),
+                           progress=progress)
+    finally:
+        http.close()
+    with session_scope(engine) as session:
+        counts = outbox_counts(session, run_id)
+        run = get_run(session, run_id)
+        if not approving:
+            _finish(run, counts)
+        checkpoint_after_run(session, settings.audit_signing_key, settings.audit_origin, run_id)
+    return ApplyResult(run_id, tally.applied, counts.get(FAILED, 0) + counts.get("pending", 0),
+                       counts.get(QUARANTINED, 0), False, counter.count)
+
+
+def _finish(run: Run, counts: Mapping[str, int]) -> None:
+    left = sum(counts.get(s, 0) for s in OPEN)
+    quarantined = counts.get(QUARANTINED, 0)
+    summary = {**run.counts, "outbox": dict(counts)}
+    if left or quarantined:
+        finish_run(run, RUN_FAILED, summary, f"{left} changes not applied yet (retried on the next "
+                   f"apply), {quarantined} quarantined: `hr2bi runs show {run.id}`")
+    else:
+        finish_run(run, SUCCEEDED, summary, None)
+
+
+def plan_and_apply(engine: Engine, settings: Settings, **scope: Any) -> ApplyResult | PlanResult:
+    progress = scope.pop("progress", False)
+    planned = plan(engine, settings, **scope)
+    if planned.status != PLANNED:
+        return planned
+    return apply(engine, settings, planned.run_id, progress=progress)
+
+
+def approve_plan(engine: Engine, settings: Settings, run_id: int, by: str, *,
+                 progress: bool = False) -> ApplyResult:
+    """Apply a held plan and record who approved it (``approve_run`` audits the approval)."""
+    results: list[ApplyResult] = []
+
+    def applier(session: Session, run: Run) -> tuple[dict[str, Any], dict[str, Any]]:
+        if run.kind != KIND:
+            raise PipelineError(f"run {run.id} is not a plan")
+        result = _apply(engine, settings, run.id, progress=progress, worker=None, approving=True)
+        results.append(result)
+        with Session(engine) as fresh:
+            counts = outbox_counts(fresh, run.id)
+        return {**run.counts, "outbox": counts}, {}
+
+    with session_scope(engine) as session:
+        approve_run(session, run_id, by, applier)
+    return results[0]
+
+
+def active_accounts(session: Session) -> int:
+    return session.scalar(select(func.count()).select_from(BiUserState).where(BiUserState.active)) or 0
+
+
+Applier = Callable[[Session, Run], tuple[Mapping[str, Any], Mapping[str, Any]]]
+__all__ = ["ApplyResult", "PipelineError", "PlanResult", "apply", "approve_plan", "make_target",
+           "plan", "plan_and_apply"]
+_ = Plan  # re-exported type for callers that build plans by hand

@@ -1,0 +1,97 @@
+"""A plan saved as a run (kind ``plan``) and its changes as outbox rows.
+
+Each row's key is ``<run>:<change name>``, unique, so saving a plan twice cannot double a
+change. A change a previous run could not apply (``failed``) is taken over by the new run
+with its attempts and backoff, so repeated failures add up to quarantine across runs; a
+change already quarantined with the same payload is carried over as quarantined (reported,
+not retried) until its payload changes.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from sqlalchemy import select, update
+from sqlmodel import Session
+
+from sync.models import OutboxChange
+from sync.plan.values import Change, Plan
+
+PENDING, DONE, FAILED, QUARANTINED, SUPERSEDED = "pending", "done", "failed", "quarantined", "superseded"
+OPEN = (PENDING, FAILED)
+
+
+def enqueue(session: Session, run_id: int, plan: Plan) -> dict[str, int]:
+    """Write the plan's changes as outbox rows; returns how many were carried over."""
+    previous = _unfinished(session, [c.name for c in plan.changes])
+    carried = {"retried": 0, "quarantined": 0}
+    rows = []
+    for change in plan.changes:
+        row = outbox_row(run_id, change)
+        old = previous.get(change.name)
+        if old is not None:
+            _carry_over(row, old, carried)
+        rows.append(row)
+    if previous:
+        session.execute(update(OutboxChange).where(
+            OutboxChange.id.in_([r.id for r in previous.values()]),
+            OutboxChange.status.in_(OPEN)).values(status=SUPERSEDED))
+    session.add_all(rows)
+    session.flush()
+    return carried
+
+
+def outbox_row(run_id: int, change: Change) -> OutboxChange:
+    return OutboxChange(run_id=run_id, key=f"{run_id}:{change.name}", name=change.name,
+                        kind=change.kind, phase=change.phase, subject=change.subject,
+                        payload=dict(change.payload),
+                        reason={**change.reason.to_dict(), **({"downgrade": True} if change.downgrade else {})},
+                        status=PENDING)
+
+
+def _carry_over(row: OutboxChange, old: OutboxChange, carried: dict[str, int]) -> None:
+    if old.status == QUARANTINED:
+        if old.payload == row.payload:
+            row.status, row.attempts, row.last_error = QUARANTINED, old.attempts, old.last_error
+            carried["quarantined"] += 1
+        return
+    row.attempts, row.next_attempt_at, row.last_error = old.attempts, old.next_attempt_at, old.last_error
+    carried["retried"] += 1
+
+
+def _unfinished(session: Session, names: list[str]) -> dict[str, OutboxChange]:
+    """The newest failed or quarantined row for each name, from earlier runs."""
+    found: dict[str, OutboxChange] = {}
+    for start in range(0, len(names), 500):
+        query = (select(OutboxChange)
+                 .where(OutboxChange.name.in_(names[start:start + 500]),
+                        OutboxChange.status.in_((*OPEN, QUARANTINED)))
+                 .order_by(OutboxChange.id))
+        for row in session.scalars(query):
+            found[row.name] = row
+    return found
+
+
+def outbox_counts(session: Session, run_id: int) -> dict[str, int]:
+    counts: dict[str, int] = {}
+    for status in session.scalars(select(OutboxChange.status).where(OutboxChange.run_id == run_id)):
+        counts[status] = counts.get(status, 0) + 1
+    return counts
+
+
+def row_dict(row: OutboxChange) -> dict[str, Any]:
+    return {"kind": row.kind, "subject": row.subject, "payload": row.payload, "reason": row.reason,
+            "status": row.status, "attempts": row.attempts, "last_error": row.last_error}
+
+
+def plan_rows(session: Session, run_id: int) -> list[OutboxChange]:
+    return list(session.scalars(select(OutboxChange).where(OutboxChange.run_id == run_id)
+                                .order_by(OutboxChange.phase, OutboxChange.id)))
+
+
+def retry_at(now: dt.datetime, attempts: int, backoff: float) -> dt.datetime:
+    """Exponential backoff between runs: backoff, 2x, 4x... capped at a day."""
+    return now + dt.timedelta(seconds=min(backoff * 2 ** max(attempts - 1, 0), 86400.0))
+
+
