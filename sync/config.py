@@ -68,6 +68,32 @@ class Settings(BaseSettings):
     guard_max_count: int = Field(default=500, ge=0, description="...or this many, whichever is less.")
     apply_max_attempts: int = Field(default=5, ge=1, description="Tries before a change is quarantined.")
     apply_backoff_seconds: float = Field(default=60.0, ge=0, description="First retry delay; doubles.")
+    # Tasks (sync/celery_app.py): no broker means the embedded mode, tasks run in-process.
+    broker_url: str | None = Field(
+        default=None,
+        validation_alias=AliasChoices("BROKER_URL", "HR2BI_BROKER_URL", "broker_url"),
+        description="Celery broker: redis://... or amqp://...; unset runs tasks in-process.")
+    sync_schedule: str = Field(default="0 2 * * *", description="When celery beat queues the "
+                               "sync: a cron line (minute hour day-of-month month day-of-week).")
+    sync_timezone: str = Field(default="UTC", description="The time zone of sync_schedule.")
+    provision_on_push: bool | None = Field(default=None, description="Provision each SCIM "
+                                           "write at once (queued); default: on with a broker, off "
+                                           "in the embedded mode (hr2bi sync catches up).")
+    push_delay_seconds: float = Field(default=1.0, ge=0, le=300, description="How long a SCIM "
+                                      "write waits before it is provisioned, so a burst coalesces.")
+    sync_lock_ttl: float = Field(default=60.0, ge=1, description="Seconds after its holder "
+                                 "stops renewing it that a sync lock may be taken over.")
+    broker_visibility_timeout: int = Field(default=3600, ge=1, description="Redis: seconds "
+                                           "before a task a dead worker took is delivered again.")
+
+    @field_validator("sync_schedule")
+    @classmethod
+    def _cron(cls, value: str) -> str:
+        # Field values are checked by celery's crontab when beat builds the schedule.
+        if len(value.split()) != 5:
+            raise ValueError("a cron line has five fields: minute hour day-of-month month "
+                             "day-of-week (e.g. '0 2 * * *')")
+        return value
 
     @field_validator("database_url")
     @classmethod
