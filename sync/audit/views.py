@@ -46,6 +46,10 @@ def _encoder(item_separator: str, key_separator: str) -> Callable[[Any], str]:
                             item_separator, True, False, True)
 
     def text(value: Any) -> str:
+        if value is None:  # run, before and reason are often null; seq always an int
+            return "null"
+        if type(value) is int:  # not bool, whose JSON is true/false
+            return str(value)
         if isinstance(value, str):  # the C encoder returns a bare string unwrapped
             return plain(value)
         return "".join(encode(value, 0))
@@ -96,9 +100,12 @@ def render_csv(
     return out.getvalue().encode()
 
 
-def ocsf_event(event: Mapping[str, Any], product_version: str) -> dict[str, Any] | None:
+def ocsf_event(
+    event: Mapping[str, Any], product_version: str, millis: int | None = None
+) -> dict[str, Any] | None:
     """The OCSF Account Change (3001) or Group Management (3006) event, or None when the
-    event is about neither an account nor a group (imports, tokens, configuration)."""
+    event is about neither an account nor a group (imports, tokens, configuration).
+    ``millis`` is the event's time if the caller has it already (see ``event_millis``)."""
     kind, verb = target_kind(event), str(event["action"]).rsplit(".", 1)[-1]
     if kind in _USER_KINDS:
         class_uid, class_name, table = ACCOUNT_CHANGE, "Account Change", _ACCOUNT_ACTIVITIES
@@ -116,7 +123,7 @@ def ocsf_event(event: Mapping[str, Any], product_version: str) -> dict[str, Any]
         "class_uid": class_uid,
         "class_name": class_name,
         "type_uid": class_uid * 100 + activity_id,  # OCSF: class_uid * 100 + activity_id
-        "time": event_millis(event),
+        "time": event_millis(event) if millis is None else millis,
         "severity_id": 1 if status_id != 2 else 3,  # Informational; a failure is Medium
         "status_id": status_id,
         "status": status,
@@ -146,8 +153,11 @@ def _add_subjects(record: dict[str, Any], event: Mapping[str, Any], class_uid: i
     record["user"] = {"name": target_label(member) or "unknown"}
 
 
-def render_ocsf(events: Sequence[Mapping[str, Any]], product_version: str) -> bytes:
-    records = (ocsf_event(event, product_version) for event in events)
+def render_ocsf(
+    events: Sequence[Mapping[str, Any]], product_version: str, millis: Sequence[int] | None = None
+) -> bytes:
+    times = millis if millis is not None else [event_millis(event) for event in events]
+    records = (ocsf_event(e, product_version, t) for e, t in zip(events, times, strict=True))
     lines = [_ocsf_text(r) for r in records if r]
     return "".join(line + "\n" for line in lines).encode()
 
@@ -168,30 +178,36 @@ def cef_value(value: Any) -> str:
 
 
 def cef_event(
-    event: Mapping[str, Any], product_version: str, texts: EventTexts | None = None
+    event: Mapping[str, Any],
+    product_version: str,
+    texts: EventTexts | None = None,
+    millis: int | None = None,
 ) -> str:
+    """One CEF line: the seven header fields, then the extension (labels are constants,
+    so only the values are escaped)."""
     text = texts if texts is not None else event_texts(event)
     status_id, _ = outcome_status(event["outcome"])
-    header = ["CEF:0", "hr2bi", "hr2bi", product_version, event["action"], event["action"],
-              7 if status_id == 2 else 3]
-    extensions = [
-        ("rt", event_millis(event)), ("externalId", text["seq"]), ("suser", text["actor"]),
-        ("act", text["action"]), ("outcome", text["outcome"]),
-        ("cs1Label", "target"), ("cs1", text["target"]), ("cs2Label", "run"), ("cs2", text["run"]),
-        ("cs3Label", "reason"), ("cs3", text["reason"]), ("cs4Label", "before"),
-        ("cs4", text["before"]), ("cs5Label", "after"), ("cs5", text["after"]),
-    ]
-    ext = " ".join(f"{key}={cef_value(value)}" for key, value in extensions)
-    return "|".join([header[0], *(cef_header(v) for v in header[1:]), ext])
+    action, value = cef_header(event["action"]), cef_value
+    header = (f"CEF:0|hr2bi|hr2bi|{cef_header(product_version)}|{action}|{action}|"
+              f"{7 if status_id == 2 else 3}")
+    rt = event_millis(event) if millis is None else millis
+    return (f"{header}|rt={rt} externalId={value(text['seq'])} suser={value(text['actor'])} "
+            f"act={value(text['action'])} outcome={value(text['outcome'])} "
+            f"cs1Label=target cs1={value(text['target'])} cs2Label=run cs2={value(text['run'])} "
+            f"cs3Label=reason cs3={value(text['reason'])} "
+            f"cs4Label=before cs4={value(text['before'])} cs5Label=after cs5={value(text['after'])}")
 
 
 def render_cef(
     events: Sequence[Mapping[str, Any]],
     product_version: str,
     texts: Sequence[EventTexts] | None = None,
+    millis: Sequence[int] | None = None,
 ) -> bytes:
     texts = texts if texts is not None else [event_texts(event) for event in events]
-    lines = (cef_event(e, product_version, t) for e, t in zip(events, texts, strict=True))
+    times = millis if millis is not None else [event_millis(event) for event in events]
+    lines = (cef_event(e, product_version, t, m)
+             for e, t, m in zip(events, texts, times, strict=True))
     return "".join(line + "\n" for line in lines).encode()
 
 
@@ -204,8 +220,9 @@ def render_views(
     """Every view of ``events``. Views are line-wise, so a long log is rendered batch by
     batch and the batches concatenated (``header=False`` after the first)."""
     texts = [event_texts(event) for event in events]
+    millis = [event_millis(event) for event in events]
     return {
         "events.csv": render_csv(events, texts, header=header),
-        "events.ocsf.jsonl": render_ocsf(events, product_version),
-        "events.cef": render_cef(events, product_version, texts),
+        "events.ocsf.jsonl": render_ocsf(events, product_version, millis),
+        "events.cef": render_cef(events, product_version, texts, millis),
     }
