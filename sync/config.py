@@ -7,13 +7,15 @@ connects to anything.
 
 from __future__ import annotations
 
+import json
 import os
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import AliasChoices, Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import (
     BaseSettings,
+    NoDecode,
     PydanticBaseSettingsSource,
     SettingsConfigDict,
     TomlConfigSettingsSource,
@@ -85,6 +87,24 @@ class Settings(BaseSettings):
                                  "stops renewing it that a sync lock may be taken over.")
     broker_visibility_timeout: int = Field(default=3600, ge=1, description="Redis: seconds "
                                            "before a task a dead worker took is delivered again.")
+
+    # HR sources: a [sources.NAME] table per source, and import defaults as plain keys of
+    # [sources]; sync/sources/config.py checks each table (errors name the source and key).
+    sources: Annotated[dict[str, Any], NoDecode] = Field(
+        default_factory=dict, description="HR sources for `hr2bi import` and the sync "
+        "(see the README's HR sources section).")
+
+    @field_validator("sources", mode="before")
+    @classmethod
+    def _sources_json(cls, value: Any) -> Any:
+        # HR2BI_SOURCES holds the same tables as one JSON object.
+        if isinstance(value, str):
+            try:
+                return json.loads(value)
+            except ValueError as exc:
+                raise ValueError("HR2BI_SOURCES must be a JSON object of source tables "
+                                 "(or put [sources.NAME] tables in hr2bi.toml)") from exc
+        return value
 
     @field_validator("sync_schedule")
     @classmethod

@@ -11,7 +11,7 @@ nothing.
 * ``validate_records(records, attribute_map, unit)`` -> ``(candidates, rejects)``;
 * ``import_feed(engine, feed, attribute_map, ImportOptions)`` -> the finished ``Run``
   (succeeded, or held by the feed guard), ``approve_import(engine, run_id, by, ...)``;
-* ``load_sources(path)`` reads ``sources.toml``; ``PRESETS`` names the vendor presets.
+* ``load_sources()`` reads the ``[sources]`` of hr2bi.toml; ``PRESETS`` names the vendor presets.
 
 Errors are ``FeedError`` and its subclasses; row problems are ``Reject`` values.
 """

@@ -39,7 +39,7 @@ class Paging:
 
 @dataclass(frozen=True)
 class ApiSource:
-    """A configured HR API (``[sources.NAME]`` with ``type = "api"`` in sources.toml)."""
+    """A configured HR API (``[sources.NAME]`` with ``type = "api"`` in hr2bi.toml)."""
 
     name: str
     url: str

@@ -86,8 +86,8 @@ json_option = click.option("--json", "as_json", is_flag=True, help="Print the ru
 @import_group.command("csv", help="Import a CSV export: PATH is a file, or a folder whose newest "
                                   "file matching the source's glob is read.")
 @click.argument("path", required=False, type=click.Path(path_type=Path))
-@click.option("--source", "source_name", default=None, help="The source's name (configured in "
-              "sources.toml, or any name to keep feeds apart). Default: hr.")
+@click.option("--source", "source_name", default=None, help="The source's name (a [sources.NAME] "
+              "table in hr2bi.toml, or any name to keep feeds apart). Default: hr.")
 @mode_option
 @click.option("--force", is_flag=True, help="Import even if this exact file was imported before.")
 @click.option("--encoding", default=None, help="The file's encoding when it has no BOM (default utf-8).")
@@ -106,14 +106,14 @@ def import_csv(path: Path | None, source_name: str | None, full: bool | None, fo
                              glob or csv_options.glob)
     where = path or (config.path if config else None)
     if where is None:
-        raise click.UsageError("give PATH, or --source NAME of a source with a path in sources.toml")
+        raise click.UsageError("give PATH, or --source NAME of a source with a path in hr2bi.toml")
     options = _options(config, source_name or "hr", full, force)
     amap = attribute_map(settings)
     feed = csv_feed(where, options.source, options.mode, csv_options, amap)
     _run(engine, feed, amap, options, as_json)
 
 
-@import_group.command("api", help="Import from an HR API configured as [sources.SOURCE] in sources.toml.")
+@import_group.command("api", help="Import from an HR API configured as [sources.SOURCE] in hr2bi.toml.")
 @click.argument("source_name", metavar="SOURCE")
 @mode_option
 @json_option
@@ -137,8 +137,8 @@ def _configured(name: str, kind: str, required: bool) -> SourceConfig | None:
     config = sources.get(name)
     if config is None and required:
         known = ", ".join(s for s, c in sources.items() if c.type == kind) or "none yet"
-        raise FeedError(f"no {kind} source named {name!r} in sources.toml (configured: {known}): "
-                        "add a [sources.NAME] table (see the README's HR sources section)")
+        raise FeedError(f"no {kind} source named {name!r} is configured (configured: {known}): "
+                        "add a [sources.NAME] table to hr2bi.toml (see the README's HR sources section)")
     if config is not None and config.type != kind:
         raise FeedError(f"the source {name!r} is a {config.type} source: use `hr2bi import {config.type}`")
     return config

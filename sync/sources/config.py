@@ -1,6 +1,6 @@
-"""Configured HR sources: ``sources.toml`` (or the file named by ``HR2BI_SOURCES``).
+"""Configured HR sources: the ``[sources]`` of ``hr2bi.toml`` (the ``sources`` setting).
 
-    [defaults]                      # for every source unless it says otherwise
+    [sources]                       # plain keys: defaults for every source
     prehire_lead_days = 7
     [sources.workday-drop]          # a folder where an HR system drops CSV exports
     type = "csv"
@@ -13,10 +13,14 @@
 
 Secrets are read from the environment (``token_env``, ``password_env``...), never written
 in the file. The README's "HR sources" section documents every key.
+
+Deprecated: without a ``[sources]`` setting, ``./sources.toml`` is still read, in its old
+layout (``[defaults]`` and ``[sources.NAME]``), with a warning saying to move it.
 """
 
 from __future__ import annotations
 
+import logging
 import os
 import tomllib
 from collections.abc import Mapping
@@ -24,6 +28,7 @@ from dataclasses import dataclass, fields, replace
 from pathlib import Path
 from typing import Any
 
+from sync.config import DEFAULT_CONFIG_FILE, Settings, load_settings
 from sync.sources.api import PAGING, ApiSource, Paging
 from sync.sources.csvfeed import DELIMITERS, CsvOptions
 from sync.sources.decoding import check_encoding
@@ -33,7 +38,9 @@ from sync.sources.http import Auth, Retry
 from sync.sources.importer import ImportOptions
 from sync.sources.presets import PRESETS, with_preset
 
-DEFAULT_FILE = "sources.toml"
+log = logging.getLogger(__name__)
+
+LEGACY_FILE = Path("sources.toml")
 AUTH_TYPES = ("none", "bearer", "basic", "oauth2")
 _OPTION_KEYS = ("mode", "max_shrink", "absences_before_leaver", "prehire_lead_days", "rejects_dir")
 _CSV_KEYS = {"type", "path", "glob", "encoding", "delimiter", "optional_columns", *_OPTION_KEYS}
@@ -54,27 +61,46 @@ class SourceConfig:
     api: ApiSource | None = None
 
 
-def sources_file() -> Path:
-    return Path(os.environ.get("HR2BI_SOURCES", DEFAULT_FILE))
+Sources = tuple[ImportOptions, dict[str, SourceConfig]]
 
 
-def load_sources(path: Path | None = None) -> tuple[ImportOptions, dict[str, SourceConfig]]:
-    """The default options and every configured source; no file means no sources."""
-    path = path or sources_file()
+def load_sources(path: Path | None = None, settings: Settings | None = None) -> Sources:
+    """The default import options and every configured source: the ``sources`` setting
+    (``[sources]`` in hr2bi.toml), else the deprecated ``./sources.toml`` (or ``path``, a
+    file in that old layout). No sources configured means none, with the defaults."""
+    settings = settings or load_settings()
+    base = ImportOptions(audit_signing_key=settings.audit_signing_key, audit_origin=settings.audit_origin)
+    if path is None and settings.sources:
+        return parse_sources(settings.sources, base, os.environ.get("HR2BI_CONFIG", DEFAULT_CONFIG_FILE))
+    path = path or LEGACY_FILE
     if not path.is_file():
-        if "HR2BI_SOURCES" in os.environ:
-            raise SourceConfigError(f"HR2BI_SOURCES points at {path}, which is not a file")
-        return ImportOptions(), {}
+        return base, {}
+    log.warning("%s is deprecated: move its [defaults] keys under [sources] and its [sources.NAME] "
+                "tables into hr2bi.toml", path)
+    document = _read_toml(path)
+    sources = _table(document, "sources", path)
+    return parse_sources({**_table(document, "defaults", path), **sources}, base, str(path))
+
+
+def parse_sources(table: Mapping[str, Any], base: ImportOptions, where: str) -> Sources:
+    """``[sources]``: its plain keys are the defaults, each sub-table a source."""
+    defaults = {key: value for key, value in table.items() if not isinstance(value, dict)}
+    unknown = sorted(set(defaults) - set(_OPTION_KEYS))
+    if unknown:
+        raise SourceConfigError(f"{where} [sources]: unknown key(s) {', '.join(unknown)}: the defaults for "
+                                f"every source are {', '.join(_OPTION_KEYS)}; a source is a table "
+                                f"([sources.NAME] with type = \"csv\" or \"api\")")
+    base = _options(base, defaults, f"{where} [sources]")
+    sources = {name: _source(name, value, base, f"{where} [sources.{name}]")
+               for name, value in table.items() if isinstance(value, dict)}
+    return base, sources
+
+
+def _read_toml(path: Path) -> dict[str, Any]:
     try:
-        document = tomllib.loads(path.read_text(encoding="utf-8"))
+        return tomllib.loads(path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
         raise SourceConfigError(f"{path}: cannot read it: {exc}") from exc
-    defaults = _table(document, "defaults", path)
-    _known(defaults, {*_OPTION_KEYS}, f"{path} [defaults]")
-    base = _options(ImportOptions(), defaults, f"{path} [defaults]")
-    sources = {name: _source(name, table, base, f"{path} [sources.{name}]")
-               for name, table in _table(document, "sources", path).items()}
-    return base, sources
 
 
 def _table(document: Mapping[str, Any], key: str, where: Any) -> dict[str, Any]:

@@ -12,7 +12,7 @@ class FeedError(Exception):
 
 
 class SourceConfigError(FeedError):
-    """A source's configuration (sources.toml) is missing or wrong."""
+    """A source's configuration ([sources] in hr2bi.toml) is missing or wrong."""
 
 
 class AlreadyImported(FeedError):

@@ -49,7 +49,7 @@ Progress = Callable[[int], None]
 
 @dataclass(frozen=True)
 class ImportOptions:
-    """How one source is imported (``sources.toml`` fills these in; see the README)."""
+    """How one source is imported (``[sources]`` in hr2bi.toml fills these in; see the README)."""
 
     source: str = "hr"
     mode: str = FULL

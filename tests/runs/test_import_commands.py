@@ -24,8 +24,8 @@ def line(eid: str, email: str | None = None, last: str = "Lee", hired: str = "01
 @pytest.fixture
 def hr2bi(engine, database_url, tmp_path):
     env = {"DATABASE_URL": database_url, "HR2BI_MAPPINGS_DIR": str(MAPPINGS), "HR2BI_MIGRATE_ON_START": "false",
-           "HR2BI_SOURCES": str(tmp_path / "sources.toml")}
-    (tmp_path / "sources.toml").write_text(f'[defaults]\nrejects_dir = "{tmp_path / "rejects"}"\n')
+           "HR2BI_CONFIG": str(tmp_path / "hr2bi.toml")}
+    (tmp_path / "hr2bi.toml").write_text(f'[sources]\nrejects_dir = "{tmp_path / "rejects"}"\n')
 
     def run(*args: str):
         return CliRunner().invoke(main, list(args), env=env)
@@ -116,8 +116,8 @@ def test_a_configured_drop_folder_reads_its_newest_export(hr2bi, tmp_path):
     export(drop / "workers_old.csv", [line("1000")])
     export(drop / "workers_new.csv", [line("1000"), line("1001")])
     os.utime(drop / "workers_old.csv", (1_000_000, 1_000_000))
-    (tmp_path / "sources.toml").write_text(
-        f'[defaults]\nrejects_dir = "{tmp_path / "rejects"}"\n'
+    (tmp_path / "hr2bi.toml").write_text(
+        f'[sources]\nrejects_dir = "{tmp_path / "rejects"}"\n'
         f'[sources.workday-drop]\ntype = "csv"\npath = "{drop}"\nglob = "workers_*.csv"\ndelimiter = ";"\n')
     result = hr2bi("import", "csv", "--source", "workday-drop", "--json")
     assert result.exit_code == 0, result.output

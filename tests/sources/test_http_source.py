@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import json
 import threading
+import tomllib
 from collections.abc import Callable, Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -13,6 +14,7 @@ from urllib.parse import parse_qs, urlparse
 import httpx
 import pytest
 
+from sync.config import Settings
 from sync.sources.api import ApiSource, Paging, api_feed
 from sync.sources.config import load_sources
 from sync.sources.errors import SourceResponseError, SourceUnavailable
@@ -200,9 +202,9 @@ def test_a_field_no_record_has_is_a_missing_column(server, client):
 
 
 def write_sources(tmp_path, text: str):
-    path = tmp_path / "sources.toml"
+    path = tmp_path / "hr2bi.toml"
     path.write_text(text)
-    return load_sources(path)[1]
+    return load_sources(settings=Settings(**tomllib.loads(path.read_text())))[1]
 
 
 def test_bamboohr_custom_report_preset(server, client, tmp_path, monkeypatch):
@@ -252,11 +254,11 @@ def test_hr2bi_import_api_end_to_end(server, engine, database_url, tmp_path, rep
                 "Worker_Type": "Employee", "Hire_Date": "2021-03-01", "Termination_Date": "",
                 "Preferred_First_Name": ""} for n in range(1, 4)]
     server.route("/raas", lambda r: (200, {}, {"Report_Entry": workers}))
-    (tmp_path / "sources.toml").write_text(
-        f'[defaults]\nrejects_dir = "{tmp_path}"\n[sources.workday]\ntype = "api"\npreset = "workday-raas"\n'
+    (tmp_path / "hr2bi.toml").write_text(
+        f'[sources]\nrejects_dir = "{tmp_path}"\n[sources.workday]\ntype = "api"\npreset = "workday-raas"\n'
         f'url = "{server.url}/raas"\nauth = {{ type = "basic", username = "isu", password_env = "WD_PASSWORD" }}\n')
     env = {"DATABASE_URL": database_url, "HR2BI_MAPPINGS_DIR": str(repo_root / "mappings"),
-           "HR2BI_MIGRATE_ON_START": "false", "HR2BI_SOURCES": str(tmp_path / "sources.toml")}
+           "HR2BI_MIGRATE_ON_START": "false", "HR2BI_CONFIG": str(tmp_path / "hr2bi.toml")}
     unset = CliRunner().invoke(main, ["import", "api", "workday"], env=env)
     assert unset.exit_code == 1 and "WD_PASSWORD" in unset.output and "Traceback" not in unset.output
     result = CliRunner().invoke(main, ["import", "api", "workday", "--json"], env={**env, "WD_PASSWORD": "pw"})
