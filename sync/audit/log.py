@@ -88,11 +88,17 @@ def record_events(session: Session, events: Iterable[Event]) -> int:
     return count
 
 
+def lock_log(session: Session) -> None:
+    """Queue this transaction behind any other appending to the log (until it ends).
+    PostgreSQL needs the table lock; SQLite already allows one writer at a time."""
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(text("LOCK TABLE audit_events IN EXCLUSIVE MODE"))
+
+
 def _next_seq(session: Session) -> int:
     # Flush first: an event added to this session but not yet written holds a number too.
     session.flush()
-    if session.get_bind().dialect.name == "postgresql":
-        session.execute(text("LOCK TABLE audit_events IN EXCLUSIVE MODE"))
+    lock_log(session)
     return (session.scalar(select(func.max(AuditEvent.seq))) or 0) + 1
 
 

@@ -7,10 +7,17 @@ an importer's ``source:<name>`` or an approver's ``approver:<name>``.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import Any
+
+from pydantic import BaseModel
+from sqlalchemy import select
 from sqlmodel import Session
 
 from scim.store import ScimWrite
-from sync.audit.log import record_event
+from sync.audit.config_state import SettingsState, changed_names, settings_state
+from sync.audit.log import lock_log, record_event
+from sync.models import AuditEvent
 
 
 def record_scim_write(session: Session, write: ScimWrite) -> None:
@@ -33,3 +40,51 @@ def record_token_change(session: Session, verb: str, name: str, scope: str, by: 
         target={"type": "token", "id": name, "name": name}, after={"scope": scope},
         reason={"source": "cli"},
     )
+
+
+CONFIG_CHANGE, TABLES_CHANGE = "config.change", "tables.change"
+SYSTEM_ACTOR = "system:hr2bi"  # the service noticed the change; who made it is the deploy's record
+
+
+def record_settings_changes(session: Session, settings: BaseModel, tables_version: str, *,
+                            run: int | None = None) -> list[dict[str, Any]]:
+    """Record a ``config.change`` event when the non-secret settings differ from the last
+    one recorded, and a ``tables.change`` event when the mapping tables version does; call
+    it where a run starts, in its transaction. Returns the events recorded (none when
+    nothing changed; both on the first call, which records the baseline)."""
+    lock_log(session)  # two runs starting at once must not both record the same change
+    recorded = []
+    state = settings_state(settings)
+    last = _last_after(session, CONFIG_CHANGE)
+    if last.get("fingerprint") != state.fingerprint:
+        recorded.append(_config_event(session, state, last, run))
+    last_tables = _last_after(session, TABLES_CHANGE)
+    if last_tables.get("tables_version") != tables_version:
+        recorded.append(record_event(
+            session, actor=SYSTEM_ACTOR, action=TABLES_CHANGE,
+            target={"type": "mappings", "id": "tables", "name": "mapping tables"},
+            before={"tables_version": last_tables.get("tables_version")},
+            after={"tables_version": tables_version}, reason={"source": "run start"}, run=run))
+    return recorded
+
+
+def _config_event(session: Session, state: SettingsState, last: Mapping[str, Any],
+                  run: int | None) -> dict[str, Any]:
+    previous = last.get("settings") or {}
+    changed = changed_names(previous, state.values)
+    return record_event(
+        session, actor=SYSTEM_ACTOR, action=CONFIG_CHANGE,
+        target={"type": "config", "id": "settings", "name": "settings"},
+        before={"fingerprint": last.get("fingerprint"),
+                "settings": {name: previous[name] for name in changed if name in previous}},
+        after={"fingerprint": state.fingerprint, "settings": dict(state.values)},
+        reason={"source": "run start", "changed": changed,
+                "secrets_not_recorded": list(state.secrets)},
+        run=run)
+
+
+def _last_after(session: Session, action: str) -> Mapping[str, Any]:
+    """The ``after`` of the newest event with this action, or {} when there is none."""
+    after = session.scalar(select(AuditEvent.after).where(AuditEvent.action == action)
+                           .order_by(AuditEvent.seq.desc()).limit(1))
+    return after if isinstance(after, Mapping) else {}
