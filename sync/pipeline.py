@@ -42,7 +42,7 @@ from sync.plan.store import FAILED, OPEN, QUARANTINED, enqueue, outbox_counts
 from sync.plan.values import DesiredUser, Plan
 from sync.rules import Tables, load_dir
 from sync.runs import FAILED as RUN_FAILED
-from sync.runs import HELD, SUCCEEDED, approve_run, finish_run, get_run, start_run
+from sync.runs import APPROVED, HELD, SUCCEEDED, approve_run, finish_run, get_run, start_run
 from sync.targets import Model, Target
 from sync.targets.omni import OmniTarget
 from sync.targets.sandbox.state import DEFAULT_SEED
@@ -195,17 +195,12 @@ def default_worker() -> str:
 
 def apply(engine: Engine, settings: Settings, run_id: int, *, progress: bool = False,
           worker: str | None = None) -> ApplyResult:
-    return _apply(engine, settings, run_id, progress=progress, worker=worker, approving=False)
-
-
-def _apply(engine: Engine, settings: Settings, run_id: int, *, progress: bool, worker: str | None,
-           approving: bool) -> ApplyResult:
     with session_scope(engine) as session:
         run = get_run(session, run_id)
         if run.kind != KIND:
             raise PipelineError(f"run {run_id} is an {run.kind} run, not a plan: "
                                 "`hr2bi runs list --kind plan` shows the plans")
-        if run.status == HELD and not approving:
+        if run.status == HELD:
             return ApplyResult(run_id, 0, 0, 0, True, 0)
     target, counter, http = connect(settings)
     try:
@@ -216,23 +211,24 @@ def _apply(engine: Engine, settings: Settings, run_id: int, *, progress: bool, w
         http.close()
     with session_scope(engine) as session:
         counts = outbox_counts(session, run_id)
-        run = get_run(session, run_id)
-        if not approving:
-            _finish(run, counts)
+        _finish(get_run(session, run_id), counts)
         checkpoint_after_run(session, settings.audit_signing_key, settings.audit_origin, run_id)
     return ApplyResult(run_id, tally.applied, counts.get(FAILED, 0) + counts.get("pending", 0),
                        counts.get(QUARANTINED, 0), False, counter.count)
 
 
 def _finish(run: Run, counts: Mapping[str, int]) -> None:
+    """An approved run stays ``approved`` (who approved it is what matters); others end
+    ``succeeded``, or ``failed`` while changes are left to retry or quarantined."""
     left = sum(counts.get(s, 0) for s in OPEN)
     quarantined = counts.get(QUARANTINED, 0)
     summary = {**run.counts, "outbox": dict(counts)}
-    if left or quarantined:
-        finish_run(run, RUN_FAILED, summary, f"{left} changes not applied yet (retried on the next "
-                   f"apply), {quarantined} quarantined: `hr2bi runs show {run.id}`")
+    reason = (f"{left} changes not applied yet (retried on the next apply), {quarantined} "
+              f"quarantined: `hr2bi runs show {run.id}`") if left or quarantined else None
+    if run.status == APPROVED:
+        run.counts = summary
     else:
-        finish_run(run, SUCCEEDED, summary, None)
+        finish_run(run, RUN_FAILED if reason else SUCCEEDED, summary, reason)
 
 
 def plan_and_apply(engine: Engine, settings: Settings, **scope: Any) -> ApplyResult | PlanResult:
@@ -245,21 +241,17 @@ def plan_and_apply(engine: Engine, settings: Settings, **scope: Any) -> ApplyRes
 
 def approve_plan(engine: Engine, settings: Settings, run_id: int, by: str, *,
                  progress: bool = False) -> ApplyResult:
-    """Apply a held plan and record who approved it (``approve_run`` audits the approval)."""
-    results: list[ApplyResult] = []
-
-    def applier(session: Session, run: Run) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Approve a held plan (``approve_run`` marks it and audits the approval, committed
+    first), then apply it: a crash after the approval leaves an approved run that
+    ``hr2bi apply --run ID`` finishes."""
+    def approve(session: Session, run: Run) -> tuple[dict[str, Any], dict[str, Any]]:
         if run.kind != KIND:
-            raise PipelineError(f"run {run.id} is not a plan")
-        result = _apply(engine, settings, run.id, progress=progress, worker=None, approving=True)
-        results.append(result)
-        with Session(engine) as fresh:
-            counts = outbox_counts(fresh, run.id)
-        return {**run.counts, "outbox": counts}, {}
+            raise PipelineError(f"run {run.id} is an {run.kind} run, not a plan")
+        return dict(run.counts), {}
 
     with session_scope(engine) as session:
-        approve_run(session, run_id, by, applier)
-    return results[0]
+        approve_run(session, run_id, by, approve)
+    return apply(engine, settings, run_id, progress=progress)
 
 
 def active_accounts(session: Session) -> int:

@@ -90,8 +90,12 @@ def runs_approve(run_id: int, approver: str, as_json: bool) -> None:
     with session_scope(engine) as session:
         run = get_run(session, run_id)
         kind, source = run.kind, run.source
+    if kind == "plan":  # a plan the BI writer's safety guard held (sync/pipeline.py)
+        from sync.plan.cli import approve_plan_command
+        approve_plan_command(settings, engine, run_id, approver, as_json)
+        return
     if kind != IMPORT:
-        raise click.ClickException(f"run {run_id} is a {kind} run: only import runs can be approved so far")
+        raise click.ClickException(f"run {run_id} is a {kind} run: only import and plan runs can be approved")
     defaults, sources = load_sources()
     options = sources[source].options if source in sources else defaults
     run = approve_import(engine, run_id, approver, attribute_map(settings), options)

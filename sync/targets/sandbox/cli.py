@@ -40,9 +40,13 @@ FILE = click.Path(dir_okay=False, path_type=Path)
 @click.option("--slow-rate", type=click.FloatRange(0, 1), default=0.0,
               help="Share of writes answered only after --slow-seconds (done, though).")
 @click.option("--slow-seconds", type=click.FloatRange(0), default=0.0)
+@click.option("--access-log", type=FILE, default=None,
+              help="Append one line per request (method, path, status) to this file, so a "
+                   "test or benchmark can count the calls it cost; requests are not logged "
+                   "to the terminal then.")
 def sandbox(host: str, port: int, state_file: Path, seed_file: Path | None, rate_limit: int,
             no_retry_after: bool, reactivation_new_id: bool, keys: tuple[str, ...],
-            error_rate: float, slow_rate: float, slow_seconds: float) -> None:
+            error_rate: float, slow_rate: float, slow_seconds: float, access_log: Path | None) -> None:
     from werkzeug.serving import run_simple
 
     from sync.targets.sandbox.app import create_sandbox_app
@@ -60,4 +64,19 @@ def sandbox(host: str, port: int, state_file: Path, seed_file: Path | None, rate
     click.echo(f"State file:    {state_file}")
     click.echo(f"API keys:      {', '.join(config.api_keys)}")
     click.echo(f"Rate limit:    {rate_limit or 'none'} requests/minute per key")
+    if access_log is not None:
+        _log_requests_to(access_log)
     run_simple(host, port, create_sandbox_app(config, store), threaded=True, use_reloader=False)
+
+
+def _log_requests_to(path: Path) -> None:
+    """werkzeug logs each request at INFO; send those lines to ``path`` only (a terminal
+    pipe nobody reads would fill up and stall the server)."""
+    import logging
+
+    handler = logging.FileHandler(path, encoding="utf-8")
+    handler.setFormatter(logging.Formatter("%(message)s"))
+    logger = logging.getLogger("werkzeug")
+    logger.handlers[:] = [handler]
+    logger.setLevel(logging.INFO)
+    logger.propagate = False

@@ -1,0 +1,143 @@
+"""``hr2bi plan | apply | reconcile``: the BI writer's commands. Thin: parse, call
+:mod:`sync.pipeline`, print. Exit codes: 0 done, 1 error or changes left failing, 2 held."""
+
+from __future__ import annotations
+
+import functools
+import json
+import sys
+from collections.abc import Callable
+from typing import Any
+
+import click
+
+from sync.config import load_settings
+from sync.db import engine_for, session_scope
+from sync.pipeline import ApplyResult, PipelineError, PlanResult, apply, plan, plan_and_apply
+from sync.plan.render import plan_lines
+from sync.plan.store import plan_rows, row_dict
+from sync.rules.errors import RulesError
+from sync.runs import RunError, get_run
+from sync.targets import TargetError
+
+json_option = click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+
+
+def user_errors(command: Callable[..., Any]) -> Callable[..., Any]:
+    @functools.wraps(command)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return command(*args, **kwargs)
+        except TargetError as exc:
+            raise click.ClickException(
+                f"the BI platform did not answer as expected: {exc}. Check HR2BI_BI_BASE_URL and the "
+                "API keys (the default is the local sandbox: start it with `hr2bi sandbox`)") from exc
+        except (PipelineError, RunError, RulesError) as exc:
+            raise click.ClickException(str(exc)) from exc
+    return wrapper
+
+
+def _store() -> tuple[Any, Any]:
+    settings = load_settings()
+    return settings, engine_for(settings)
+
+
+@click.command("plan", help="Plan what apply would change in the BI platform (nothing is sent "
+                            "to it) and save the plan as a run for `hr2bi apply --run ID`.")
+@json_option
+@user_errors
+def plan_command(as_json: bool) -> None:
+    settings, engine = _store()
+    _report_plan(engine, plan(engine, settings), as_json)
+
+
+@click.command("reconcile", help="Read the BI platform's actual users, groups and roles (paged) "
+                                 "and plan away any drift, such as a user added by hand.")
+@click.option("--apply", "apply_now", is_flag=True, help="Apply the plan at once (unless held).")
+@json_option
+@user_errors
+def reconcile_command(apply_now: bool, as_json: bool) -> None:
+    settings, engine = _store()
+    result = plan(engine, settings, reconcile=True)
+    if apply_now and result.status == "planned":
+        _report_apply(apply(engine, settings, result.run_id, progress=not as_json), as_json)
+        return
+    _report_plan(engine, result, as_json)
+
+
+@click.command("apply", help="Apply a saved plan (--run ID), or plan and apply now.")
+@click.option("--run", "run_id", type=int, default=None, help="The plan run to apply.")
+@click.option("--yes", is_flag=True, help="Do not ask before applying a new plan.")
+@json_option
+@user_errors
+def apply_command(run_id: int | None, yes: bool, as_json: bool) -> None:
+    settings, engine = _store()
+    if run_id is not None:
+        _report_apply(apply(engine, settings, run_id, progress=not as_json), as_json)
+        return
+    if yes or as_json or not sys.stdin.isatty():
+        result = plan_and_apply(engine, settings, progress=not as_json)
+    else:
+        planned = plan(engine, settings)
+        if planned.status != "planned":
+            result = planned
+        else:
+            _report_plan(engine, planned, False, exit_on_hold=False)
+            click.confirm("Apply these changes?", abort=True)
+            result = apply(engine, settings, planned.run_id, progress=True)
+    if isinstance(result, PlanResult):
+        _report_plan(engine, result, as_json)
+    else:
+        _report_apply(result, as_json)
+
+
+def _report_plan(engine: Any, result: PlanResult, as_json: bool, exit_on_hold: bool = True) -> None:
+    with session_scope(engine) as session:
+        changes = [row_dict(r) for r in plan_rows(session, result.run_id)]
+    if as_json:
+        click.echo(json.dumps({"run": result.run_id, "status": result.status, "counts": dict(result.counts),
+                               "reason": result.reason, "problems": list(result.problems),
+                               "changes": changes}, indent=2, default=str))
+    else:
+        for line in plan_lines(result.run_id, result.status, result.counts, changes, result.reason):
+            click.echo(line)
+        for problem in result.problems[:20]:
+            click.echo(f"  problem: {problem}", err=True)
+        if result.status == "planned":
+            click.echo(f"Apply it with: hr2bi apply --run {result.run_id}")
+    if result.status == "held" and exit_on_hold:
+        sys.exit(2)
+
+
+def _report_apply(result: ApplyResult, as_json: bool) -> None:
+    if as_json:
+        click.echo(json.dumps(result.__dict__, indent=2))
+    elif result.held:
+        click.echo(f"Run {result.run_id} is held by the safety guard: nothing applied. "
+                   f"`hr2bi runs show {result.run_id}` says why; "
+                   f"`hr2bi runs approve {result.run_id} --by NAME` applies it.")
+    else:
+        click.echo(f"Run {result.run_id}: {result.applied} applied, {result.failed} failed (retried on "
+                   f"the next apply), {result.quarantined} quarantined; {result.bi_calls} BI calls")
+    if result.held:
+        sys.exit(2)
+    if result.failed or result.quarantined:
+        sys.exit(1)
+
+
+def show_run_plan(engine: Any, run_id: int) -> list[str]:
+    """The plan of a run, for ``hr2bi runs show``."""
+    with session_scope(engine) as session:
+        run = get_run(session, run_id)
+        changes = [row_dict(r) for r in plan_rows(session, run_id)]
+        return plan_lines(run_id, run.status, run.counts, changes, run.reason)
+
+
+@user_errors
+def approve_plan_command(settings: Any, engine: Any, run_id: int, approver: str, as_json: bool) -> None:
+    """``hr2bi runs approve ID --by NAME`` for a held plan: apply it, audit the approval."""
+    from sync.pipeline import approve_plan
+    result = approve_plan(engine, settings, run_id, approver, progress=not as_json)
+    if not as_json:
+        click.echo(f"Run {run_id} approved by {approver}.")
+    _report_apply(result, as_json)
