@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import base64
 import datetime as dt
+import json
 from pathlib import Path
 
 import click
@@ -10,6 +12,7 @@ import click
 from sync.audit.checkpoint import generate_key_files, load_public_key, read_checkpoint
 from sync.audit.errors import AuditError
 from sync.audit.verify import verify_download
+from sync.models import AuditCheckpoint
 
 
 @click.group(help="The compliance audit log: signing keys and offline verification.")
@@ -58,16 +61,18 @@ def _utc(value: dt.datetime | None) -> dt.datetime | None:
     return value if value is None or value.tzinfo else value.replace(tzinfo=dt.UTC)
 
 
-@audit.command(help="Sign a checkpoint of the log as it stands (origin, size, root hash).")
+@audit.command(help="Sign a checkpoint of the log as it stands (origin, size, root hash) "
+               "and keep it in the database.")
 @click.option("--out", type=click.Path(dir_okay=False, path_type=Path),
               help="Also write the checkpoint to this file.")
 def checkpoint(out: Path | None) -> None:
-    from sync.audit.store import checkpoint_now
+    from sync.audit.store import checkpoint_now, store_checkpoint
 
     settings, scope = _store_session()
     try:
         with scope as session:
             signed = checkpoint_now(session, settings.audit_signing_key, settings.audit_origin)
+            store_checkpoint(session, signed, run_id=None)
     except (AuditError, OSError) as exc:
         raise click.ClickException(str(exc)) from exc
     if out is not None:
@@ -98,3 +103,29 @@ def export(since: dt.datetime | None, until: dt.datetime | None, formats: tuple[
         raise click.ClickException(str(exc)) from exc
     click.echo(f"exported events {summary.first_seq}..{summary.last_seq} to {out_dir} "
                f"(log size {summary.checkpoint.checkpoint.size})")
+
+
+@audit.command(help="List the stored checkpoints, newest first.")
+@click.option("--limit", type=click.IntRange(1), default=20, show_default=True)
+@click.option("--json", "as_json", is_flag=True, help="JSON, with each signed note.")
+def checkpoints(limit: int, as_json: bool) -> None:
+    from sync.audit.store import stored_checkpoints
+
+    _, scope = _store_session()
+    with scope as session:
+        rows = [_checkpoint_row(row) for row in stored_checkpoints(session, limit)]
+    if as_json:
+        click.echo(json.dumps(rows, indent=2))
+        return
+    if not rows:
+        click.echo("No checkpoints stored yet: run `hr2bi audit checkpoint`.")
+    for row in rows:
+        run = f"run {row['run']}" if row["run"] is not None else "on demand"
+        click.echo(f"{row['id']:>6}  {row['created_at']}  size {row['size']:>10}  "
+                   f"root {row['root_base64']}  {run}")
+
+
+def _checkpoint_row(row: AuditCheckpoint) -> dict[str, object]:
+    created = row.created_at if row.created_at.tzinfo else row.created_at.replace(tzinfo=dt.UTC)
+    return {"id": row.id, "size": row.size, "root_base64": base64.b64encode(bytes.fromhex(row.root)).decode(),
+            "run": row.run_id, "created_at": created.isoformat(timespec="seconds"), "note": row.note}

@@ -48,10 +48,21 @@ def checkpoint_after_run(session: Session, key_path: Path | None, origin: str,
         return None
     session.flush()
     signed = checkpoint_now(session, key_path, origin)
+    store_checkpoint(session, signed, run_id)
+    return signed
+
+
+def store_checkpoint(session: Session, signed: SignedCheckpoint, run_id: int | None) -> None:
+    """Keep a signed checkpoint: the newest ones are what auditors compare exports with."""
     session.add(AuditCheckpoint(size=signed.checkpoint.size, root=signed.checkpoint.root.hex(),
                                 note=signed.note(), run_id=run_id))
     session.flush()
-    return signed
+
+
+def stored_checkpoints(session: Session, limit: int | None = None) -> list[AuditCheckpoint]:
+    """The stored checkpoints, newest first."""
+    query = select(AuditCheckpoint).order_by(AuditCheckpoint.id.desc()).limit(limit)
+    return list(session.scalars(query))
 
 
 @dataclass(frozen=True)
