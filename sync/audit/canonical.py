@@ -46,15 +46,18 @@ def _plain(value: Any) -> bool:
     (RFC 8785 section 3.2.2.3), and on key order only when a key holds a character beyond
     U+FFFF (UTF-16 surrogates sort below U+E000..U+FFFF, section 3.2.3).
     """
-    if isinstance(value, str) or value is None or isinstance(value, bool):
+    kind = type(value)  # exact types: a str or int subclass takes the reference path
+    if kind is str or value is None or kind is bool:
         return True
-    if isinstance(value, int):
+    if kind is int:
         return -_MAX_SAFE_INTEGER <= value <= _MAX_SAFE_INTEGER
-    if isinstance(value, dict):
-        return all(
-            isinstance(k, str) and (k.isascii() or max(k) < "\U00010000") and _plain(v)
-            for k, v in value.items()
-        )
-    if isinstance(value, list):
-        return all(_plain(v) for v in value)
+    if kind is dict:
+        for key, item in value.items():
+            if type(key) is not str or not _plain(item):
+                return False
+            if not key.isascii() and max(key) >= "\U00010000":
+                return False
+        return True
+    if kind is list:
+        return all(map(_plain, value))
     return False
