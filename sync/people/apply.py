@@ -19,8 +19,8 @@ from sqlmodel import Session
 from scim.store import UserStore
 from sync.models import ScimUser, utcnow
 from sync.people.changes import ADD, Decision, Outcome, record_changes
-from sync.people.document import content_hash, person_document
-from sync.people.lifecycle import TERMINATED, Standing, absent, decide, review_on
+from sync.people.document import Built, build
+from sync.people.lifecycle import TERMINATED, Standing, absent
 from sync.people.linking import Link, link_all, load_scim_index
 from sync.people.managers import dangling_managers
 from sync.people.snapshot import (
@@ -136,10 +136,10 @@ class _Context:
         hr = candidate.person
         assert hr is not None
         merged = merge_people(hr, idp[link.scim_user_id], self.attribute_map) if link else hr
-        standing = decide(merged.fields, self.policy.today, self.policy.lead_days)
-        row = self._row(candidate, merged, standing, link)
+        built = build(merged.fields, self.policy.today, self.policy.lead_days)
+        row = self._row(candidate, merged, built, link)
         if old is None:
-            self._joined(row, standing, link)
+            self._joined(row, built.standing, link)
         elif row["content_hash"] != old.content_hash or old.employee_id != row["employee_id"]:
             self.changed[old.id] = (old, row)
         elif (link.scim_user_id if link else None) != old.scim_user_id or old.absences:
@@ -149,16 +149,16 @@ class _Context:
         else:
             self.outcome.counts["unchanged"] += 1
 
-    def _row(self, candidate: Candidate, merged: Person, standing: Standing, link: Link | None) -> dict[str, Any]:
-        document = person_document(merged.fields, standing)
+    def _row(self, candidate: Candidate, merged: Person, built: Built, link: Link | None) -> dict[str, Any]:
+        document, standing = built.document, built.standing
         return {
             "employee_id": merged.employee_id, "source": self.source,
             "email_key": (document.get("email") or "").lower() or None,
             "hr_record": dict(candidate.hr_record), "fields": document,
-            "field_sources": dict(merged.sources), "content_hash": content_hash(document, standing),
+            "field_sources": dict(merged.sources), "content_hash": built.content_hash,
             "lifecycle": standing.state, "employment_type": document.get("employment_type"),
             "provision_from": standing.provision_from, "record_hash": candidate.record_hash,
-            "review_on": review_on(merged.fields, standing, self.policy.today),
+            "review_on": built.review_on,
             "scim_user_id": link.scim_user_id if link else None,
             "link_reason": link.reason if link else None,
             "manager_employee_id": document.get("manager_id"), "absences": 0, "updated_at": self.now,

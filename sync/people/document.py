@@ -11,10 +11,11 @@ import datetime as dt
 import hashlib
 import json
 from collections.abc import Mapping
+from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from sync.people.lifecycle import Standing
+from sync.people.lifecycle import Standing, decide, review_on
 
 _PLAIN = frozenset({str, int, bool, float, type(None)})
 # Built once: json.dumps with options builds a new encoder per call, 100,000 times an import.
@@ -53,3 +54,19 @@ def changed_fields(before: Mapping[str, Any], after: Mapping[str, Any]) -> dict[
     """Field -> [before, after] for every field whose value differs."""
     names = dict.fromkeys([*before, *after])
     return {n: [before.get(n), after.get(n)] for n in names if before.get(n) != after.get(n)}
+
+
+@dataclass(frozen=True, slots=True)
+class Built:
+    """A person's stored form from their merged fields: document, verdict, hash, next review."""
+
+    document: dict[str, Any]
+    standing: Standing
+    content_hash: str
+    review_on: dt.date | None
+
+
+def build(fields: Mapping[str, Any], today: dt.date, lead_days: int) -> Built:
+    standing = decide(fields, today, lead_days)
+    document = person_document(fields, standing)
+    return Built(document, standing, content_hash(document, standing), review_on(fields, standing, today))
