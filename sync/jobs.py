@@ -1,8 +1,8 @@
 """The jobs the Celery tasks and ``hr2bi sync`` run: plain functions over an engine and the
 settings, so a worker, the command line and the demo run exactly the same code.
 
-- :func:`run_sync` — the nightly job: import every configured source, plan, apply, sign a
-  checkpoint of the audit log; under the ``sync`` lock, so one runs at a time whatever the
+- :func:`run_sync` — the nightly job: import every configured source, plan, apply (which
+  signs a checkpoint of the audit log); under the ``sync`` lock, so one runs at a time whatever the
   number of workers, beats or operators.
 - :func:`import_source` — one configured source (``sources.toml``).
 - :func:`provision_scim_user` — plan and apply for the person behind one SCIM user, after an
@@ -15,16 +15,13 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable
 from dataclasses import asdict, dataclass, field, is_dataclass
 from typing import Any
 
 import httpx
 from sqlalchemy.engine import Engine
 
-from sync.audit.store import checkpoint_after_run
 from sync.config import Settings
-from sync.db import session_scope
 from sync.locks import SYNC, held
 from sync.rules import load_dir
 from sync.sources.api import api_feed
@@ -39,7 +36,6 @@ log = logging.getLogger(__name__)
 
 SKIPPED, DONE, FAILED = "skipped", "done", "failed"
 UNCHANGED = "unchanged"  # the source's export was already imported: nothing new to read
-ApplyProgress = Callable[[int], None]
 
 
 @dataclass(frozen=True)
@@ -54,30 +50,30 @@ class SourceOutcome:
 
 @dataclass(frozen=True)
 class SyncOutcome:
-    """What one sync did. ``status`` is done, skipped (another sync held the lock: ``holder``
-    says who asked first) or failed (a source failed: the others were still imported)."""
+    """What one sync did. ``status`` is done, skipped (another sync held the lock) or failed
+    (a source or some changes failed: the rest was still done, and the runs say why)."""
 
     status: str
     imports: tuple[SourceOutcome, ...] = ()
     plan: dict[str, Any] = field(default_factory=dict)
     apply: dict[str, Any] = field(default_factory=dict)
-    checkpoint_size: int | None = None
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
 
 
-def run_sync(engine: Engine, settings: Settings, *, progress: ApplyProgress | None = None) -> SyncOutcome:
+def run_sync(engine: Engine, settings: Settings, *, progress: bool = False) -> SyncOutcome:
     """The nightly sync, or ``skipped`` at once when another one is running."""
     with held(engine, SYNC, settings.sync_lock_ttl, label="sync") as lease:
         if lease is None:
             log.info("another sync is running: this one is skipped")
             return SyncOutcome(SKIPPED)
         imports = tuple(import_all(engine, settings))
+        # A plan carries over changes an interrupted apply left undone; apply signs a
+        # checkpoint of the audit log when it ends (so does each import).
         plan, applied = plan_and_apply(engine, settings, progress=progress)
-        size = _checkpoint(engine, settings, plan.get("run_id"))
-    failed = any(o.status == FAILED for o in imports)
-    return SyncOutcome(FAILED if failed else DONE, imports, plan, applied, size)
+    failed = any(o.status == FAILED for o in imports) or bool(applied.get("failed"))
+    return SyncOutcome(FAILED if failed else DONE, imports, plan, applied)
 
 
 def import_all(engine: Engine, settings: Settings) -> list[SourceOutcome]:
@@ -122,8 +118,7 @@ def read_feed(config: SourceConfig, attribute_map: Any) -> Feed:
         return api_feed(api, config.api, config.options.mode)
 
 
-def plan_and_apply(engine: Engine, settings: Settings, *, progress: ApplyProgress | None = None,
-                   **scope: Any) -> tuple[dict[str, Any], dict[str, Any]]:
+def plan_and_apply(engine: Engine, settings: Settings, *, progress: bool = False, **scope: Any) -> tuple[dict[str, Any], dict[str, Any]]:
     """Plan (for everyone, or ``scope``: ``scim_users=[...]``) and apply unless the plan is
     held or empty. Returns both results as plain dicts (tasks return JSON)."""
     from sync import pipeline  # the plan/apply core (issue 6)
@@ -132,7 +127,7 @@ def plan_and_apply(engine: Engine, settings: Settings, *, progress: ApplyProgres
     plan = _plain(planned)
     if plan.get("status") != "planned":
         return plan, {}
-    result = pipeline.apply(engine, settings, planned.run_id, progress=progress or False)
+    result = pipeline.apply(engine, settings, planned.run_id, progress=progress)
     return plan, _plain(result)
 
 
@@ -147,12 +142,6 @@ def provision_scim_user(engine: Engine, settings: Settings, scim_user_id: str) -
     """After an identity provider's push: plan and apply for that person only."""
     plan, applied = plan_and_apply(engine, settings, scim_users=[scim_user_id])
     return {"scim_user_id": scim_user_id, "plan": plan, "apply": applied}
-
-
-def _checkpoint(engine: Engine, settings: Settings, run_id: int | None) -> int | None:
-    with session_scope(engine) as session:
-        signed = checkpoint_after_run(session, settings.audit_signing_key, settings.audit_origin, run_id)
-    return signed.checkpoint.size if signed else None
 
 
 def _plain(result: Any) -> dict[str, Any]:

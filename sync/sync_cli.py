@@ -1,0 +1,75 @@
+"""``hr2bi sync``: the nightly job in this process — what a worker runs for beat.
+
+Exit status: 0 done (or skipped: another sync is running), 1 failed (the runs say why),
+2 held (an import or the plan waits for ``hr2bi runs approve``).
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from typing import Any
+
+import click
+
+from sync.config import load_settings
+from sync.db import engine_for
+from sync.jobs import FAILED, SKIPPED, SyncOutcome, run_sync
+from sync.pipeline import PipelineError
+from sync.sources.errors import FeedError
+from sync.targets.errors import TargetError
+
+HELD_EXIT = 2
+ERRORS = (PipelineError, FeedError, TargetError)
+
+
+@click.command("sync", help="Import every configured source (sources.toml), plan, and apply: "
+                            "the nightly job, run here and now. Only one sync runs at a time: "
+                            "a second one, here or on a worker, is skipped.")
+@click.option("--json", "as_json", is_flag=True, help="Print the outcome as JSON.")
+def sync_command(as_json: bool) -> None:
+    settings = load_settings()
+    engine = engine_for(settings)
+    try:
+        outcome = run_sync(engine, settings, progress=not as_json)
+    except ERRORS as exc:
+        raise click.ClickException(f"sync failed: {exc}") from exc
+    if as_json:
+        click.echo(json.dumps(outcome.as_dict(), indent=2, default=str))
+    else:
+        report(outcome)
+    sys.exit(exit_code(outcome))
+
+
+def exit_code(outcome: SyncOutcome) -> int:
+    if outcome.status == FAILED:
+        return 1
+    if outcome.plan.get("status") == "held" or any(i.status == "held" for i in outcome.imports):
+        return HELD_EXIT
+    return 0
+
+
+def report(outcome: SyncOutcome) -> None:
+    if outcome.status == SKIPPED:
+        click.echo("Another sync is running: skipped (only one runs at a time).")
+        return
+    for source in outcome.imports:
+        run = f" (run {source.run_id})" if source.run_id else ""
+        why = f": {source.reason}" if source.reason else ""
+        click.echo(f"Import {source.source}: {source.status}{run}{why}")
+    if not outcome.imports:
+        click.echo("No sources configured (sources.toml): planning from the people already stored.")
+    click.echo(plan_line(outcome.plan))
+    if outcome.apply:
+        a = outcome.apply
+        click.echo(f"Applied {a['applied']}, failed {a['failed']}, quarantined {a['quarantined']} "
+                   f"({a['bi_calls']} BI calls)")
+    click.echo(f"Sync: {outcome.status}")
+
+
+def plan_line(plan: dict[str, Any]) -> str:
+    shown = ", ".join(f"{k.replace('_', ' ')} {v}" for k, v in plan.get("counts", {}).items()
+                      if isinstance(v, int) and v and not k.startswith("carried"))
+    held = f" — HELD: {plan.get('reason')} (`hr2bi runs approve {plan.get('run_id')} --by NAME`)" \
+        if plan.get("status") == "held" else ""
+    return f"Plan (run {plan.get('run_id')}): {plan.get('status')}{': ' + shown if shown else ''}{held}"
