@@ -322,8 +322,7 @@ class BiUserState(SQLModel, table=True):
     groups: list[str] = Field(default_factory=list, sa_type=JSONType)
     # Direct (per-user) roles: "connection/model" -> role name.
     roles: dict[str, Any] = Field(default_factory=dict, sa_type=JSONType)
-    employee_id: str | None = Field(default=None, max_length=255)
-    tables_version: str | None = Field(default=None, max_length=64)
+    tables_version: str | None = Field(default=None, max_length=100)
     updated_at: dt.datetime = _ts()
 
 
@@ -336,7 +335,7 @@ class BiGroupState(SQLModel, table=True):
     name: str = Field(max_length=512)
     bi_id: str | None = Field(default=None, max_length=64)
     roles: dict[str, Any] = Field(default_factory=dict, sa_type=JSONType)
-    tables_version: str | None = Field(default=None, max_length=64)
+    tables_version: str | None = Field(default=None, max_length=100)
     updated_at: dt.datetime = _ts()
 
 

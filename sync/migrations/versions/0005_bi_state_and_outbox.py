@@ -21,7 +21,7 @@ def upgrade() -> None:
     sa.Column('name', sqlmodel.sql.sqltypes.AutoString(length=512), nullable=False),
     sa.Column('bi_id', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=True),
     sa.Column('roles', sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), 'postgresql'), nullable=False),
-    sa.Column('tables_version', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=True),
+    sa.Column('tables_version', sqlmodel.sql.sqltypes.AutoString(length=100), nullable=True),
     sa.Column('updated_at', sa.DateTime(timezone=True), nullable=False),
     sa.PrimaryKeyConstraint('name_key')
     )
@@ -34,8 +34,7 @@ def upgrade() -> None:
     sa.Column('attributes', sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), 'postgresql'), nullable=False),
     sa.Column('groups', sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), 'postgresql'), nullable=False),
     sa.Column('roles', sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), 'postgresql'), nullable=False),
-    sa.Column('employee_id', sqlmodel.sql.sqltypes.AutoString(length=255), nullable=True),
-    sa.Column('tables_version', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=True),
+    sa.Column('tables_version', sqlmodel.sql.sqltypes.AutoString(length=100), nullable=True),
     sa.Column('updated_at', sa.DateTime(timezone=True), nullable=False),
     sa.PrimaryKeyConstraint('user_name_key')
     )

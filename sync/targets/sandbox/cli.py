@@ -30,6 +30,8 @@ FILE = click.Path(dir_okay=False, path_type=Path)
                                  f"with hr2bi].")
 @click.option("--rate-limit", type=click.IntRange(0), default=60, show_default=True,
               help="Requests per minute per API key before 429 (0: no limit).")
+@click.option("--rate-window", type=click.FloatRange(0.01), default=60.0, show_default=True,
+              help="Seconds the rate limit counts over (Omni: a minute; shorter for fast tests).")
 @click.option("--no-retry-after", is_flag=True, help="Send 429s without a Retry-After header.")
 @click.option("--reactivation-new-id", is_flag=True,
               help="Give a re-activated user a new id, as Omni may.")
@@ -45,7 +47,7 @@ FILE = click.Path(dir_okay=False, path_type=Path)
                    "test or benchmark can count the calls it cost; requests are not logged "
                    "to the terminal then.")
 def sandbox(host: str, port: int, state_file: Path, seed_file: Path | None, rate_limit: int,
-            no_retry_after: bool, reactivation_new_id: bool, keys: tuple[str, ...],
+            rate_window: float, no_retry_after: bool, reactivation_new_id: bool, keys: tuple[str, ...],
             error_rate: float, slow_rate: float, slow_seconds: float, access_log: Path | None) -> None:
     from werkzeug.serving import run_simple
 
@@ -57,7 +59,8 @@ def sandbox(host: str, port: int, state_file: Path, seed_file: Path | None, rate
         config = SandboxConfig(
             api_keys=keys_of(keys or seed.get("api_keys", [])), rate_limit=rate_limit,
             retry_after=not no_retry_after, reactivation_new_id=reactivation_new_id,
-            error_rate=error_rate, slow_rate=slow_rate, slow_seconds=slow_seconds)
+            error_rate=error_rate, slow_rate=slow_rate, slow_seconds=slow_seconds,
+            window=rate_window)
     except (SandboxError, ValueError, OSError) as exc:
         raise click.ClickException(f"cannot start the sandbox: {exc}") from exc
     click.echo(f"Omni-compatible sandbox: http://{host}:{port}/api  (Ctrl+C to stop)")

@@ -27,6 +27,7 @@ class SandboxConfig:
     slow_rate: float = 0.0  # share of writes answered only after slow_seconds (done, though)
     slow_seconds: float = 0.0
     random_seed: int | None = None
+    window: float = WINDOW  # seconds the rate limit counts over (tests shorten it)
 
 
 class Gate:
@@ -52,10 +53,11 @@ class Gate:
         if limit <= 0:
             return
         now, sent = self._clock(), self._sent[key]
-        while sent and sent[0] <= now - WINDOW:
+        window = self.config.window
+        while sent and sent[0] <= now - window:
             sent.popleft()
         if len(sent) >= limit:
-            raise RateLimited(math.ceil(sent[0] + WINDOW - now) if self.config.retry_after else None)
+            raise RateLimited(math.ceil(sent[0] + window - now) if self.config.retry_after else None)
         sent.append(now)
 
     def slow_down(self, sleep: Callable[[float], None] = time.sleep) -> None:
