@@ -113,11 +113,14 @@ def effective_roles(state: dict[str, Any], user_id: str) -> dict[str, str]:
     return best
 
 
-def assert_sandbox_matches(engine: Engine, sandbox: Sandbox) -> None:
+def assert_sandbox_matches(engine: Engine, sandbox: Sandbox, strangers: frozenset[str] = frozenset()) -> None:
     """The sandbox holds exactly the desired accounts: one user per userName, active as
-    wanted, names, attributes, group memberships and effective roles as the rules say."""
+    wanted, names, attributes, group memberships and effective roles as the rules say.
+    ``strangers``: users made by hand in the BI platform, which must be inactive."""
     state, wanted = sandbox.state(), desired(engine)
-    users = list(state["users"].values())
+    for user in state["users"].values():
+        assert user["userName"] not in strangers or user["active"] is False, user["userName"]
+    users = [u for u in state["users"].values() if u["userName"] not in strangers]
     names = [u["userName"].lower() for u in users]
     assert len(names) == len(set(names)), "a userName appears twice in the BI platform"
     by_name = {u["userName"].lower(): u for u in users}
