@@ -20,7 +20,7 @@ import threading
 from collections.abc import Callable
 from typing import Any
 
-from celery import Celery
+from celery import Celery, signals
 from celery.schedules import crontab
 from kombu import Connection
 from kombu.exceptions import KombuError
@@ -173,6 +173,15 @@ def _first_line(exc: BaseException) -> str:
     return text.splitlines()[0] if text else type(exc).__name__
 
 
+def require_broker(**_: Any) -> None:
+    """A worker or beat without a broker would consume or fill a queue nobody shares."""
+    if load_settings().broker_url is None:
+        raise SystemExit("BROKER_URL is not set: a worker and beat need Redis (redis://...) or "
+                         "RabbitMQ (amqp://...); without one, run `hr2bi sync` from cron instead")
+
+
 # The worker's and beat's app (``celery -A sync.celery_app ...``): configured lazily.
 app = Celery("hr2bi", include=["sync.tasks"])
 app.add_defaults(lambda: celery_config(load_settings()))
+signals.celeryd_init.connect(require_broker)
+signals.beat_init.connect(require_broker)

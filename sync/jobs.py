@@ -4,7 +4,7 @@ settings, so a worker, the command line and the demo run exactly the same code.
 - :func:`run_sync` — the nightly job: import every configured source, plan, apply (which
   signs a checkpoint of the audit log); under the ``sync`` lock, so one runs at a time whatever the
   number of workers, beats or operators.
-- :func:`import_source` — one configured source (``sources.toml``).
+- :func:`import_source` — one configured source (``[sources]`` of hr2bi.toml).
 - :func:`provision_scim_user` — plan and apply for the person behind one SCIM user, after an
   identity provider's push.
 
@@ -77,18 +77,18 @@ def run_sync(engine: Engine, settings: Settings, *, progress: bool = False) -> S
 
 
 def import_all(engine: Engine, settings: Settings) -> list[SourceOutcome]:
-    """Every source in ``sources.toml``, one after the other; a failing source is recorded
+    """Every configured source (``[sources]`` of hr2bi.toml), one after the other; a failing source is recorded
     (its run says why) and the others still run."""
-    _defaults, sources = load_sources()
+    _defaults, sources = load_sources(settings=settings)
     return [import_source(engine, settings, name) for name in sources]
 
 
 def import_source(engine: Engine, settings: Settings, name: str,
                   progress: Progress | None = None) -> SourceOutcome:
     """Import one configured source (the same import ``hr2bi import`` runs)."""
-    _defaults, sources = load_sources()
+    _defaults, sources = load_sources(settings=settings)
     if name not in sources:
-        raise FeedError(f"no source named {name!r} in sources.toml (configured: "
+        raise FeedError(f"no source named {name!r} in the configuration (configured: "
                         f"{', '.join(sources) or 'none'})")
     attribute_map = load_dir(settings.mappings_dir).attribute_map
     config = sources[name]
@@ -107,7 +107,7 @@ def read_feed(config: SourceConfig, attribute_map: Any) -> Feed:
     """*get*: the source's records, from its folder/file or its HR API."""
     if config.type == "csv":
         if config.path is None:
-            raise FeedError(f"the source {config.name!r} has no path in sources.toml")
+            raise FeedError(f"the source {config.name!r} has no path configured")
         return csv_feed(config.path, config.name, config.options.mode,
                         config.csv or CsvOptions(), attribute_map)
     assert config.api is not None

@@ -23,7 +23,7 @@ HELD_EXIT = 2
 ERRORS = (PipelineError, FeedError, TargetError)
 
 
-@click.command("sync", help="Import every configured source (sources.toml), plan, and apply: "
+@click.command("sync", help="Import every configured source ([sources] of hr2bi.toml), plan, and apply: "
                             "the nightly job, run here and now. Only one sync runs at a time: "
                             "a second one, here or on a worker, is skipped.")
 @click.option("--json", "as_json", is_flag=True, help="Print the outcome as JSON.")
@@ -58,7 +58,7 @@ def report(outcome: SyncOutcome) -> None:
         why = f": {source.reason}" if source.reason else ""
         click.echo(f"Import {source.source}: {source.status}{run}{why}")
     if not outcome.imports:
-        click.echo("No sources configured (sources.toml): planning from the people already stored.")
+        click.echo("No sources configured: planning from the people already stored.")
     click.echo(plan_line(outcome.plan))
     if outcome.apply:
         a = outcome.apply
