@@ -39,11 +39,16 @@ def keygen(out_dir: Path) -> None:
               help="The log's public key PEM; without it the signature is not checked.")
 @click.option("--trusted-checkpoint", type=click.Path(exists=True, dir_okay=False, path_type=Path),
               help="A checkpoint you kept earlier: prove the log only grew since.")
-def verify(bundle_dir: Path, public_key: Path | None, trusted_checkpoint: Path | None) -> None:
+@click.option("--jobs", type=click.IntRange(1, 64), default=None,
+              help="Processes that check the events [default: one a CPU, up to 4, for a "
+              "large bundle].")
+def verify(bundle_dir: Path, public_key: Path | None, trusted_checkpoint: Path | None,
+           jobs: int | None) -> None:
     try:
         key = load_public_key(public_key) if public_key else None
         trusted = read_checkpoint(trusted_checkpoint) if trusted_checkpoint else None
-        report = verify_download(bundle_dir, public_key=key, trusted_checkpoint=trusted)
+        report = verify_download(bundle_dir, public_key=key, trusted_checkpoint=trusted,
+                                 jobs=jobs)
     except AuditError as exc:
         raise click.ClickException(f"verification FAILED: {exc}") from exc
     click.echo(report.summary())

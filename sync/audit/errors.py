@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from enum import StrEnum
+
 
 class AuditError(Exception):
     """Base of every audit error; ``str(exc)`` is one line fit for a terminal."""
@@ -33,3 +35,28 @@ class NoSigningKey(SigningKeyError):
 
 class NothingToExport(AuditError):
     """The requested range holds no audit events."""
+
+
+class Reason(StrEnum):
+    MISSING_FILE = "missing-file"
+    MANIFEST_MISMATCH = "manifest-mismatch"
+    MALFORMED = "malformed"
+    BAD_SIGNATURE = "bad-signature"
+    WRONG_LOG = "wrong-log"
+    EVENT_MALFORMED = "event-malformed"
+    NOT_CANONICAL = "not-canonical"
+    SEQUENCE_GAP = "sequence-gap"
+    SEQUENCE_ORDER = "sequence-order"
+    TRUNCATED = "truncated"
+    ROOT_MISMATCH = "root-mismatch"
+    NO_CONSISTENCY_PROOF = "no-consistency-proof"
+    HISTORY_REWRITTEN = "history-rewritten"
+    VIEW_MISMATCH = "view-mismatch"
+
+
+class BundleInvalid(AuditError):
+    """The bundle does not verify; ``reason`` says which check failed, the message why."""
+
+    def __init__(self, reason: Reason, detail: str) -> None:
+        super().__init__(f"{reason}: {detail}")
+        self.reason, self.detail = reason, detail

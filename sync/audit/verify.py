@@ -14,18 +14,17 @@ import base64
 import binascii
 import hashlib
 import json
+import os
 import shutil
 import tempfile
 import zipfile
-from dataclasses import dataclass, field
-from enum import StrEnum
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, BinaryIO
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 from sync.audit.bundle import (
-    BATCH,
     BUNDLE_FORMAT,
     CHECKPOINT_FILE,
     EVENTS_FILE,
@@ -35,42 +34,22 @@ from sync.audit.bundle import (
 from sync.audit.canonical import canonical_json
 from sync.audit.checkpoint import SignedCheckpoint, parse_checkpoint, verify_checkpoint
 from sync.audit.errors import (
-    AuditError,
+    BundleInvalid,
     CanonicalJSONError,
     CheckpointError,
     InvalidProof,
+    Reason,
 )
-from sync.audit.events import check_event
-from sync.audit.merkle import leaf_hash, verify_consistency, verify_range
-from sync.audit.views import VIEW_FILES, render_views
+from sync.audit.merkle import verify_consistency, verify_range
+from sync.audit.scan import scan_events
+from sync.audit.views import VIEW_FILES
 
 BUNDLE_FILES = (EVENTS_FILE, CHECKPOINT_FILE, PROOF_FILE, *VIEW_FILES)
 CHUNK = 1 << 20  # bytes hashed at a time
-
-
-class Reason(StrEnum):
-    MISSING_FILE = "missing-file"
-    MANIFEST_MISMATCH = "manifest-mismatch"
-    MALFORMED = "malformed"
-    BAD_SIGNATURE = "bad-signature"
-    WRONG_LOG = "wrong-log"
-    EVENT_MALFORMED = "event-malformed"
-    NOT_CANONICAL = "not-canonical"
-    SEQUENCE_GAP = "sequence-gap"
-    SEQUENCE_ORDER = "sequence-order"
-    TRUNCATED = "truncated"
-    ROOT_MISMATCH = "root-mismatch"
-    NO_CONSISTENCY_PROOF = "no-consistency-proof"
-    HISTORY_REWRITTEN = "history-rewritten"
-    VIEW_MISMATCH = "view-mismatch"
-
-
-class BundleInvalid(AuditError):
-    """The bundle does not verify; ``reason`` says which check failed, the message why."""
-
-    def __init__(self, reason: Reason, detail: str) -> None:
-        super().__init__(f"{reason}: {detail}")
-        self.reason, self.detail = reason, detail
+PARALLEL_FROM = 32 << 20  # events.jsonl bytes from which verify spreads over processes
+MAX_JOBS = 4
+__all__ = ["BUNDLE_FILES", "BundleInvalid", "Reason", "VerifyReport", "verify_bundle",
+           "verify_download"]
 
 
 @dataclass(frozen=True)
@@ -101,16 +80,26 @@ def verify_bundle(
     bundle_dir: Path,
     public_key: Ed25519PublicKey | None = None,
     trusted_checkpoint: SignedCheckpoint | None = None,
+    *,
+    jobs: int | None = None,
 ) -> VerifyReport:
     """Verify ``bundle_dir`` offline; raise BundleInvalid with the first failing reason.
 
-    Files are hashed in chunks and the events read line by line, in one pass that also
-    rebuilds the views batch by batch and compares them with the files as it goes: memory
-    stays bounded by the leaf hashes (32 bytes an event), whatever the bundle's size."""
+    Files are hashed in chunks and the events read in batches, in one pass that also
+    rebuilds the views and compares them with the files as it goes: memory stays bounded
+    by the leaf hashes (32 bytes an event), whatever the bundle's size. ``jobs`` processes
+    parse and render the batches (by default: one for a small bundle, else up to one a CPU)."""
     _check_manifest(bundle_dir)
     signed = _checkpoint(_read_small(bundle_dir, CHECKPOINT_FILE), public_key)
     proof = _proof(_read_small(bundle_dir, PROOF_FILE))
-    scan = _scan_events(bundle_dir, proof["product_version"])
+    with _open(bundle_dir, EVENTS_FILE) as events:
+        views = {name: _open(bundle_dir, name) for name in VIEW_FILES}
+        try:
+            scan = scan_events(events, views, str(proof["product_version"]),
+                               jobs or _default_jobs(bundle_dir / EVENTS_FILE))
+        finally:
+            for handle in views.values():
+                handle.close()
     _check_sequence(scan.seqs, proof["first_seq"], proof["last_seq"])
     _check_range(signed, proof, scan.leaves, bundle_dir / EVENTS_FILE)
     consistent_with = _check_trusted(signed, proof, trusted_checkpoint, public_key)
@@ -122,17 +111,25 @@ def verify_bundle(
                         public_key is not None, consistent_with)
 
 
+def _default_jobs(events_path: Path) -> int:
+    if events_path.stat().st_size < PARALLEL_FROM:
+        return 1  # a pool costs more than it saves on a small bundle
+    return max(1, min(os.cpu_count() or 1, MAX_JOBS))
+
+
 def verify_download(
     path: Path,
     public_key: Ed25519PublicKey | None = None,
     trusted_checkpoint: SignedCheckpoint | None = None,
+    *,
+    jobs: int | None = None,
 ) -> VerifyReport:
     """Verify a bundle directory, or the zip the admin API serves, as it is."""
     if path.is_dir():
-        return verify_bundle(path, public_key, trusted_checkpoint)
+        return verify_bundle(path, public_key, trusted_checkpoint, jobs=jobs)
     with tempfile.TemporaryDirectory(prefix="hr2bi-verify-") as tmp:
         _unzip_bundle(path, Path(tmp))
-        return verify_bundle(Path(tmp), public_key, trusted_checkpoint)
+        return verify_bundle(Path(tmp), public_key, trusted_checkpoint, jobs=jobs)
 
 
 def _unzip_bundle(path: Path, into: Path) -> None:
@@ -214,87 +211,6 @@ def _proof(content: bytes) -> dict[str, Any]:
     except (ValueError, KeyError, TypeError) as exc:
         raise BundleInvalid(Reason.MALFORMED, f"{PROOF_FILE}: {exc}") from exc
     return proof
-
-
-@dataclass
-class _Scan:
-    """What one pass over events.jsonl found: the seqs and leaf hashes in file order, and
-    the first view file that differs from the views rebuilt from those events."""
-
-    seqs: list[int] = field(default_factory=list)
-    leaves: list[bytes] = field(default_factory=list)
-    view_mismatch: str | None = None
-
-
-def _scan_events(bundle_dir: Path, product_version: str) -> _Scan:
-    scan, batch = _Scan(), []
-    with _open(bundle_dir, EVENTS_FILE) as events, _ViewFiles(bundle_dir) as views:
-        for number, line in enumerate(events, 1):
-            if not line.endswith(b"\n"):
-                raise BundleInvalid(Reason.EVENT_MALFORMED, f"{EVENTS_FILE} does not end in a "
-                                    "newline")
-            line = line[:-1]
-            event = _event(number, line)
-            scan.seqs.append(event["seq"])
-            scan.leaves.append(leaf_hash(line))
-            batch.append(event)
-            if len(batch) == BATCH:
-                views.compare(batch, product_version)
-                batch = []
-        views.compare(batch, product_version)
-        scan.view_mismatch = views.finish()
-    return scan
-
-
-class _ViewFiles:
-    """The view files, read in step with the views rebuilt from each batch of events."""
-
-    def __init__(self, bundle_dir: Path) -> None:
-        self.bundle_dir = bundle_dir
-        self.handles: dict[str, BinaryIO] = {}
-        self.mismatch: str | None = None
-        self.header = True
-
-    def __enter__(self) -> _ViewFiles:
-        self.handles = {name: _open(self.bundle_dir, name) for name in VIEW_FILES}
-        return self
-
-    def __exit__(self, *exc_info: object) -> None:
-        for handle in self.handles.values():
-            handle.close()
-
-    def compare(self, events: list[dict[str, Any]], product_version: str) -> None:
-        if self.mismatch is not None or (not events and not self.header):
-            return
-        try:
-            rebuilt = render_views(events, product_version, header=self.header)
-        except AuditError:  # an event the views cannot express cannot match them either
-            rebuilt = {name: b"\0" for name in VIEW_FILES}
-        self.header = False
-        for name, content in rebuilt.items():
-            if self.handles[name].read(len(content)) != content:
-                self.mismatch = name
-                return
-
-    def finish(self) -> str | None:
-        if self.mismatch is None:
-            self.mismatch = next((n for n, h in self.handles.items() if h.read(1)), None)
-        return self.mismatch
-
-
-def _event(number: int, line: bytes) -> dict[str, Any]:
-    where = f"{EVENTS_FILE} line {number}"
-    try:
-        event = json.loads(line)
-    except ValueError as exc:
-        raise BundleInvalid(Reason.EVENT_MALFORMED, f"{where} is not JSON: {exc}") from exc
-    if not isinstance(event, dict):
-        raise BundleInvalid(Reason.EVENT_MALFORMED, f"{where} is not a JSON object")
-    try:
-        check_event(event)
-    except AuditError as exc:
-        raise BundleInvalid(Reason.EVENT_MALFORMED, f"{where}: {exc}") from exc
-    return event
 
 
 def _check_sequence(seqs: list[int], first: int, last: int) -> None:
