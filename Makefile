@@ -28,6 +28,7 @@ bench: $(STAMP)
 	$(PY) bench/scim_lookup.py
 	$(PY) bench/rules_100k.py
 	$(PY) bench/import_100k.py
+	$(PY) bench/audit_verify.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .hypothesis hr2bi.db hr2bi.db-wal hr2bi.db-shm
