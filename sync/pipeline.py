@@ -17,13 +17,12 @@ from __future__ import annotations
 import json
 import os
 import socket
-from collections.abc import Callable, Collection, Mapping
-from dataclasses import dataclass, field
+from collections.abc import Collection, Mapping
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 import httpx
-from sqlalchemy import func, select
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
@@ -33,13 +32,13 @@ from sync.audit.store import checkpoint_after_run
 from sync.config import Settings
 from sync.db import session_scope
 from sync.guard import GuardLimits, assess
-from sync.models import BiUserState, Run
+from sync.models import Run
 from sync.plan.core import plan_changes
 from sync.plan.desired import Scope, desired_users, group_roles
 from sync.plan.reconcile import read_actual
 from sync.plan.state import applied_groups, applied_users, replace_all
 from sync.plan.store import FAILED, OPEN, QUARANTINED, enqueue, outbox_counts
-from sync.plan.values import DesiredUser, Plan
+from sync.plan.values import DesiredUser
 from sync.rules import Tables, load_dir
 from sync.runs import FAILED as RUN_FAILED
 from sync.runs import APPROVED, HELD, SUCCEEDED, approve_run, finish_run, get_run, start_run
@@ -182,7 +181,6 @@ def _supported(d: DesiredUser, target: Target) -> DesiredUser:
     names = target.capabilities.attribute_names
     if names is None:
         return d
-    from dataclasses import replace
     return replace(d, attributes={k: v for k, v in d.attributes.items() if k in names})
 
 
@@ -254,11 +252,5 @@ def approve_plan(engine: Engine, settings: Settings, run_id: int, by: str, *,
     return apply(engine, settings, run_id, progress=progress)
 
 
-def active_accounts(session: Session) -> int:
-    return session.scalar(select(func.count()).select_from(BiUserState).where(BiUserState.active)) or 0
-
-
-Applier = Callable[[Session, Run], tuple[Mapping[str, Any], Mapping[str, Any]]]
 __all__ = ["ApplyResult", "PipelineError", "PlanResult", "apply", "approve_plan", "make_target",
            "plan", "plan_and_apply"]
-_ = Plan  # re-exported type for callers that build plans by hand

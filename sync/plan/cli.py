@@ -17,7 +17,7 @@ from sync.pipeline import ApplyResult, PipelineError, PlanResult, apply, plan, p
 from sync.plan.render import plan_lines
 from sync.plan.store import plan_rows, row_dict
 from sync.rules.errors import RulesError
-from sync.runs import RunError, get_run
+from sync.runs import RunError
 from sync.targets import TargetError
 
 json_option = click.option("--json", "as_json", is_flag=True, help="Print JSON.")
@@ -123,14 +123,6 @@ def _report_apply(result: ApplyResult, as_json: bool) -> None:
         sys.exit(2)
     if result.failed or result.quarantined:
         sys.exit(1)
-
-
-def show_run_plan(engine: Any, run_id: int) -> list[str]:
-    """The plan of a run, for ``hr2bi runs show``."""
-    with session_scope(engine) as session:
-        run = get_run(session, run_id)
-        changes = [row_dict(r) for r in plan_rows(session, run_id)]
-        return plan_lines(run_id, run.status, run.counts, changes, run.reason)
 
 
 @user_errors
