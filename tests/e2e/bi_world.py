@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import pytest
 from sqlalchemy.engine import Engine
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -145,3 +146,11 @@ def assert_sandbox_matches(engine: Engine, sandbox: Sandbox, strangers: frozense
 
 def _plain(attributes: Any) -> dict[str, Any]:
     return {k: sorted(v) if isinstance(v, list) else v for k, v in dict(attributes).items()}
+
+
+@pytest.fixture
+def bi_sandbox(tmp_path: Path) -> Iterator[Sandbox]:
+    """A sandbox server with no rate limit, fresh for each test. (A fixture here, not in a
+    conftest.py: tests/targets imports its own conftest by name.)"""
+    with sandbox_server(tmp_path, "--rate-limit", "0") as sandbox:
+        yield sandbox

@@ -14,7 +14,8 @@ from collections import Counter
 from pathlib import Path
 
 import pytest
-from bi_world import KEY, MAPPINGS, Sandbox, assert_sandbox_matches, bi_settings, example_rows, import_rows, sandbox_server
+from bi_world import (  # noqa: F401 (bi_sandbox is a fixture)
+    bi_sandbox, KEY, MAPPINGS, Sandbox, assert_sandbox_matches, bi_settings, example_rows, import_rows, sandbox_server)
 from sqlalchemy import select
 from sqlalchemy.engine import Engine
 

@@ -7,7 +7,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import httpx
-from bi_world import KEY, Sandbox, assert_sandbox_matches, bi_settings, example_rows, import_rows
+from bi_world import (  # noqa: F401 (bi_sandbox is a fixture)
+    bi_sandbox, KEY, Sandbox, assert_sandbox_matches, bi_settings, example_rows, import_rows)
 from sqlalchemy.engine import Engine
 
 from sync import pipeline

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from bi_world import Sandbox, assert_sandbox_matches, bi_settings, example_rows, import_rows
+from bi_world import (  # noqa: F401 (bi_sandbox is a fixture)
+    bi_sandbox, Sandbox, assert_sandbox_matches, bi_settings, example_rows, import_rows)
 from sqlalchemy.engine import Engine
 
 from sync import pipeline
