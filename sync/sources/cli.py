@@ -20,6 +20,7 @@ import click
 import httpx
 from sqlalchemy.engine import Engine
 
+from sync.audit.errors import AuditError
 from sync.config import ConfigError, Settings, load_settings
 from sync.db import DatabaseUnavailable, engine_for
 from sync.models import Run
@@ -35,7 +36,7 @@ from sync.sources.http import HrApi
 from sync.sources.importer import ImportOptions, Progress, import_feed
 
 F = TypeVar("F", bound=Callable[..., Any])
-ERRORS = (ConfigError, DatabaseUnavailable, FeedError, RunError, RulesError)
+ERRORS = (ConfigError, DatabaseUnavailable, FeedError, RunError, RulesError, AuditError)
 HELD_EXIT = 2
 
 

@@ -101,11 +101,17 @@ def import_feed(engine: Engine, feed: Feed, attribute_map: AttributeMap, options
     except Exception as exc:
         # Not a handler: the run is marked failed (rather than left "running" forever) and
         # the error goes on to the caller unchanged.
+        # No checkpoint here: signing may be what failed, and the next run's covers this event.
         with session_scope(engine) as session:
             run = finish_run(session.merge(run), FAILED, reason=str(exc) or type(exc).__name__)
-            record_events(session, [audit.run_event(run, feed.origin, run.counts, audit.FAILURE, run.reason)])
-            _checkpoint(session, run, options)
+            record_events(session, [audit.run_event(run, feed.origin, run.counts, audit.FAILURE, _first_line(run))])
         raise
+
+
+def _first_line(run: Run) -> str:
+    """The error for the audit log: its first line only (a database error goes on with the
+    SQL and its parameters, people's data an immutable log should not keep)."""
+    return (run.reason or "").splitlines()[0][:500] if run.reason else "failed"
 
 
 def approve_import(engine: Engine, run_id: int, by: str, attribute_map: AttributeMap,

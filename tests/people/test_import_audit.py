@@ -6,14 +6,16 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
 from hr_export import TODAY, attribute_map, person, run_import, staff
 from sqlalchemy import select
 
 from sync.audit.checkpoint import generate_key_files, load_public_key, parse_checkpoint, verify_checkpoint
+from sync.audit.errors import SigningKeyError
 from sync.audit.merkle import root_hash
 from sync.audit.store import leaf_hashes
 from sync.db import session_scope
-from sync.models import AuditCheckpoint, AuditEvent
+from sync.models import AuditCheckpoint, AuditEvent, StoredPerson
 from sync.sources.importer import ImportOptions, approve_import
 
 
@@ -121,3 +123,13 @@ def test_each_run_ends_with_a_signed_checkpoint_of_the_log(engine, tmp_path):
     verify_checkpoint(signed, load_public_key(public))
     assert signed.checkpoint.size == len(hashes) == 4  # three people and the run
     assert signed.checkpoint.root == root_hash(hashes)
+
+
+def test_a_failed_run_keeps_only_its_failure_event_and_changes_nobody(engine, tmp_path):
+    with pytest.raises(SigningKeyError):
+        run_import(engine, tmp_path, staff(3), audit_signing_key=tmp_path / "no-such-key.pem")
+    with session_scope(engine) as session:
+        assert session.scalars(select(StoredPerson)).first() is None
+    [failure] = audit_events(engine)
+    assert (failure["action"], failure["outcome"], failure["actor"]) == ("import.run", "failure", "source:hr")
+    assert "cannot load private key" in failure["reason"]["why"]

@@ -149,3 +149,14 @@ def test_people_list_filters_by_state_and_by_the_planner_marker(hr2bi, tmp_path,
     dirty = json.loads(hr2bi("people", "list", "--dirty", "--json").stdout)
     assert [p["employee_id"] for p in dirty] == ["1001"]
     assert len(json.loads(hr2bi("people", "list", "--json").stdout)) == 2
+
+
+def test_an_unusable_audit_key_fails_the_import_in_one_line(hr2bi, tmp_path):
+    config = tmp_path / "hr2bi.toml"
+    config.write_text(f'audit_signing_key = "{tmp_path / "missing.pem"}"\n' + config.read_text())
+    result = hr2bi("import", "csv", str(export(tmp_path / "workers.csv", [line("1000")])))
+    assert result.exit_code == 1 and "cannot load private key" in result.output
+    assert "Traceback" not in result.output
+    runs = json.loads(hr2bi("runs", "list", "--json").stdout)
+    assert [(r["status"], r["counts"]) for r in runs] == [("failed", {})]
+    assert json.loads(hr2bi("people", "list", "--json").stdout) == []
