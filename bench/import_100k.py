@@ -3,8 +3,8 @@
     .venv/bin/python bench/import_100k.py [--rows 100000] [--repeat 3] [--database-url postgresql://...]
 
 Writes the CSV (15 columns the shipped mappings/fields.yaml reads, 5 it does not), imports
-it into a fresh SQLite database (or the empty database named by --database-url, whose
-hr2bi tables are dropped and migrated first), then imports the same file again past the
+it into a fresh SQLite database (or the scratch database named by --database-url, whose
+public schema is dropped and migrated first), then imports the same file again past the
 ledger (as --force does). Each import writes its audit events (100,000 ``person.add`` the
 first time, only the run's event the second). Prints the wall time of each import, the
 people marked changed by the second (must be 0), the audit events written, and the peak
@@ -27,7 +27,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from sqlalchemy import func, select, text
-from sqlmodel import Session, SQLModel
+from sqlmodel import Session
 
 from sync.config import load_settings
 from sync.db import make_engine, migrate
@@ -71,9 +71,9 @@ def fresh_engine(url: str | None, workdir: Path):
         engine = make_engine(f"sqlite:///{workdir / 'bench.db'}")
     else:
         engine = make_engine(load_settings(database_url=url).database_url)
-        with engine.begin() as conn:  # a clean slate: hr2bi's tables go, nothing else
-            SQLModel.metadata.drop_all(conn)
-            conn.execute(text("DROP TABLE IF EXISTS alembic_version"))
+        with engine.begin() as conn:  # a clean slate: a scratch database's public schema goes
+            conn.execute(text("DROP SCHEMA public CASCADE"))
+            conn.execute(text("CREATE SCHEMA public"))
     migrate(engine)
     return engine
 
@@ -122,7 +122,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, default=100_000)
     parser.add_argument("--repeat", type=int, default=1, help="rounds; best and median are printed")
-    parser.add_argument("--database-url", default=None, help="an EMPTY database (its hr2bi tables are dropped)")
+    parser.add_argument("--database-url", default=None, help="a SCRATCH PostgreSQL database: its public schema is dropped")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         workdir = Path(tmp)
