@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import getpass
 import json
+from pathlib import Path
 from typing import Any
 
 import click
@@ -120,30 +121,22 @@ def _operator() -> str:
         return "cli:unknown"
 
 
-@main.command(help="Start the SCIM endpoint on embedded defaults with sample users.")
+@main.command(help="The whole flow on embedded defaults, in its own directory: the BI sandbox, "
+                   "the sample company imported, planned and applied, a day of changes, the "
+                   "audit log exported and verified. Re-runnable: --dir is wiped at the start.")
+@click.option("--dir", "root", default="demo-data", show_default=True,
+              type=click.Path(file_okay=False, path_type=Path), help="The demo's own directory.")
+@click.option("--serve", is_flag=True, help="Then serve the SCIM endpoint (pushes reach the sandbox).")
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=8000, show_default=True, type=click.IntRange(1, 65535))
-@click.option("--no-serve", is_flag=True, help="Seed and print the token, then exit.")
-def demo(host: str, port: int, no_serve: bool) -> None:
-    from sync.demo import prepare
+def demo(root: Path, serve: bool, host: str, port: int) -> None:
+    from sync.demo import FAILURES, run_demo, serve_scim
 
-    current = settings()
-    engine = engine_for(current)
-    secret, seeded = prepare(engine)
-    url = f"http://{host}:{port}/scim/v2"
-    click.echo(f"Database:      {current.database_url}")
-    click.echo(f"Sample users:  {seeded}")
-    click.echo(f"SCIM base URL: {url}")
-    click.echo(f"Bearer token:  {secret}")
-    click.echo(f'Try:           curl -H "Authorization: Bearer {secret}" '
-               f"'{url}/Users?filter=userName%20sw%20%22a%22&count=5'")
-    if no_serve:
-        return
-    from werkzeug.serving import run_simple
-
-    from sync.web import create_app
-
-    run_simple(host, port, create_app(current, engine), threaded=True, use_reloader=False)
+    keep = (lambda result: serve_scim(result, host, port, click.echo)) if serve else None
+    try:
+        run_demo(root, click.echo, keep=keep)
+    except FAILURES as exc:
+        raise click.ClickException(f"the demo stopped: {exc}") from exc
 
 
 def _register_command_groups() -> None:

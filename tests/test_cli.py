@@ -71,17 +71,6 @@ def test_bad_configuration_is_a_clear_error(tmp_path: Path) -> None:
     assert "Traceback" not in done.stderr
 
 
-def test_demo_seeds_users_and_prints_a_working_token(runner: CliRunner, engine: Engine) -> None:
-    result = runner.invoke(main, ["demo", "--no-serve"])
-    assert result.exit_code == 0, result.output
-    assert "Sample users:  48" in result.output
-    token = next(line.split()[-1] for line in result.output.splitlines() if line.startswith("Bearer token"))
-    with Session(engine) as session:
-        assert authenticate(session, token, "scim") is not None
-    second = runner.invoke(main, ["demo", "--no-serve"])  # idempotent: no duplicate users
-    assert "Sample users:  48" in second.output
-
-
 def test_every_command_has_help(runner: CliRunner) -> None:
     for args in (["--help"], ["serve", "--help"], ["tokens", "--help"], ["tokens", "create", "--help"],
                  ["demo", "--help"]):
