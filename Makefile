@@ -28,6 +28,7 @@ bench: $(STAMP)
 	$(PY) bench/scim_lookup.py
 	$(PY) bench/rules_100k.py
 	$(PY) bench/import_100k.py
+	$(PY) bench/push_latency.py
 	$(PY) bench/apply_rate.py
 	$(PY) bench/audit_verify.py
 
