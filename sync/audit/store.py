@@ -18,7 +18,7 @@ from sync.audit.checkpoint import (
     Checkpoint, SignedCheckpoint, load_private_key, sign_checkpoint,
 )
 from sync.audit.errors import NoSigningKey, NothingToExport
-from sync.audit.log import as_exported
+from sync.audit.log import exported_event
 from sync.audit.merkle import root_hash
 from sync.models import AuditCheckpoint, AuditEvent
 
@@ -124,7 +124,7 @@ def stored_events(session: Session, first: int, last: int) -> Iterator[dict[str,
     query = (select(*_EXPORTED_COLUMNS).where(AuditEvent.seq.between(first, last))
              .order_by(AuditEvent.seq).execution_options(yield_per=BATCH))
     for row in session.execute(query):
-        yield as_exported(row)
+        yield exported_event(row._mapping)
 
 
 def _key(path: Path | None) -> Path:
