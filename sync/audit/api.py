@@ -31,6 +31,7 @@ from sync.audit.bundle import BundleHead
 from sync.audit.errors import AuditError, NoSigningKey, NothingToExport, SigningKeyError
 from sync.audit.store import ExportRequest, export_head, stored_events
 from sync.audit.stream import zip_stream
+from sync.config import Settings
 from sync.tokens import authenticate
 
 log = logging.getLogger("hr2bi.audit")
@@ -111,10 +112,21 @@ def export() -> Response:
     settings = current_app.extensions["hr2bi"]["settings"]
     admin = _admin(engine)
     query = parse_export_query(request.args.to_dict(flat=False))
+    head = _export_head(engine, settings, query.request)
+    log.info("audit export of events %s..%s for token %s", head.first_seq, head.last_seq, admin)
+    name = f"hr2bi-audit-{head.first_seq}-{head.last_seq}.zip"
+    return Response(_body(engine, head), mimetype="application/zip", headers={
+        "Content-Disposition": f'attachment; filename="{name}"',
+        "X-Audit-First-Seq": str(head.first_seq), "X-Audit-Last-Seq": str(head.last_seq),
+        "X-Audit-Tree-Size": str(head.checkpoint.checkpoint.size),
+    })
+
+
+def _export_head(engine: Engine, settings: Settings, wanted: ExportRequest) -> BundleHead:
+    """Everything that can be refused is, here, before the response starts."""
     with Session(engine) as session:
         try:
-            head = export_head(session, settings.audit_signing_key, settings.audit_origin,
-                               query.request)
+            return export_head(session, settings.audit_signing_key, settings.audit_origin, wanted)
         except NoSigningKey as exc:
             raise ApiError(503, "audit export is not configured on this server: it has no "
                            "signing key (HR2BI_AUDIT_SIGNING_KEY)") from exc
@@ -126,13 +138,6 @@ def export() -> Response:
             raise ApiError(404, str(exc)) from exc
         except AuditError as exc:  # a request the log cannot answer (from_size too large)
             raise ApiError(400, str(exc)) from exc
-    log.info("audit export of events %s..%s for token %s", head.first_seq, head.last_seq, admin)
-    name = f"hr2bi-audit-{head.first_seq}-{head.last_seq}.zip"
-    return Response(_body(engine, head), mimetype="application/zip", headers={
-        "Content-Disposition": f'attachment; filename="{name}"',
-        "X-Audit-First-Seq": str(head.first_seq), "X-Audit-Last-Seq": str(head.last_seq),
-        "X-Audit-Tree-Size": str(head.checkpoint.checkpoint.size),
-    })
 
 
 def _body(engine: Engine, head: BundleHead) -> Iterator[bytes]:

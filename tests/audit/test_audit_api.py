@@ -13,10 +13,10 @@ import pytest
 from click.testing import CliRunner
 from flask import Flask
 from flask.testing import FlaskClient
-from sqlalchemy import select
+from sqlalchemy import select, text
 from sqlalchemy.engine import Engine
 
-from sync.audit.bundle import MANIFEST_FILE, manifest_bytes
+from sync.audit.bundle import MANIFEST_FILE, BundleError, manifest_bytes
 from sync.audit.checkpoint import generate_key_files, load_public_key
 from sync.audit.log import Event, record_events
 from sync.audit.store import checkpoint_now
@@ -223,3 +223,29 @@ def test_an_unusable_key_is_503_without_its_path(database_url: str, engine: Engi
     append(engine, 2)
     response = create_app(settings, engine).test_client().get(URL, headers=admin)
     assert response.status_code == 503 and "secret-key" not in response.get_data(as_text=True)
+
+
+def test_a_row_altered_in_the_database_stops_the_download_unreadable(
+        keyed_app: Flask, engine: Engine, admin: dict[str, str]) -> None:
+    """Someone with database access edits an old event: the export refuses to sign it over,
+    and what the client received before the stop cannot be opened as a bundle."""
+    append(engine, 5000)
+    postgres = engine.dialect.name == "postgresql"
+    with engine.begin() as conn:
+        if postgres:  # the append-only trigger would refuse; a DBA could disable it
+            conn.execute(text("ALTER TABLE audit_events DISABLE TRIGGER audit_events_append_only"))
+        try:
+            conn.execute(text("UPDATE audit_events SET actor = 'someone-else' WHERE seq = 4500"))
+        finally:
+            if postgres:
+                conn.execute(text("ALTER TABLE audit_events ENABLE TRIGGER audit_events_append_only"))
+    with keyed_app.test_request_context(URL, headers=admin):
+        response = keyed_app.full_dispatch_request()
+    assert response.status_code == 200  # the head is over the stored leaf hashes
+    received = []
+    with pytest.raises(BundleError, match="seq 4500 is not the log's leaf"):
+        for chunk in response.response:
+            received.append(chunk)
+    assert received  # the first batches had left already
+    with pytest.raises(zipfile.BadZipFile):
+        zipfile.ZipFile(io.BytesIO(b"".join(received)))
