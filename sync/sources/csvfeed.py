@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from sync.rules import AttributeMap
+from sync.sources.collector import collector_paused
 from sync.sources.decoding import DecodedText, decode_feed
 from sync.sources.errors import FeedError
 from sync.sources.feed import Feed, Record, Reject
@@ -71,7 +72,8 @@ def read_csv_file(path: Path, options: CsvOptions, check_header: HeaderCheck) ->
         raise FeedError(f"{path}: cannot read it: {exc.strerror or exc}") from exc
     decoded = decode_feed(data, options.encoding)
     delimiter = options.delimiter or sniff_delimiter(decoded.text)
-    columns, records, rejects = parse_csv(decoded, delimiter, check_header, str(path))
+    with collector_paused():  # 100,000 rows are 100,000 dicts kept alive: see collector
+        columns, records, rejects = parse_csv(decoded, delimiter, check_header, str(path))
     return CsvFile(path, columns, records, rejects, hashlib.sha256(data).hexdigest(),
                    len(data), decoded.encoding, delimiter)
 

@@ -36,6 +36,7 @@ from sync.runs import (
     start_run,
 )
 from sync.sources import audit
+from sync.sources.collector import collector_paused
 from sync.sources.errors import AlreadyImported
 from sync.sources.feed import FULL, Feed, Record, Reject
 from sync.sources.guard import Baseline, hold_reasons
@@ -87,7 +88,7 @@ def import_feed(engine: Engine, feed: Feed, attribute_map: AttributeMap, options
         _check_ledger(session, feed, options)
         run = start_run(session, KIND, feed.source, feed.mode, _feed_details(feed))
     try:
-        with session_scope(engine) as session:
+        with collector_paused(), session_scope(engine) as session:
             run = session.merge(run)
             baseline = _baseline(session, feed)
             reasons = hold_reasons(feed.mode, feed.columns, len(feed.records), missing, baseline, options.max_shrink)
@@ -126,7 +127,7 @@ def approve_import(engine: Engine, run_id: int, by: str, attribute_map: Attribut
         _audit(session, _with_counts(run, counts), feed, decisions, rejects)
         return counts, details
 
-    with session_scope(engine) as session:
+    with collector_paused(), session_scope(engine) as session:
         run = approve_run(session, run_id, by, apply)
         _checkpoint(session, run, options)
         return run
