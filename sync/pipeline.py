@@ -72,6 +72,7 @@ class ApplyResult:
     quarantined: int
     held: bool
     bi_calls: int
+    error: str | None = None  # why the apply stopped early (the BI platform unreachable)
 
 
 # --- The target ---------------------------------------------------------------------------
@@ -212,7 +213,7 @@ def apply(engine: Engine, settings: Settings, run_id: int, *, progress: bool = F
         _finish(get_run(session, run_id), counts)
         checkpoint_after_run(session, settings.audit_signing_key, settings.audit_origin, run_id)
     return ApplyResult(run_id, tally.applied, counts.get(FAILED, 0) + counts.get("pending", 0),
-                       counts.get(QUARANTINED, 0), False, counter.count)
+                       counts.get(QUARANTINED, 0), False, counter.count, tally.stopped)
 
 
 def _finish(run: Run, counts: Mapping[str, int]) -> None:

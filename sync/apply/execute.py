@@ -36,6 +36,7 @@ class Effect:
     target: Mapping[str, Any]
     before: Any
     after: Any
+    outcome: str = "applied"  # or "skipped": nothing to do yet, the next plan asks again
 
 
 def perform(target: Target, session: Session, row: OutboxChange) -> Effect:
@@ -158,6 +159,11 @@ def set_group_role(target: Target, session: Session, name: str, payload: Mapping
 def set_user_role(target: Target, session: Session, user_name: str, payload: Mapping[str, Any],
                   reason: Mapping[str, Any]) -> Effect:
     row = user_row(session, user_name)
+    if row is None or not row.bi_id:
+        # The user's create has not gone through (it failed, or waits for its retry): no
+        # call, no state change, so the next plan asks for this role again.
+        return Effect(_user_target(user_name, None), None, {"skipped": "the user does not exist yet"},
+                      "skipped")
     connection, model = parse_role_key(payload["key"])
     target.set_user_role(UserRef(user_name, row.bi_id if row else None), connection, model,
                          Role[payload["role"]])

@@ -29,7 +29,7 @@ from sync.audit.log import record_event
 from sync.models import OutboxChange, Run, utcnow
 from sync.plan.store import DONE, FAILED, OPEN, QUARANTINED, retry_at
 from sync.plan.values import KINDS
-from sync.targets import Target, TargetError
+from sync.targets import OutcomeUnknown, RateLimited, Target, TargetError, TargetUnavailable
 
 log = logging.getLogger(__name__)
 
@@ -45,6 +45,7 @@ class Tally:
     applied: int = 0
     failed: int = 0
     quarantined: int = 0
+    stopped: str | None = None  # the platform was unreachable: the rest was left for later
 
 
 def claim(session: Session, run_id: int, now: dt.datetime) -> OutboxChange | None:
@@ -70,8 +71,15 @@ def apply_rows(engine: Engine, target: Target, run_id: int, worker: str, policy:
     with Session(engine) as session:
         bar = Progress(due_count(session, run_id, clock()), enabled=progress)
     applied = failed = quarantined = 0
+    stopped = None
     while True:
-        outcome = _apply_next(engine, target, run_id, worker, policy, clock)
+        try:
+            outcome = _apply_next(engine, target, run_id, worker, policy, clock)
+        except Unreachable as exc:
+            # Down or timing out past the retries: every other change would wait as long
+            # and fail the same way, so stop and leave them to the next apply.
+            failed, stopped = failed + 1, str(exc.__cause__)
+            break
         if outcome is None:
             break
         applied += outcome == DONE
@@ -79,7 +87,11 @@ def apply_rows(engine: Engine, target: Target, run_id: int, worker: str, policy:
         quarantined += outcome == QUARANTINED
         bar.step()
     bar.close()
-    return Tally(applied, failed, quarantined)
+    return Tally(applied, failed, quarantined, stopped)
+
+
+class Unreachable(Exception):
+    """The platform could not be reached (the failed attempt is recorded)."""
 
 
 def _apply_next(engine: Engine, target: Target, run_id: int, worker: str, policy: Policy,
@@ -93,10 +105,13 @@ def _apply_next(engine: Engine, target: Target, run_id: int, worker: str, policy
             effect = perform(target, session, row)
         except TargetError as exc:
             session.rollback()
-            return _record_failure(session, row_id, worker, policy, exc, clock())
+            status = _record_failure(session, row_id, worker, policy, exc, clock())
+            if isinstance(exc, TargetUnavailable) and not isinstance(exc, OutcomeUnknown | RateLimited):
+                raise Unreachable(status) from exc
+            return status
         _mark(row, DONE, worker, clock())
         row.done_at = row.claimed_at
-        _audit(session, row, worker, effect, "applied")
+        _audit(session, row, worker, effect, effect.outcome)
         session.commit()
         return DONE
 

@@ -119,6 +119,10 @@ def _report_apply(result: ApplyResult, as_json: bool) -> None:
     else:
         click.echo(f"Run {result.run_id}: {result.applied} applied, {result.failed} failed (retried on "
                    f"the next apply), {result.quarantined} quarantined; {result.bi_calls} BI calls")
+    if result.error:
+        click.echo(f"Stopped: the BI platform is unreachable ({result.error}). Check "
+                   "HR2BI_BI_BASE_URL (the default is the local sandbox: `hr2bi sandbox`), then "
+                   f"`hr2bi apply --run {result.run_id}` again.", err=True)
     if result.held:
         sys.exit(2)
     if result.failed or result.quarantined:

@@ -5,6 +5,7 @@ quarantined without blocking the rest, and carried over to the next run's plan."
 from __future__ import annotations
 
 import datetime as dt
+import socket
 from pathlib import Path
 
 import httpx
@@ -21,6 +22,7 @@ from sync.plan.state import applied_groups, applied_users
 from sync.plan.store import enqueue, outbox_row
 from sync.plan.values import DesiredUser, GroupRoles
 from sync.runs import start_run
+from sync.targets.calls import RetryPolicy
 from sync.targets.omni import OmniTarget
 from sync.targets.sandbox import SandboxConfig, SandboxStore, create_sandbox_app, load_seed, seed_models
 
@@ -112,3 +114,36 @@ def test_a_failing_change_is_retried_then_quarantined_without_blocking_the_rest(
     fixed = plan_run(engine, [person(1), person(2, groups=frozenset())])
     assert rows(engine, fixed)["user.create:p2@example.com"].status == "pending"
     assert apply_rows(engine, omni, fixed, "w1", Policy()).applied == 1
+
+
+def test_an_unreachable_platform_stops_the_apply_after_one_change_and_leaves_the_rest(engine: Engine) -> None:
+    with socket.socket() as sock:  # a port nobody listens on
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    http = httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=1.0)
+    down = OmniTarget(http, ["k"], models=seed_models(load_seed()), requests_per_minute=600000,
+                      policy=RetryPolicy(attempts=2, backoff_base=0.0))
+    run_id = plan_run(engine, [person(1), person(2), person(3)])
+    tally = apply_rows(engine, down, run_id, "w1", Policy())
+    assert (tally.applied, tally.failed) == (0, 1) and "Connection refused" in (tally.stopped or "")
+    statuses = sorted(r.status for r in rows(engine, run_id).values())
+    assert statuses == ["failed", "pending", "pending", "pending"]
+
+
+def test_a_direct_role_for_a_user_not_created_yet_is_skipped_without_a_call_and_planned_again(
+        engine: Engine, omni: OmniTarget) -> None:
+    broken = person(2, attributes={"no_such_attribute": "x"}, groups=frozenset(),
+                    roles={"warehouse/finance": "QUERIER"})
+    run_id = plan_run(engine, [broken])
+    tally = apply_rows(engine, omni, run_id, "w1", Policy())
+    assert (tally.applied, tally.failed) == (1, 1)
+    assert rows(engine, run_id)["user.role:p2@example.com:warehouse/finance"].status == "done"
+    with session_scope(engine) as session:
+        skipped = session.scalars(select(AuditEvent).where(AuditEvent.action == "bi.user.role")).one()
+    assert skipped.outcome == "skipped" and skipped.after == {"skipped": "the user does not exist yet"}
+    again = plan_run(engine, [person(2, groups=frozenset(), roles={"warehouse/finance": "QUERIER"})])
+    assert set(rows(engine, again)) == {"user.create:p2@example.com", "user.role:p2@example.com:warehouse/finance"}
+    later = dt.datetime.now(dt.UTC) + dt.timedelta(hours=1)  # past the failed create's backoff
+    assert apply_rows(engine, omni, again, "w1", Policy(), clock=lambda: later).applied == 2
+    assert [(r.model, r.role) for r in omni.user_roles(omni.find_user("p2@example.com").ref)
+            if r.origin == "USER"] == [("finance", "QUERIER")]
