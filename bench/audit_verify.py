@@ -95,6 +95,7 @@ def append_each(engine: Engine, first: int, transactions: int, per_transaction: 
     inside, start = 0.0, time.perf_counter()
     for t in range(transactions):
         with session_scope(engine) as session:
+            session.connection()  # the decision's transaction is open already when it records
             for n in range(first + t * per_transaction, first + (t + 1) * per_transaction):
                 e = event(n)
                 called = time.perf_counter()
