@@ -19,6 +19,7 @@ from sqlalchemy import func, insert, select, text
 from sqlmodel import Session
 
 from sync.audit.events import event_leaf_hash
+from sync.bulk import bulk_insert
 from sync.models import AuditEvent, utcnow
 
 SUCCESS = "success"
@@ -67,7 +68,9 @@ def record_event(
 
 def record_events(session: Session, events: Iterable[Event]) -> int:
     """Append many events in the caller's transaction with a few statements (an import's
-    per-person events): one lock, one sequence read, batched inserts. Returns the count."""
+    per-person events): one lock, one sequence read, batched inserts through the driver
+    (``bulk_insert``: COPY on PostgreSQL; the same stored values as the Core insert of
+    ``record_event``, at a fraction of the cost). Returns the count."""
     seq = _next_seq(session)
     now = utcnow()
     batch: list[dict[str, Any]] = []
@@ -76,10 +79,9 @@ def record_events(session: Session, events: Iterable[Event]) -> int:
         batch.append(_row(seq + count, now, event))
         count += 1
         if len(batch) >= BATCH:
-            session.connection().execute(_INSERT, batch)
+            bulk_insert(session, EVENTS, batch)
             batch = []
-    if batch:
-        session.connection().execute(_INSERT, batch)
+    bulk_insert(session, EVENTS, batch)
     return count
 
 

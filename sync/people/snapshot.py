@@ -8,23 +8,19 @@ only for the few whose data changed.
 from __future__ import annotations
 
 import datetime as dt
-import json
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import JSON, Table, bindparam, select, update
-from sqlalchemy.dialects import postgresql
+from sqlalchemy import bindparam, select, update
 from sqlmodel import Session
 
+from sync.bulk import BATCH, bulk_insert, chunks
 from sync.models import PersonEvent, StoredPerson
 
 CHUNK = 500  # ids per IN (...): well under SQLite's bound-variable limit
-BATCH = 5000  # rows per executemany
 PEOPLE = StoredPerson.__table__  # type: ignore[attr-defined]
 EVENTS = PersonEvent.__table__  # type: ignore[attr-defined]
-_PG = postgresql.dialect()
-_JSON_TEXT = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
 
 
 @dataclass(frozen=True)
@@ -81,50 +77,5 @@ def insert_events(session: Session, rows: Sequence[Mapping[str, Any]]) -> None:
     bulk_insert(session, EVENTS, rows)
 
 
-def bulk_insert(session: Session, table: Table, rows: Sequence[Mapping[str, Any]]) -> None:
-    """Insert rows (all with the same keys) through the driver: PostgreSQL's COPY, SQLite's
-    executemany of tuples. SQLAlchemy's executemany spends more time building its
-    per-row parameter dicts than the database spends writing; values still go through each
-    column type's own bind processor (JSON, dates), so they are stored exactly as an ORM
-    insert stores them."""
-    if not rows:
-        return
-    names = list(rows[0])
-    dialect = session.get_bind().dialect
-    connection = session.connection().connection.driver_connection
-    if dialect.name == "postgresql":
-        _copy(connection, table, names, rows)
-        return
-    processors = [table.c[name].type._cached_bind_processor(dialect) for name in names]
-    statement = f"INSERT INTO {table.name} ({', '.join(names)}) VALUES ({', '.join('?' * len(names))})"
-    cursor = connection.cursor()
-    try:
-        for batch in chunks(rows, BATCH):
-            cursor.executemany(statement, [_bound(row, names, processors) for row in batch])
-    finally:
-        cursor.close()
-
-
-def _bound(row: Mapping[str, Any], names: Sequence[str], processors: Sequence[Any]) -> tuple[Any, ...]:
-    return tuple(value if process is None else process(value)
-                 for value, process in zip([row[name] for name in names], processors, strict=True))
-
-
-def _copy(connection: Any, table: Table, names: Sequence[str], rows: Sequence[Mapping[str, Any]]) -> None:
-    """COPY FROM STDIN; JSON columns go as their text (jsonb parses it), the rest as psycopg
-    adapts them (dates, times with their zone, booleans)."""
-    encoded = {name for name in names if isinstance(table.c[name].type.dialect_impl(_PG), JSON)}
-    columns = ", ".join(names)
-    with connection.cursor() as cursor, cursor.copy(f"COPY {table.name} ({columns}) FROM STDIN") as copy:
-        for row in rows:
-            copy.write_row([_JSON_TEXT(row[name]) if name in encoded else row[name]
-                            for name in names])
-
-
 def person_ids(session: Session) -> dict[str, int]:
     return {row.employee_id: row.id for row in session.execute(select(PEOPLE.c.employee_id, PEOPLE.c.id))}
-
-
-def chunks(items: Sequence[Any], size: int) -> Iterator[Sequence[Any]]:
-    for start in range(0, len(items), size):
-        yield items[start:start + size]
