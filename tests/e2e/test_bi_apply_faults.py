@@ -50,9 +50,15 @@ def test_apply_killed_at_random_points_then_rerun_applies_everything_exactly_onc
     planned = pipeline.plan(engine, bi_settings(database_url, bi_sandbox))
     total = planned.counts["total"]
     kills = 0
-    for _ in range(6):
+    for _ in range(4):
         process = _apply_process(database_url, bi_sandbox, planned.run_id)
-        time.sleep(rng.uniform(0.8, 2.5))  # the CLI starts in ~1 s; the apply takes a few
+        # Kill once a random number of changes is done (any point: before the first, or
+        # between a call and its commit), whatever the machine's speed.
+        done_before = total - _open_changes(engine, planned.run_id)
+        stop_at = done_before + rng.randrange(0, max(total - done_before, 1))
+        while process.poll() is None and total - _open_changes(engine, planned.run_id) < stop_at:
+            time.sleep(0.01)
+        time.sleep(rng.uniform(0, 0.02))
         if process.poll() is None:
             os.kill(process.pid, signal.SIGKILL)
             kills += 1
