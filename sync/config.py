@@ -68,6 +68,8 @@ class Settings(BaseSettings):
     guard_max_share: float = Field(default=0.20, ge=0, le=1, description="Hold a run whose "
                                    "deactivations + role downgrades exceed this share of active accounts...")
     guard_max_count: int = Field(default=500, ge=0, description="...or this many, whichever is less.")
+    guard_min_changes: int = Field(default=10, ge=0, description="...but never hold a run "
+                                   "for this many or fewer (so one leaver on a tiny account goes through).")
     apply_max_attempts: int = Field(default=5, ge=1, description="Tries before a change is quarantined.")
     apply_backoff_seconds: float = Field(default=60.0, ge=0, description="First retry delay; doubles.")
     # Tasks (sync/celery_app.py): no broker means the embedded mode, tasks run in-process.

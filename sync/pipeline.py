@@ -160,7 +160,8 @@ def _save_plan(session: Session, settings: Settings, tables: Tables, target: Tar
     counts = the_plan.counts
     active = sum(1 for u in users.values() if u.active)
     verdict = assess(counts.deactivations, counts.role_downgrades, active,
-                     GuardLimits(settings.guard_max_share, settings.guard_max_count))
+                     GuardLimits(settings.guard_max_share, settings.guard_max_count,
+                                 settings.guard_min_changes))
     summary = counts.to_dict() | {"active_accounts": active}
     if not the_plan.changes:
         finish_run(run, SUCCEEDED, summary, "nothing to change")
