@@ -11,12 +11,15 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
+from functools import lru_cache
 from typing import Any
 
 from sqlalchemy import select
 from sqlmodel import Session
 
 from scim.store import UserStore
+from sync.bulk import EncodedJSON
+from sync.jsontext import dumps
 from sync.models import ScimUser, utcnow
 from sync.people.changes import ADD, Decision, Outcome, record_changes
 from sync.people.document import Built, build
@@ -115,6 +118,13 @@ def _idp_people(session: Session, user_ids: set[str], attribute_map: AttributeMa
     return people
 
 
+@lru_cache(maxsize=256)
+def _sources_json(sources: tuple[tuple[str, str], ...]) -> EncodedJSON:
+    """A person's field sources as stored: nearly everyone's are the same (all "hr" but a
+    default or two), so each distinct set is encoded once."""
+    return EncodedJSON(dumps(dict(sources)))
+
+
 class _Context:
     """The rows and events one import will write, gathered before a single bulk write."""
 
@@ -155,7 +165,7 @@ class _Context:
             "employee_id": merged.employee_id, "source": self.source,
             "email_key": (document.get("email") or "").lower() or None,
             "hr_record": dict(candidate.hr_record), "fields": document,
-            "field_sources": dict(merged.sources), "content_hash": built.content_hash,
+            "field_sources": _sources_json(tuple(merged.sources.items())), "content_hash": built.content_hash,
             "lifecycle": standing.state, "employment_type": document.get("employment_type"),
             "provision_from": standing.provision_from, "record_hash": candidate.record_hash,
             "review_on": built.review_on,

@@ -9,19 +9,19 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-import json
 from collections.abc import Mapping
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
+from sync.jsontext import encoder
 from sync.people.lifecycle import Standing, decide, review_on
 
 _PLAIN = frozenset({str, int, bool, float, type(None)})
-# Built once: json.dumps with options builds a new encoder per call, 100,000 times an import.
+# Built once (see sync.jsontext): json.dumps builds a new encoder per call, 100,000 times an import.
 # The output is exactly json.dumps(..., sort_keys=True, separators=(",", ":"), ensure_ascii=False),
 # so stored hashes stay valid.
-_CANONICAL = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+_CANONICAL = encoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False)
 
 
 def json_value(value: Any) -> Any:
@@ -46,7 +46,7 @@ def person_document(fields: Mapping[str, Any], standing: Standing) -> dict[str, 
 def content_hash(document: Mapping[str, Any], standing: Standing) -> str:
     payload = {"fields": document, "state": standing.state,
                "provision_from": json_value(standing.provision_from)}
-    canonical = _CANONICAL.encode(payload)
+    canonical = _CANONICAL(payload)
     return hashlib.sha256(canonical.encode()).hexdigest()
 
 

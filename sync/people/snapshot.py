@@ -8,6 +8,7 @@ only for the few whose data changed.
 from __future__ import annotations
 
 import datetime as dt
+import json
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -15,7 +16,7 @@ from typing import Any
 from sqlalchemy import bindparam, select, update
 from sqlmodel import Session
 
-from sync.bulk import BATCH, bulk_insert, chunks
+from sync.bulk import BATCH, EncodedJSON, bulk_insert, chunks
 from sync.models import PersonEvent, StoredPerson
 
 CHUNK = 500  # ids per IN (...): well under SQLite's bound-variable limit
@@ -68,9 +69,14 @@ def update_people(session: Session, rows: Sequence[Mapping[str, Any]]) -> None:
         # Bound names must differ from the column names SQLAlchemy reserves for SET.
         statement = (update(PEOPLE).where(PEOPLE.c.id == bindparam("_id"))
                      .values({name: bindparam(f"new_{name}") for name in shape if name != "_id"}))
-        params = [{(k if k == "_id" else f"new_{k}"): v for k, v in row.items()} for row in group]
+        params = [{(k if k == "_id" else f"new_{k}"): _value(v) for k, v in row.items()} for row in group]
         for batch in chunks(params, BATCH):
             session.execute(statement, batch)
+
+
+def _value(value: Any) -> Any:
+    # SQLAlchemy's JSON type would encode pre-encoded text as a JSON string: decode it.
+    return json.loads(value) if type(value) is EncodedJSON else value
 
 
 def insert_events(session: Session, rows: Sequence[Mapping[str, Any]]) -> None:

@@ -7,12 +7,12 @@ never sinks the feed; it lands in the rejects report with its line and the reaso
 from __future__ import annotations
 
 import hashlib
-import json
 import re
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
+from sync.jsontext import encoder
 from sync.rules import AttributeMap, Person, PersonError, person_from_hr_row
 from sync.sources.errors import FeedError
 from sync.sources.feed import Record, Reject
@@ -22,9 +22,9 @@ from sync.sources.feed import Record, Reject
 EMAIL = re.compile(r"^[^@\s,;<>]+@[^@\s,;<>]+\.[^@\s,;<>.]+$")
 STATUSES = frozenset({"active", "leave", "terminated"})
 PROGRESS_STEP = 1000
-# Built once (json.dumps with options builds one per call); the same text as
-# json.dumps(..., ensure_ascii=False), so stored record hashes stay valid.
-_RECORD_JSON = json.JSONEncoder(ensure_ascii=False)
+# Built once (see sync.jsontext); the same text as json.dumps(..., ensure_ascii=False),
+# so stored record hashes stay valid.
+_RECORD_JSON = encoder(ensure_ascii=False)
 Carried = Callable[[str], Mapping[str, str]]
 
 
@@ -47,7 +47,7 @@ def map_fingerprint(attribute_map: AttributeMap) -> str:
 
 def record_hash(hr_record: Mapping[str, str], fingerprint: str) -> str:
     """The row's mapped cells in the attribute map's column order (which the fingerprint fixes)."""
-    canonical = _RECORD_JSON.encode([fingerprint, *hr_record.values()])
+    canonical = _RECORD_JSON([fingerprint, *hr_record.values()])
     return hashlib.sha256(canonical.encode()).hexdigest()
 
 
