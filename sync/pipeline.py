@@ -37,18 +37,27 @@ from sync.plan.core import plan_changes
 from sync.plan.desired import Scope, desired_users, group_roles
 from sync.plan.reconcile import read_actual
 from sync.plan.state import applied_groups, applied_users, replace_all
-from sync.plan.store import FAILED, OPEN, QUARANTINED, enqueue, outbox_counts
+from sync.plan.store import FAILED, OPEN, QUARANTINED, enqueue, open_count, outbox_counts
 from sync.plan.values import DesiredUser
 from sync.rules import Tables, load_dir
 from sync.runs import FAILED as RUN_FAILED
-from sync.runs import APPROVED, HELD, SUCCEEDED, approve_run, finish_run, get_run, start_run
+from sync.runs import (
+    APPROVED,
+    HELD,
+    PLANNED,
+    SUCCEEDED,
+    SUPERSEDED,
+    approve_run,
+    finish_run,
+    get_run,
+    start_run,
+)
 from sync.targets import Model, Target
 from sync.targets.omni import OmniTarget
 from sync.targets.sandbox.state import DEFAULT_SEED
 from sync.targets.scim import ScimTarget
 
 KIND = "plan"
-PLANNED = "planned"
 
 
 class PipelineError(Exception):
@@ -73,6 +82,7 @@ class ApplyResult:
     held: bool
     bi_calls: int
     error: str | None = None  # why the apply stopped early (the BI platform unreachable)
+    superseded: str | None = None  # a newer plan took over this one: nothing was applied
 
 
 # --- The target ---------------------------------------------------------------------------
@@ -163,11 +173,12 @@ def _save_plan(session: Session, settings: Settings, tables: Tables, target: Tar
                      GuardLimits(settings.guard_max_share, settings.guard_max_count,
                                  settings.guard_min_changes))
     summary = counts.to_dict() | {"active_accounts": active}
+    queued = enqueue(session, run.id, the_plan, everyone=scope.everyone)
+    _supersede(session, queued.superseded_runs, run.id)
     if not the_plan.changes:
         finish_run(run, SUCCEEDED, summary, "nothing to change")
         return PlanResult(run.id, "empty", summary, None, tuple(problems))
-    carried = enqueue(session, run.id, the_plan)
-    summary |= {f"carried_{k}": v for k, v in carried.items() if v}
+    summary |= {f"carried_{k}": v for k, v in queued.carried.items() if v}
     if verdict.held:
         finish_run(run, HELD, summary, verdict.reason)
         record_event(session, actor="hr2bi plan", action="bi.run.held", target={"type": "run", "id": run.id},
@@ -176,6 +187,18 @@ def _save_plan(session: Session, settings: Settings, tables: Tables, target: Tar
         return PlanResult(run.id, "held", summary, verdict.reason, tuple(problems))
     run.status, run.counts = PLANNED, summary
     return PlanResult(run.id, PLANNED, summary, None, tuple(problems))
+
+
+def _supersede(session: Session, run_ids: Collection[int], newer: int) -> None:
+    """Older plans whose unfinished changes ``newer`` took over end ``superseded`` once
+    nothing of theirs is left to apply (one killed mid-apply stayed ``planned`` forever).
+    Failed and approved runs keep their status: it says what happened to them."""
+    for run_id in sorted(run_ids):
+        old = get_run(session, run_id)
+        if old.status in (PLANNED, HELD) and not open_count(session, run_id):
+            counts = {**old.counts, "outbox": outbox_counts(session, run_id)}
+            finish_run(old, SUPERSEDED, counts, f"superseded by run {newer}: it planned the "
+                       f"changes this run had not applied yet (`hr2bi runs show {newer}`)")
 
 
 def _supported(d: DesiredUser, target: Target) -> DesiredUser:
@@ -202,6 +225,8 @@ def apply(engine: Engine, settings: Settings, run_id: int, *, progress: bool = F
                                 "`hr2bi runs list --kind plan` shows the plans")
         if run.status == HELD:
             return ApplyResult(run_id, 0, 0, 0, True, 0)
+        if run.status == SUPERSEDED:  # a no-op, so a redelivered apply task is harmless
+            return ApplyResult(run_id, 0, 0, 0, False, 0, superseded=run.reason)
     target, counter, http = connect(settings)
     try:
         tally = apply_rows(engine, target, run_id, worker or default_worker(),
@@ -218,14 +243,15 @@ def apply(engine: Engine, settings: Settings, run_id: int, *, progress: bool = F
 
 
 def _finish(run: Run, counts: Mapping[str, int]) -> None:
-    """An approved run stays ``approved`` (who approved it is what matters); others end
+    """An approved run stays ``approved`` (who approved it is what matters), a superseded
+    one ``superseded`` (a newer plan took over while it was applied); others end
     ``succeeded``, or ``failed`` while changes are left to retry or quarantined."""
     left = sum(counts.get(s, 0) for s in OPEN)
     quarantined = counts.get(QUARANTINED, 0)
     summary = {**run.counts, "outbox": dict(counts)}
     reason = (f"{left} changes not applied yet (retried on the next apply), {quarantined} "
               f"quarantined: `hr2bi runs show {run.id}`") if left or quarantined else None
-    if run.status == APPROVED:
+    if run.status in (APPROVED, SUPERSEDED):
         run.counts = summary
     else:
         finish_run(run, RUN_FAILED if reason else SUCCEEDED, summary, reason)
@@ -254,5 +280,5 @@ def approve_plan(engine: Engine, settings: Settings, run_id: int, by: str, *,
     return apply(engine, settings, run_id, progress=progress)
 
 
-__all__ = ["ApplyResult", "PipelineError", "PlanResult", "apply", "approve_plan", "make_target",
+__all__ = ["PLANNED", "ApplyResult", "PipelineError", "PlanResult", "apply", "approve_plan", "make_target",
            "plan", "plan_and_apply"]

@@ -3,7 +3,8 @@ and — when a safety check held it — approve.
 
 A run is ``running`` while it works, then ``succeeded`` or ``failed``; a run a guard stopped
 is ``held`` and changes nothing until ``approve_run`` applies it and marks it ``approved``
-with who approved it and when.
+with who approved it and when. A plan is ``planned`` until it is applied, and
+``superseded`` when a newer plan took over the changes it had not applied yet.
 """
 
 from __future__ import annotations
@@ -18,7 +19,9 @@ from sync.audit.log import record_event
 from sync.models import Run, utcnow
 
 RUNNING, SUCCEEDED, FAILED, HELD, APPROVED = "running", "succeeded", "failed", "held", "approved"
-STATUSES = (RUNNING, SUCCEEDED, FAILED, HELD, APPROVED)
+# Plans (sync/pipeline.py): saved and waiting for an apply, or overtaken by a newer plan.
+PLANNED, SUPERSEDED = "planned", "superseded"
+STATUSES = (RUNNING, SUCCEEDED, FAILED, HELD, APPROVED, PLANNED, SUPERSEDED)
 ACCEPTED = (SUCCEEDED, APPROVED)
 Applier = Callable[[Session, Run], tuple[Mapping[str, Any], Mapping[str, Any]]]
 

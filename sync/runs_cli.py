@@ -16,14 +16,14 @@ from sync.sources.importer import approve_import
 json_option = click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 
 
-@click.group(help="Imports (and later plans and applies): list them, inspect one, approve a held one.")
+@click.group(help="Imports and plans: list them, inspect one, approve a held one.")
 def runs() -> None:
     pass
 
 
 @runs.command("list", help="The newest runs first.")
 @click.option("--status", type=click.Choice(STATUSES), default=None)
-@click.option("--kind", default=None, help="import (plan and apply later).")
+@click.option("--kind", default=None, help="import or plan.")
 @click.option("--source", default=None)
 @click.option("--limit", default=50, show_default=True, type=click.IntRange(1, 10_000))
 @json_option
@@ -44,11 +44,35 @@ def runs_list(status: str | None, kind: str | None, source: str | None, limit: i
                    f"{run['status']:<10} {run['started_at'][:19].replace('T', ' '):<20} {_summary(run)}")
 
 
+# A plan's changes by kind (its counts, sync/plan/values.py PlanCounts) and what became of
+# them (its outbox rows by status, recorded when it is applied or superseded).
+_PLAN_KINDS = (("creates", "create"), ("updates", "update"), ("reactivations", "reactivate"),
+               ("deactivations", "deactivate"), ("group_creates", "group create"),
+               ("membership_changes", "membership"), ("role_changes", "role"))
+_OUTCOMES = (("done", "applied"), ("failed", "failed"), ("pending", "pending"),
+             ("quarantined", "quarantined"), ("superseded", "superseded"))
+
+
 def _summary(run: dict) -> str:
+    if run["kind"] == "plan":
+        return _plan_summary(run)
     if run["status"] in ("held", "failed"):
         return (run["reason"] or "")[:100]
     counts = run["counts"]
     return ", ".join(f"{k} {counts[k]}" for k in ("added", "changed", "rejected", "missing") if k in counts)
+
+
+def _plan_summary(run: dict) -> str:
+    counts = run["counts"]
+    kinds = ", ".join(f"{label} {counts[k]}" for k, label in _PLAN_KINDS if counts.get(k))
+    outbox = counts.get("outbox") or {}
+    if run["status"] == "held":
+        outcome = f"{counts.get('total', 0)} held"
+    elif outbox:
+        outcome = ", ".join(f"{label} {outbox[k]}" for k, label in _OUTCOMES if outbox.get(k))
+    else:
+        outcome = "nothing to change" if not counts.get("total") else "not applied yet"
+    return f"{kinds or 'no changes'}; {outcome}"
 
 
 @runs.command("show", help="Everything about one run: counts, reason, rejected rows, problems.")

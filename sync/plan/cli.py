@@ -112,6 +112,8 @@ def _report_plan(engine: Any, result: PlanResult, as_json: bool, exit_on_hold: b
 def _report_apply(result: ApplyResult, as_json: bool) -> None:
     if as_json:
         click.echo(json.dumps(result.__dict__, indent=2))
+    elif result.superseded:
+        click.echo(f"Run {result.run_id}: nothing applied, {result.superseded}")
     elif result.held:
         click.echo(f"Run {result.run_id} is held by the safety guard: nothing applied. "
                    f"`hr2bi runs show {result.run_id}` says why; "
@@ -125,7 +127,7 @@ def _report_apply(result: ApplyResult, as_json: bool) -> None:
                    f"`hr2bi apply --run {result.run_id}` again.", err=True)
     if result.held:
         sys.exit(2)
-    if result.failed or result.quarantined:
+    if result.failed or result.quarantined or result.superseded:
         sys.exit(1)
 
 

@@ -10,6 +10,7 @@ not retried) until its payload changes.
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import select, update
@@ -22,8 +23,17 @@ PENDING, DONE, FAILED, QUARANTINED, SUPERSEDED = "pending", "done", "failed", "q
 OPEN = (PENDING, FAILED)
 
 
-def enqueue(session: Session, run_id: int, plan: Plan) -> dict[str, int]:
-    """Write the plan's changes as outbox rows; returns how many were carried over."""
+@dataclass(frozen=True)
+class Enqueued:
+    carried: dict[str, int]  # changes taken over from earlier runs: retried, quarantined
+    superseded_runs: frozenset[int]  # earlier runs some of whose unfinished rows this run took over
+
+
+def enqueue(session: Session, run_id: int, plan: Plan, *, everyone: bool = False) -> Enqueued:
+    """Write the plan's changes as outbox rows, taking over earlier runs' unfinished rows:
+    those of the same changes, and, for a plan of everyone (computed afresh from the
+    applied state), every other open row too: a change it no longer plans is not wanted,
+    and applying the older run later would send stale changes."""
     previous = _unfinished(session, [c.name for c in plan.changes])
     carried = {"retried": 0, "quarantined": 0}
     rows = []
@@ -33,13 +43,20 @@ def enqueue(session: Session, run_id: int, plan: Plan) -> dict[str, int]:
         if old is not None:
             _carry_over(row, old, carried)
         rows.append(row)
-    if previous:
-        session.execute(update(OutboxChange).where(
-            OutboxChange.id.in_([r.id for r in previous.values()]),
-            OutboxChange.status.in_(OPEN)).values(status=SUPERSEDED))
+    stale = (OutboxChange.run_id != run_id) if everyone else OutboxChange.id.in_(
+        [r.id for r in previous.values()])
+    # RETURNING: only the rows this statement changed (a worker may finish one meanwhile).
+    touched = frozenset(session.scalars(
+        update(OutboxChange).where(stale, OutboxChange.status.in_(OPEN))
+        .values(status=SUPERSEDED).returning(OutboxChange.run_id)))
     session.add_all(rows)
     session.flush()
-    return carried
+    return Enqueued(carried, touched)
+
+
+def open_count(session: Session, run_id: int) -> int:
+    return len(list(session.scalars(select(OutboxChange.id).where(
+        OutboxChange.run_id == run_id, OutboxChange.status.in_(OPEN)))))
 
 
 def outbox_row(run_id: int, change: Change) -> OutboxChange:
