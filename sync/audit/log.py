@@ -18,7 +18,9 @@ from typing import Any
 from sqlalchemy import func, insert, select, text
 from sqlmodel import Session
 
+from sync.audit.canonical import canonical_json
 from sync.audit.events import event_leaf_hash
+from sync.audit.merkle import leaf_hash
 from sync.bulk import bulk_insert
 from sync.models import AuditEvent, utcnow
 
@@ -71,18 +73,15 @@ def record_events(session: Session, events: Iterable[Event]) -> int:
     per-person events): one lock, one sequence read, batched inserts through the driver
     (``bulk_insert``: COPY on PostgreSQL; the same stored values as the Core insert of
     ``record_event``, at a fraction of the cost). Returns the count."""
-    seq = _next_seq(session)
-    now = utcnow()
+    rows = _Rows(_next_seq(session), utcnow())
     batch: list[dict[str, Any]] = []
-    count = 0
     for event in events:
-        batch.append(_row(seq + count, now, event))
-        count += 1
+        batch.append(rows.row(event))
         if len(batch) >= BATCH:
             bulk_insert(session, EVENTS, batch)
             batch = []
     bulk_insert(session, EVENTS, batch)
-    return count
+    return rows.count
 
 
 def _row(seq: int, now: dt.datetime, event: Event) -> dict[str, Any]:
@@ -92,6 +91,60 @@ def _row(seq: int, now: dt.datetime, event: Event) -> dict[str, Any]:
               "reason": event.reason, "run_id": event.run, "outcome": event.outcome}
     values["leaf_hash"] = event_leaf_hash(exported_event(values)).hex()
     return values
+
+
+class _Rows:
+    """The rows of one ``record_events`` call, numbered from ``seq``, all at ``now``.
+
+    An event's hashed bytes are its exported form's RFC 8785 text put together from its
+    members' texts: JCS writes an object's members sorted by name, each value on its own
+    (RFC 8785 section 3.2.3), so the parts joined in name order are exactly
+    ``event_bytes(exported_event(row))``. Values that repeat across an import's events
+    (actor, action, outcome, the reason, null) are encoded once."""
+
+    def __init__(self, seq: int, now: dt.datetime) -> None:
+        self.seq, self.now, self.count = seq, now, 0
+        self.time = canonical_json(_iso(now))
+        self.texts: dict[Any, bytes] = {}
+
+    def row(self, event: Event) -> dict[str, Any]:
+        seq = self.seq + self.count
+        self.count += 1
+        target = dict(event.target)
+        text = self.text
+        hashed = b"".join((
+            b'{"action":', text(event.action), b',"actor":', text(event.actor),
+            b',"after":', text(event.after), b',"before":', text(event.before),
+            b',"outcome":', text(event.outcome), b',"reason":', text(event.reason),
+            b',"run":', text(event.run), b',"seq":', canonical_json(seq),
+            b',"target":', canonical_json(target), b',"time":', self.time, b"}"))
+        return {"seq": seq, "time": self.now, "actor": event.actor, "action": event.action,
+                "target": target, "before": event.before, "after": event.after,
+                "reason": event.reason, "run_id": event.run, "outcome": event.outcome,
+                "leaf_hash": leaf_hash(hashed).hex()}
+
+    def text(self, value: Any) -> bytes:
+        """The canonical text of ``value``, remembered when it is a flat value or object."""
+        key = _memo_key(value)
+        if key is None:
+            return canonical_json(value)
+        found = self.texts.get(key)
+        if found is None:
+            found = self.texts[key] = canonical_json(value)
+        return found
+
+
+def _memo_key(value: Any) -> Any:
+    kind = type(value)
+    if kind is str or kind is int or value is None:
+        return (kind, value)
+    if kind is dict and all(type(v) in _FLAT for v in value.values()):
+        return (dict, tuple(value.items()))
+    return None  # large or nested (a person's fields): rarely repeated
+
+
+# Not bool: True == 1, so {"x": True} and {"x": 1} would share a key and a text.
+_FLAT = frozenset({str, int, type(None)})
 
 
 def lock_log(session: Session) -> None:

@@ -68,6 +68,19 @@ def test_bulk_audit_events_are_stored_and_hashed_as_one_by_one(engine):
     columns = ["target", "before", "after", "reason", "actor", "action", "run_id", "outcome"]
     one, two = stored(engine, "audit_events", "seq", columns).values()
     assert one == two
+
+
+def test_bulk_audit_events_hash_their_exported_form(engine):
+    """Repeated values are encoded once: alike-looking ones (True and 1, 1 and 1.5) must not
+    share a text."""
+    reasons = [{"x": True}, {"x": 1}, {"x": 1}, {"x": 1.5}, {"x": None}, {"x": [1, {"é": "\U0001F600"}]},
+               "text", 1, True, None, 2**53 - 1]
+    events = [Event("source:hr", "person.change", {"type": "person", "id": str(n)}, reason, {"after": reason},
+                    reason, n % 2 or None, "success" if n % 3 else "failure") for n, reason in enumerate(reasons)]
     with session_scope(engine) as session:
-        for row in session.scalars(select(AuditEvent)):
+        assert record_events(session, events) == len(events)
+    with session_scope(engine) as session:
+        rows = list(session.scalars(select(AuditEvent).order_by(AuditEvent.seq)))
+        assert [r.reason for r in rows] == reasons
+        for row in rows:
             assert row.leaf_hash == event_leaf_hash(as_exported(row)).hex()
