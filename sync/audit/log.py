@@ -138,11 +138,12 @@ def _memo_key(value: Any) -> Any:
     kind = type(value)
     if kind is str or kind is int or value is None:
         return (kind, value)
-    if kind is dict and all(type(v) in _FLAT for v in value.values()):
+    if kind is dict and len(value) <= _SMALL and all(type(v) in _FLAT for v in value.values()):
         return (dict, tuple(value.items()))
     return None  # large or nested (a person's fields): rarely repeated
 
 
+_SMALL = 8  # members: a reason or a target, not a person's fields
 # Not bool: True == 1, so {"x": True} and {"x": 1} would share a key and a text.
 _FLAT = frozenset({str, int, type(None)})
 

@@ -174,7 +174,7 @@ def _rows(lines: _Lines, delimiter: str,
             reader = csv.reader(lines, delimiter=delimiter)
             yield start, start, [], f"cannot read the row ({exc}): check its quotes"
             continue
-        if not cells or not any(c.strip() for c in cells):
+        if not "".join(cells).strip():  # no cells, or only blank ones
             continue
         end = lines.next
         if end > start and width is not None and not _fits(cells, width):
