@@ -21,7 +21,7 @@ from sqlmodel import Session
 from sync.audit.canonical import canonical_json
 from sync.audit.events import event_leaf_hash
 from sync.audit.merkle import leaf_hash
-from sync.bulk import bulk_insert
+from sync.bulk import EncodedJSON, bulk_insert
 from sync.models import AuditEvent, utcnow
 
 SUCCESS = "success"
@@ -44,6 +44,17 @@ class Event:
     reason: Any = None
     run: int | None = None
     outcome: str = SUCCESS
+
+
+@dataclass(frozen=True, slots=True)
+class EncodedValue:
+    """An event's ``after`` handed over with both its texts, by a caller that made them anyway
+    (an import encodes each new person's fields for the people table): ``canonical`` is its
+    RFC 8785 text, exactly as ``canonical_json`` writes it (the hashed form); ``stored`` its
+    text as its JSON column stores it. ``record_events`` writes them as they are."""
+
+    canonical: bytes
+    stored: EncodedJSON
 
 
 def record_event(
@@ -112,14 +123,19 @@ class _Rows:
         self.count += 1
         target = dict(event.target)
         text = self.text
+        after = event.after
+        if type(after) is EncodedValue:
+            after_text, after = after.canonical, after.stored
+        else:
+            after_text = text(after)
         hashed = b"".join((
             b'{"action":', text(event.action), b',"actor":', text(event.actor),
-            b',"after":', text(event.after), b',"before":', text(event.before),
+            b',"after":', after_text, b',"before":', text(event.before),
             b',"outcome":', text(event.outcome), b',"reason":', text(event.reason),
             b',"run":', text(event.run), b',"seq":', canonical_json(seq),
             b',"target":', canonical_json(target), b',"time":', self.time, b"}"))
         return {"seq": seq, "time": self.now, "actor": event.actor, "action": event.action,
-                "target": target, "before": event.before, "after": event.after,
+                "target": target, "before": event.before, "after": after,
                 "reason": event.reason, "run_id": event.run, "outcome": event.outcome,
                 "leaf_hash": leaf_hash(hashed).hex()}
 

@@ -18,12 +18,13 @@ from sqlalchemy import select
 from sqlmodel import Session
 
 from scim.store import UserStore
+from sync.audit.log import EncodedValue
 from sync.bulk import EncodedJSON
 from sync.jsontext import dumps
 from sync.models import ScimUser, utcnow
 from sync.people.changes import ADD, Decision, Outcome, record_changes
-from sync.people.document import Built, build
-from sync.people.lifecycle import TERMINATED, Standing, absent
+from sync.people.document import Built, build, rfc8785_text
+from sync.people.lifecycle import TERMINATED, absent
 from sync.people.linking import Link, link_all, load_scim_index
 from sync.people.managers import dangling_managers
 from sync.people.snapshot import (
@@ -149,7 +150,7 @@ class _Context:
         built = build(merged.fields, self.policy.today, self.policy.lead_days)
         row = self._row(candidate, merged, built, link)
         if old is None:
-            self._joined(row, built.standing, link)
+            self._joined(row, built, link)
         elif row["content_hash"] != old.content_hash or old.employee_id != row["employee_id"]:
             self.changed[old.id] = (old, row)
         elif (link.scim_user_id if link else None) != old.scim_user_id or old.absences:
@@ -174,13 +175,18 @@ class _Context:
             "manager_employee_id": document.get("manager_id"), "absences": 0, "updated_at": self.now,
         }
 
-    def _joined(self, row: dict[str, Any], standing: Standing, link: Link | None) -> None:
-        self.outcome.inserts.append({**row, "dirty": True, "changed_at": self.now, "created_at": self.now})
+    def _joined(self, row: dict[str, Any], built: Built, link: Link | None) -> None:
+        # The fields' text is made once, for the people table and the audit event alike.
+        fields, stored = row["fields"], EncodedJSON(dumps(row["fields"]))
+        self.outcome.inserts.append({**row, "fields": stored, "dirty": True, "changed_at": self.now,
+                                     "created_at": self.now})
         self.outcome.counts["added"] += 1
         self.outcome.counts["marked"] += 1
+        standing = built.standing
         self._event(row["employee_id"], "joined", {"state": standing.state, "why": standing.reason})
-        fields = row["fields"]
-        self.outcome.decisions.append(Decision(ADD, row["employee_id"], fields.get("email"), None, fields,
+        canonical = rfc8785_text(fields, built.text)
+        after = fields if canonical is None else EncodedValue(canonical, stored)
+        self.outcome.decisions.append(Decision(ADD, row["employee_id"], fields.get("email"), None, after,
                                                standing.reason))
         if link:
             self.outcome.counts["linked"] += 1

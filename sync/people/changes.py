@@ -12,6 +12,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from sync.audit.log import EncodedValue
 from sync.people.document import changed_fields, content_hash
 from sync.people.lifecycle import TERMINATED, Standing
 from sync.people.snapshot import Known
@@ -30,7 +31,7 @@ class Decision:
     employee_id: str
     name: str | None
     before: dict[str, Any] | None
-    after: dict[str, Any] | None
+    after: dict[str, Any] | EncodedValue | None  # a new person's fields come encoded
     why: str | None = None
 
 

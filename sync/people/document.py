@@ -44,10 +44,33 @@ def person_document(fields: Mapping[str, Any], standing: Standing) -> dict[str, 
 
 
 def content_hash(document: Mapping[str, Any], standing: Standing) -> str:
-    payload = {"fields": document, "state": standing.state,
-               "provision_from": json_value(standing.provision_from)}
-    canonical = _CANONICAL(payload)
+    return _hash(_CANONICAL(document), standing)
+
+
+def _hash(document_text: str, standing: Standing) -> str:
+    """The hash of {"fields": document, "provision_from": ..., "state": ...} in canonical
+    text, put together from the document's own (sorted keys: the members in that order)."""
+    canonical = (f'{{"fields":{document_text},"provision_from":{_CANONICAL(json_value(standing.provision_from))},'
+                 f'"state":{_CANONICAL(standing.state)}}}')
     return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def rfc8785_text(document: Mapping[str, Any], text: str) -> bytes | None:
+    """The document's canonical ``text`` as RFC 8785 bytes (for its audit event), when it is
+    exactly that: a document holds text, null, booleans, integers and lists of text, which
+    sorted compact JSON writes as RFC 8785 does, but an integer beyond 2**53 (section
+    3.2.2.3) and a field name beyond U+FFFF (section 3.2.3: UTF-16 order) it does not."""
+    for name, value in document.items():
+        kind = type(value)
+        if kind is int and not -_MAX_SAFE <= value <= _MAX_SAFE or kind not in _JCS_SAME or not name.isascii():
+            return None
+        if kind is list and any(type(item) is not str for item in value):
+            return None
+    return text.encode()
+
+
+_MAX_SAFE = 2**53 - 1
+_JCS_SAME = frozenset({str, int, bool, list, type(None)})
 
 
 def changed_fields(before: Mapping[str, Any], after: Mapping[str, Any]) -> dict[str, list[Any]]:
@@ -64,9 +87,11 @@ class Built:
     standing: Standing
     content_hash: str
     review_on: dt.date | None
+    text: str  # the document's canonical text (what the hash covers)
 
 
 def build(fields: Mapping[str, Any], today: dt.date, lead_days: int) -> Built:
     standing = decide(fields, today, lead_days)
     document = person_document(fields, standing)
-    return Built(document, standing, content_hash(document, standing), review_on(fields, standing, today))
+    text = _CANONICAL(document)
+    return Built(document, standing, _hash(text, standing), review_on(fields, standing, today), text)

@@ -5,8 +5,10 @@ pre-encoded JSON value (``EncodedJSON``) lands as the value it encodes, never as
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import json
 
+from hr_export import person, run_import
 from sqlalchemy import select, text
 
 from sync.audit.events import event_leaf_hash
@@ -84,3 +86,23 @@ def test_bulk_audit_events_hash_their_exported_form(engine):
         assert [r.reason for r in rows] == reasons
         for row in rows:
             assert row.leaf_hash == event_leaf_hash(as_exported(row)).hex()
+
+
+def test_an_imports_people_and_events_keep_their_stored_and_hashed_forms(engine, tmp_path):
+    run_import(engine, tmp_path, [person("1000"), person("1001", Worker_Status="Terminated"),
+                                  person("1002", Last_Name="Zoë 😀")])
+    with session_scope(engine) as session:
+        for row in session.scalars(select(AuditEvent)):
+            assert row.leaf_hash == event_leaf_hash(as_exported(row)).hex()
+        adds = {e.target["id"]: e.after for e in session.scalars(select(AuditEvent).where(
+            AuditEvent.action == "person.add"))}
+        people = list(session.scalars(select(StoredPerson)))
+        assert {p.employee_id: p.fields for p in people} == adds and len(adds) == 3
+        for p in people:  # the hash as it was always defined
+            payload = {"fields": p.fields, "state": p.lifecycle,
+                       "provision_from": p.provision_from.isoformat() if p.provision_from else None}
+            text = json.dumps(payload, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+            assert p.content_hash == hashlib.sha256(text.encode()).hexdigest()
+    if engine.dialect.name == "sqlite":  # the very text json.dumps writes, as before
+        texts = stored(engine, "people", "employee_id", ["fields"])
+        assert all(json.dumps(json.loads(text)) == text for (text,) in texts.values())
