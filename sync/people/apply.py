@@ -126,6 +126,12 @@ def _sources_json(sources: tuple[tuple[str, str], ...]) -> EncodedJSON:
     return EncodedJSON(dumps(dict(sources)))
 
 
+@lru_cache(maxsize=1024)
+def _joined_json(state: str, why: str) -> EncodedJSON:
+    """A joiner's history details: a handful of distinct verdicts, each encoded once."""
+    return EncodedJSON(dumps({"state": state, "why": why}))
+
+
 class _Context:
     """The rows and events one import will write, gathered before a single bulk write."""
 
@@ -165,7 +171,7 @@ class _Context:
         return {
             "employee_id": merged.employee_id, "source": self.source,
             "email_key": (document.get("email") or "").lower() or None,
-            "hr_record": dict(candidate.hr_record), "fields": document,
+            "hr_record": candidate.hr_record, "fields": document,
             "field_sources": _sources_json(tuple(merged.sources.items())), "content_hash": built.content_hash,
             "lifecycle": standing.state, "employment_type": document.get("employment_type"),
             "provision_from": standing.provision_from, "record_hash": candidate.record_hash,
@@ -183,7 +189,7 @@ class _Context:
         self.outcome.counts["added"] += 1
         self.outcome.counts["marked"] += 1
         standing = built.standing
-        self._event(row["employee_id"], "joined", {"state": standing.state, "why": standing.reason})
+        self._event(row["employee_id"], "joined", _joined_json(standing.state, standing.reason))
         canonical = rfc8785_text(fields, built.text)
         after = fields if canonical is None else EncodedValue(canonical, stored)
         self.outcome.decisions.append(Decision(ADD, row["employee_id"], fields.get("email"), None, after,
@@ -214,7 +220,7 @@ class _Context:
             else:
                 self.changed[old.id] = (old, {"absences": count, "standing": left})
 
-    def _event(self, employee_id: str, event: str, details: dict[str, Any]) -> None:
+    def _event(self, employee_id: str, event: str, details: dict[str, Any] | str) -> None:
         self.outcome.event(employee_id, event, details)
 
     def finish(self, session: Session, run_id: int) -> None:

@@ -43,10 +43,11 @@ class Outcome:
     problems: list[str] = field(default_factory=list)
     inserts: list[dict[str, Any]] = field(default_factory=list)
     updates: list[dict[str, Any]] = field(default_factory=list)
-    events: list[tuple[str, str, dict[str, Any]]] = field(default_factory=list)
+    # (employee id, event, details): details may come encoded (EncodedJSON)
+    events: list[tuple[str, str, dict[str, Any] | str]] = field(default_factory=list)
     decisions: list[Decision] = field(default_factory=list)
 
-    def event(self, employee_id: str, event: str, details: dict[str, Any]) -> None:
+    def event(self, employee_id: str, event: str, details: dict[str, Any] | str) -> None:
         self.events.append((employee_id, event, details))
 
 

@@ -97,7 +97,7 @@ def validate_records(records: Iterable[Record], attribute_map: AttributeMap, uni
         if known and raw_id is not None and known.get(raw_id) == digest:
             candidates.append(Candidate(record.position, hr_record, None, raw_id, digest))
             continue
-        outcome = _candidate(record.position, hr_record, attribute_map, digest)
+        outcome = _candidate(record.position, hr_record, attribute_map, digest, raw_id)
         (rejects if isinstance(outcome, Reject) else candidates).append(outcome)
     return _without_duplicates(candidates, rejects, unit)
 
@@ -118,8 +118,7 @@ def _raw_id(values: Mapping[str, str], attribute_map: AttributeMap) -> str | Non
 
 
 def _candidate(position: int, hr_record: Mapping[str, str], attribute_map: AttributeMap,
-               digest: str) -> Candidate | Reject:
-    raw_id = _raw_id(hr_record, attribute_map)
+               digest: str, raw_id: str | None) -> Candidate | Reject:
     try:
         person = person_from_hr_row(hr_record, attribute_map)
     except PersonError as exc:
