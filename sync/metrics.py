@@ -3,8 +3,8 @@
 Most figures are read from the database when Prometheus scrapes, because the work is done
 by many processes (gunicorn workers, Celery workers on other machines) that share nothing
 else: runs by kind and outcome, BI changes by outcome (applied, failed, quarantined, held,
-pending), retried changes, BI rate limiting when the apply runs record it, and the queue
-lag (how long the oldest queued identity-provider push has waited).
+pending), retried changes, BI calls, 429s and resent calls as the apply runs record them,
+and the queue lag (how long the oldest queued identity-provider push has waited).
 
 SCIM requests are counted where they are answered, in the web process. Under gunicorn set
 ``PROMETHEUS_MULTIPROC_DIR`` to an empty directory (the Procfile does) so every worker's
@@ -35,10 +35,13 @@ SCIM_REQUESTS = Counter("hr2bi_scim_requests", "SCIM requests answered, by metho
 _OUTBOX = table("bi_outbox", column("status"), column("attempts"), column("run_id"))
 # Outbox statuses as the metric names them (done rows were applied).
 _CHANGE_STATES = {"done": "applied"}
-# Counters an apply run may record in its counts, summed over every run.
+# Counters a plan run records in its counts as it is applied (or reconciled), summed over
+# every run (sync/pipeline.py add_call_stats).
 _RUN_COUNTERS = {"rate_limited": ("hr2bi_bi_rate_limited", "BI answers 429 (rate limited), "
                                   "as recorded by apply runs."),
-                 "bi_calls": ("hr2bi_bi_calls", "Calls made to the BI platform by apply runs.")}
+                 "bi_calls": ("hr2bi_bi_calls", "Calls made to the BI platform by apply runs."),
+                 "bi_call_retries": ("hr2bi_bi_call_retries", "BI calls sent again after a 429, "
+                                     "a 5xx or a timeout, as recorded by apply runs.")}
 
 
 def count_scim_request(method: str, status: int) -> None:

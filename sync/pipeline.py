@@ -53,6 +53,7 @@ from sync.runs import (
     start_run,
 )
 from sync.targets import Model, Target
+from sync.targets.calls import CallStats
 from sync.targets.omni import OmniTarget
 from sync.targets.sandbox.state import DEFAULT_SEED
 from sync.targets.scim import ScimTarget
@@ -88,16 +89,6 @@ class ApplyResult:
 # --- The target ---------------------------------------------------------------------------
 
 
-class CallCounter:
-    """Counts every HTTP request the target sends (an httpx request hook)."""
-
-    def __init__(self) -> None:
-        self.count = 0
-
-    def __call__(self, request: httpx.Request) -> None:
-        self.count += 1
-
-
 def api_keys(settings: Settings) -> list[str]:
     keys = [k.strip() for k in settings.bi_api_keys.get_secret_value().split(",") if k.strip()]
     if not keys:
@@ -117,15 +108,25 @@ def configured_models(path: Path | None) -> list[Model]:
                             "(HR2BI_BI_MODELS_FILE: JSON with a models list of id, name, connection)") from exc
 
 
-def connect(settings: Settings) -> tuple[Target, CallCounter, httpx.Client]:
-    counter = CallCounter()
-    http = httpx.Client(base_url=settings.bi_base_url, timeout=settings.bi_timeout,
-                        event_hooks={"request": [counter]})
+def connect(settings: Settings) -> tuple[Target, CallStats, httpx.Client]:
+    """The configured target, the tally of what its calls cost, and its client (to close)."""
+    stats = CallStats()
+    http = httpx.Client(base_url=settings.bi_base_url, timeout=settings.bi_timeout)
     keys = api_keys(settings)
     if settings.bi_target == "scim":
-        return ScimTarget(http, keys[0], requests_per_minute=settings.bi_rate_per_key), counter, http
+        return (ScimTarget(http, keys[0], requests_per_minute=settings.bi_rate_per_key, stats=stats),
+                stats, http)
     return (OmniTarget(http, keys, models=configured_models(settings.bi_models_file),
-                       requests_per_minute=settings.bi_rate_per_key), counter, http)
+                       requests_per_minute=settings.bi_rate_per_key, stats=stats), stats, http)
+
+
+def add_call_stats(run: Run, stats: CallStats) -> None:
+    """Add what this process's calls cost to the run's counts (a run may be applied by
+    several processes, or again after a crash): /metrics sums them (sync/metrics.py)."""
+    counts = dict(run.counts)
+    for key, value in stats.as_counts().items():
+        counts[key] = int(counts.get(key, 0)) + value
+    run.counts = counts
 
 
 def make_target(settings: Settings) -> Target:
@@ -139,14 +140,17 @@ def plan(engine: Engine, settings: Settings, *, people: Collection[int] | None =
          scim_users: Collection[str] | None = None, reconcile: bool = False) -> PlanResult:
     tables = load_dir(settings.mappings_dir)
     scope = Scope(people, scim_users)
-    target, _counter, http = connect(settings)
+    target, stats, http = connect(settings)
     try:
         with session_scope(engine) as session:
             if reconcile:
                 users, groups = read_actual(target, managed_attributes(tables), applied_users(session))
                 replace_all(session, users, groups)
                 session.flush()
-            return _save_plan(session, settings, tables, target, scope, reconcile)
+            result = _save_plan(session, settings, tables, target, scope, reconcile)
+            if stats.calls:  # reconcile's reads
+                add_call_stats(get_run(session, result.run_id), stats)
+            return result
     finally:
         http.close()
 
@@ -227,7 +231,7 @@ def apply(engine: Engine, settings: Settings, run_id: int, *, progress: bool = F
             return ApplyResult(run_id, 0, 0, 0, True, 0)
         if run.status == SUPERSEDED:  # a no-op, so a redelivered apply task is harmless
             return ApplyResult(run_id, 0, 0, 0, False, 0, superseded=run.reason)
-    target, counter, http = connect(settings)
+    target, stats, http = connect(settings)
     try:
         tally = apply_rows(engine, target, run_id, worker or default_worker(),
                            Policy(settings.apply_max_attempts, settings.apply_backoff_seconds),
@@ -235,11 +239,14 @@ def apply(engine: Engine, settings: Settings, run_id: int, *, progress: bool = F
     finally:
         http.close()
     with session_scope(engine) as session:
+        # Locked: workers sharing a run each add their calls to its counts.
+        run = session.get(Run, run_id, with_for_update=True, populate_existing=True)
         counts = outbox_counts(session, run_id)
-        _finish(get_run(session, run_id), counts)
+        add_call_stats(run, stats)
+        _finish(run, counts)
         checkpoint_after_run(session, settings.audit_signing_key, settings.audit_origin, run_id)
     return ApplyResult(run_id, tally.applied, counts.get(FAILED, 0) + counts.get("pending", 0),
-                       counts.get(QUARANTINED, 0), False, counter.count, tally.stopped)
+                       counts.get(QUARANTINED, 0), False, stats.calls, tally.stopped)
 
 
 def _finish(run: Run, counts: Mapping[str, int]) -> None:

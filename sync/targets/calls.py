@@ -51,13 +51,28 @@ class RetryPolicy:
         return rng() * min(self.backoff_cap, self.backoff_base * 2 ** max(failures - 1, 0))
 
 
+@dataclass
+class CallStats:
+    """What calls to the platform cost: requests sent, 429s met, and requests sent again
+    (after a 429, a 5xx or a timeout). The pipeline records them on its run for /metrics."""
+
+    calls: int = 0
+    rate_limited: int = 0
+    retries: int = 0
+
+    def as_counts(self) -> dict[str, int]:
+        return {"bi_calls": self.calls, "rate_limited": self.rate_limited, "bi_call_retries": self.retries}
+
+
 class ApiCaller:
     """Sends calls through ``http`` with a bearer key from ``pool``; never builds a client."""
 
     def __init__(self, http: httpx.Client, pool: KeyPool, policy: RetryPolicy | None = None, *,
-                 sleep: Sleep = time.sleep, rng: Callable[[], float] = random.random) -> None:
+                 sleep: Sleep = time.sleep, rng: Callable[[], float] = random.random,
+                 stats: CallStats | None = None) -> None:
         self.http, self.pool = http, pool
         self.policy = policy or RetryPolicy()
+        self.stats = stats if stats is not None else CallStats()
         self._sleep, self._rng = sleep, rng
 
     def send(self, method: str, path: str, *, params: Mapping[str, Any] | None = None,
@@ -65,6 +80,7 @@ class ApiCaller:
         failures = limited = 0
         while True:
             key = self.pool.acquire()
+            self.stats.calls += 1
             try:
                 response = self.http.request(method, path, params=params, json=json,
                                              headers={"Authorization": f"Bearer {key}"})
@@ -72,10 +88,12 @@ class ApiCaller:
                 failures += 1
                 self._after_failure(method, path, failures, str(exc) or type(exc).__name__,
                                     idempotent or isinstance(exc, _NOT_SENT), exc)
+                self.stats.retries += 1
                 continue
             status = response.status_code
             if status == 429:
                 limited += 1
+                self.stats.rate_limited += 1
                 self._after_rate_limit(key, response, limited, method, path)
             elif status >= 500:
                 failures += 1
@@ -85,6 +103,7 @@ class ApiCaller:
                 raise error_for(response)
             else:
                 return response
+            self.stats.retries += 1  # a 429 or a 5xx the helpers above let us send again
 
     def _after_failure(self, method: str, path: str, failures: int, what: str,
                        may_resend: bool, exc: Exception | None) -> None:

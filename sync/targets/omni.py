@@ -35,7 +35,7 @@ from sync.targets.base import (
     UserChanges,
     UserRef,
 )
-from sync.targets.calls import ApiCaller, RetryPolicy, json_body
+from sync.targets.calls import ApiCaller, CallStats, RetryPolicy, json_body
 from sync.targets.errors import InvalidRequest, NotFound
 from sync.targets.limiter import Clock, KeyPool, Sleep
 from sync.targets.omni_wire import (
@@ -61,9 +61,9 @@ class OmniTarget:
                  requests_per_minute: float = 60.0, burst: float = 1.0,
                  policy: RetryPolicy | None = None, clock: Clock = time.monotonic,
                  sleep: Sleep = time.sleep, rng: Callable[[], float] = random.random,
-                 reactivation_keeps_id: bool = False) -> None:
+                 reactivation_keeps_id: bool = False, stats: CallStats | None = None) -> None:
         pool = KeyPool(keys, requests_per_minute, burst=burst, clock=clock, sleep=sleep)
-        self.calls = ApiCaller(http, pool, policy, sleep=sleep, rng=rng)
+        self.calls = ApiCaller(http, pool, policy, sleep=sleep, rng=rng, stats=stats)
         self._models = list(models)
         self._model_ids = {(m.connection, m.name): m.id for m in self._models}
         self._model_names = {m.id: (m.connection, m.name) for m in self._models}

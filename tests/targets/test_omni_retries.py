@@ -240,3 +240,15 @@ def test_retry_after_reads_seconds_and_http_dates() -> None:
                            request=request)
     assert retry_after(dated) == 0.0  # in the past: send now
     assert retry_after(httpx.Response(429, headers={"Retry-After": "soon"}, request=request)) is None
+
+
+def test_calls_429s_and_resends_are_tallied(omni: OmniTarget, faulty: Faulty) -> None:
+    faulty.fail("GET", USERS, "429", times=2)
+    faulty.fail("GET", USERS, "500")
+    faulty.fail("GET", USERS, "timeout")
+    assert omni.find_user("ada@example.com") is None
+    faulty.fail("POST", USERS, "timeout")  # a create's unknown outcome: looked up, not resent blind
+    omni.create_user("ada@example.com", "Ada")
+    stats = omni.calls.stats
+    assert stats.calls == len(faulty.calls())
+    assert (stats.rate_limited, stats.retries) == (2, 4)
