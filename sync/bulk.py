@@ -23,9 +23,9 @@ _JSON_TEXT = encoder(ensure_ascii=False, separators=(",", ":"))
 
 
 class EncodedJSON(str):
-    """A JSON column's value already encoded as the column's serializer writes it
-    (``json.dumps(value)``): a caller that had to encode it anyway saves the second pass.
-    Written as it is on every database."""
+    """A JSON column's value already encoded (``json.dumps(value)`` or
+    ``sync.jsontext.stored(value)``, which reads back as the same value): a caller that had
+    to encode it anyway saves the second pass. Written as it is on every database."""
 
     __slots__ = ()
 

@@ -20,7 +20,7 @@ from sqlmodel import Session
 from scim.store import UserStore
 from sync.audit.log import EncodedValue
 from sync.bulk import EncodedJSON
-from sync.jsontext import dumps
+from sync.jsontext import dumps, stored
 from sync.models import ScimUser, utcnow
 from sync.people.changes import ADD, Decision, Outcome, record_changes
 from sync.people.document import Built, build, rfc8785_text
@@ -182,16 +182,18 @@ class _Context:
         }
 
     def _joined(self, row: dict[str, Any], built: Built, link: Link | None) -> None:
-        # The fields' text is made once, for the people table and the audit event alike.
-        fields, stored = row["fields"], EncodedJSON(dumps(row["fields"]))
-        self.outcome.inserts.append({**row, "fields": stored, "dirty": True, "changed_at": self.now,
-                                     "created_at": self.now})
+        # The fields' text is made once, for the people table and the audit event alike (the
+        # stored text, never hashed: the event's hash covers ``canonical``).
+        fields = row["fields"]
+        canonical = rfc8785_text(fields, built.text)  # not None: the document is plain JSON
+        text = EncodedJSON(stored(fields, plain=canonical is not None))
+        self.outcome.inserts.append({**row, "fields": text, "hr_record": EncodedJSON(stored(row["hr_record"])),
+                                     "dirty": True, "changed_at": self.now, "created_at": self.now})
         self.outcome.counts["added"] += 1
         self.outcome.counts["marked"] += 1
         standing = built.standing
         self._event(row["employee_id"], "joined", _joined_json(standing.state, standing.reason))
-        canonical = rfc8785_text(fields, built.text)
-        after = fields if canonical is None else EncodedValue(canonical, stored)
+        after = fields if canonical is None else EncodedValue(canonical, text)
         self.outcome.decisions.append(Decision(ADD, row["employee_id"], fields.get("email"), None, after,
                                                standing.reason))
         if link:
