@@ -161,6 +161,10 @@ def _coerce(spec: FieldSpec, value: Any) -> Any:
         raise PersonError(spec.name, value, str(exc)) from exc
 
 
+_UNSEEN = object()
+_MEMO_CAP = 4096  # distinct cells remembered per field
+
+
 class _HrField:
     """One HR-fed field with its per-row decisions made once: its columns, whether several
     combine, which transforms run directly on text, and what its empty value is."""
@@ -174,13 +178,25 @@ class _HrField:
         self.text_steps, self.other_steps = split_text_steps(spec.transforms)
         self.empty: Any = () if spec.type == "list" else None
         self.plain_string = spec.type == "string"
+        # Cell text -> typed value: an export repeats a column's few values (departments,
+        # statuses, hire days) across every row. Values are immutable (text, numbers, dates,
+        # tuples), so sharing them is safe; a column of unique values stops adding at the cap.
+        self.column, self.memo = spec.hr_columns[0], {}
 
     def read(self, row: Mapping[str, str]) -> Any:
         """What ``_typed(spec, _combine(spec, raws))`` gives, by the shortest path."""
         if self.single:
-            raw = _column(row, self.spec, self.columns[0])
+            try:
+                raw = row[self.column]
+            except KeyError:
+                raw = _column(row, self.spec, self.column)  # raises the PersonError naming it
             if type(raw) is str:  # a CSV cell: skip is_empty's type dispatch
-                return self._typed_text(raw) if raw.strip() else self.empty
+                found = self.memo.get(raw, _UNSEEN)
+                if found is _UNSEEN:
+                    found = self._typed_text(raw) if raw.strip() else self.empty
+                    if len(self.memo) < _MEMO_CAP:
+                        self.memo[raw] = found
+                return found
             raw = None if is_empty(raw) else raw
         else:
             raw = _combine(self.spec, [_column(row, self.spec, column) for column in self.columns])

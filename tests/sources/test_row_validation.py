@@ -66,3 +66,18 @@ def test_the_rejects_report_is_formula_safe(tmp_path):
     assert rows[2] == ["9", "'+4", "'-2 is odd", "'\tx", "O'Brien"]
     assert safe_cell("\rX") == "'\rX" and safe_cell(None) == ""
 
+
+
+def test_a_repeated_cell_reads_the_same_on_every_row_and_a_bad_one_rejects_every_row():
+    """Cells are read once per distinct text (an export repeats departments and dates): the
+    same text gives the same value on every row, and a bad one fails each row it is on."""
+    rows = [row(str(n), Department="R&D", Hire_Date="2020-13-45" if n % 3 == 0 else "03/01/2024",
+                Worker_Status=" On Leave ", Security_Level="7") for n in range(1, 10)]
+    good, bad = check(*rows, row("10", Department=" "), row("11", Missing_Column="x"))
+    assert sorted(r.position for r in bad) == [4, 7, 10]
+    assert all(r.reason.startswith("Hire Date:") for r in bad)
+    people = [c.person for c in good]
+    assert {(p["department"], p["hire_date"].isoformat(), p["employment_status"], p["security_level"])
+            for p in people[:-2]} == {("Engineering", "2024-03-01", "leave", 7)}
+    assert people[-2]["department"] is None and people[-2].sources.get("department") is None
+    assert people[-1]["department"] == "Finance"
