@@ -177,7 +177,8 @@ def _save_plan(session: Session, settings: Settings, tables: Tables, target: Tar
                      GuardLimits(settings.guard_max_share, settings.guard_max_count,
                                  settings.guard_min_changes))
     summary = counts.to_dict() | {"active_accounts": active}
-    queued = enqueue(session, run.id, the_plan, everyone=scope.everyone)
+    queued = enqueue(session, run.id, the_plan, everyone=scope.everyone,
+                     scope=[d.user_name for d in desired])
     _supersede(session, queued.superseded_runs, run.id)
     if not the_plan.changes:
         finish_run(run, SUCCEEDED, summary, "nothing to change")

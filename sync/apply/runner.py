@@ -105,7 +105,7 @@ def _apply_next(engine: Engine, target: Target, run_id: int, worker: str, policy
             effect = perform(target, session, row)
         except TargetError as exc:
             session.rollback()
-            status = _record_failure(session, row_id, worker, policy, exc, clock())
+            status = record_failure(session, row_id, worker, policy, exc, clock())
             if isinstance(exc, TargetUnavailable) and not isinstance(exc, OutcomeUnknown | RateLimited):
                 raise Unreachable(status) from exc
             return status
@@ -116,14 +116,21 @@ def _apply_next(engine: Engine, target: Target, run_id: int, worker: str, policy
         return DONE
 
 
-def _record_failure(session: Session, row_id: int, worker: str, policy: Policy,
-                    exc: TargetError, now: dt.datetime) -> str:
+def record_failure(session: Session, row_id: int, worker: str, policy: Policy,
+                   exc: TargetError, now: dt.datetime | None = None) -> str:
     """The call failed: count the attempt, schedule the retry or quarantine, and audit it,
-    in a fresh transaction (the state changes of the failed attempt were rolled back)."""
+    in a fresh transaction (the state changes of the failed attempt were rolled back).
+    The rollback released the row, so another worker may have applied it meanwhile (or a
+    newer plan taken it over): then its status stands and nothing is recorded."""
+    now = now or utcnow()
     query = select(OutboxChange).where(OutboxChange.id == row_id)
     if session.get_bind().dialect.name == "postgresql":
         query = query.with_for_update()
     row = session.scalars(query).one()
+    if row.status not in OPEN:
+        status = row.status
+        session.rollback()
+        return status
     row.attempts += 1
     row.last_error = str(exc)[:1000]
     status = QUARANTINED if row.attempts >= policy.max_attempts else FAILED

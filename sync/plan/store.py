@@ -10,14 +10,15 @@ not retried) until its payload changes.
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, replace
 from typing import Any
 
 from sqlalchemy import select, update
 from sqlmodel import Session
 
 from sync.models import OutboxChange
-from sync.plan.values import Change, Plan
+from sync.plan.values import Change, Plan, key_of
 
 PENDING, DONE, FAILED, QUARANTINED, SUPERSEDED = "pending", "done", "failed", "quarantined", "superseded"
 OPEN = (PENDING, FAILED)
@@ -29,17 +30,24 @@ class Enqueued:
     superseded_runs: frozenset[int]  # earlier runs some of whose unfinished rows this run took over
 
 
-def enqueue(session: Session, run_id: int, plan: Plan, *, everyone: bool = False) -> Enqueued:
+def enqueue(session: Session, run_id: int, plan: Plan, *, everyone: bool = False,
+            scope: Iterable[str] = ()) -> Enqueued:
     """Write the plan's changes as outbox rows, taking over earlier runs' unfinished rows:
     those of the same changes, and, for a plan of everyone (computed afresh from the
     applied state), every other open row too: a change it no longer plans is not wanted,
-    and applying the older run later would send stale changes."""
+    and applying the older run later would send stale changes.
+
+    A plan for a few people (``scope``: their userNames) sees only them, so a group batch
+    it takes over keeps the older batch's other members."""
     previous = _unfinished(session, [c.name for c in plan.changes])
+    in_scope = {key_of(name) for name in scope}
     carried = {"retried": 0, "quarantined": 0}
     rows = []
     for change in plan.changes:
-        row = outbox_row(run_id, change)
         old = previous.get(change.name)
+        if old is not None and not everyone and old.status in OPEN:
+            change = keep_others(change, old.payload, in_scope)
+        row = outbox_row(run_id, change)
         if old is not None:
             _carry_over(row, old, carried)
         rows.append(row)
@@ -52,6 +60,21 @@ def enqueue(session: Session, run_id: int, plan: Plan, *, everyone: bool = False
     session.add_all(rows)
     session.flush()
     return Enqueued(carried, touched)
+
+
+def keep_others(change: Change, older: Mapping[str, Any], in_scope: set[str]) -> Change:
+    """``change`` with the members an older batch of the same group named for people
+    outside ``in_scope`` (the newer plan knows nothing new about them)."""
+    if change.kind not in ("group.create", "group.members"):
+        return change
+    payload = dict(change.payload)
+    for field in ("members", "add", "remove"):
+        if field in payload:
+            mine = list(payload[field])
+            seen = {key_of(n) for n in mine}
+            payload[field] = mine + [n for n in older.get(field, ())
+                                     if key_of(n) not in in_scope and key_of(n) not in seen]
+    return replace(change, payload=payload)
 
 
 def open_count(session: Session, run_id: int) -> int:
