@@ -9,6 +9,7 @@ stored exactly as an ORM or Core insert stores them.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Mapping, Sequence
+from operator import itemgetter
 from typing import Any
 
 from sqlalchemy import JSON, Date, DateTime, Table
@@ -45,7 +46,7 @@ def bulk_insert(session: Session, table: Table, rows: Sequence[Mapping[str, Any]
     cursor = connection.cursor()
     try:
         for batch in chunks(rows, BATCH):
-            cursor.executemany(statement, [_bound(row, names, processors) for row in batch])
+            cursor.executemany(statement, _bound(batch, names, processors))
     finally:
         cursor.close()
 
@@ -96,9 +97,18 @@ def _memoized(process: Callable[[Any], Any]) -> Callable[[Any], Any]:
     return cached
 
 
-def _bound(row: Mapping[str, Any], names: Sequence[str], processors: Sequence[Any]) -> tuple[Any, ...]:
-    return tuple(value if process is None else process(value)
-                 for value, process in zip([row[name] for name in names], processors, strict=True))
+def _bound(rows: Sequence[Mapping[str, Any]], names: Sequence[str],
+           processors: Sequence[Callable[[Any], Any] | None]) -> list[list[Any]]:
+    """Each row's values in ``names`` order, those with a bind processor processed."""
+    values_of = itemgetter(*names) if len(names) > 1 else lambda row: (row[names[0]],)
+    processed = [(index, process) for index, process in enumerate(processors) if process is not None]
+    bound = []
+    for row in rows:
+        values = list(values_of(row))
+        for index, process in processed:
+            values[index] = process(values[index])
+        bound.append(values)
+    return bound
 
 
 def _copy(connection: Any, table: Table, names: Sequence[str], rows: Sequence[Mapping[str, Any]]) -> None:
