@@ -28,6 +28,7 @@ from sqlmodel import Session
 
 from sync.apply.runner import Policy, apply_rows
 from sync.audit.log import record_event
+from sync.audit.record import record_settings_changes
 from sync.audit.store import checkpoint_after_run
 from sync.config import Settings
 from sync.db import session_scope
@@ -171,6 +172,9 @@ def _save_plan(session: Session, settings: Settings, tables: Tables, target: Tar
     mode = "reconcile" if reconcile else "full" if scope.everyone else "scoped"
     run = start_run(session, KIND, None, mode, {"tables_version": tables.version,
                                                   "problems": list(problems)[:200]})
+    # A plan is where settings and mapping tables turn into access: a change to either is
+    # recorded before the first plan that uses it, in that plan's transaction.
+    record_settings_changes(session, settings, tables.version, run=run.id)
     counts = the_plan.counts
     active = sum(1 for u in users.values() if u.active)
     verdict = assess(counts.deactivations, counts.role_downgrades, active,
