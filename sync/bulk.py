@@ -16,7 +16,7 @@ from sqlalchemy import JSON, Date, DateTime, Table
 from sqlalchemy.dialects import postgresql
 from sqlmodel import Session
 
-from sync.jsontext import dumps, encoder
+from sync.jsontext import dumps, encoder, stored
 
 BATCH = 5000  # rows per executemany
 _PG = postgresql.dialect()
@@ -114,12 +114,18 @@ def _bound(rows: Sequence[Mapping[str, Any]], names: Sequence[str],
 def _copy(connection: Any, table: Table, names: Sequence[str], rows: Sequence[Mapping[str, Any]]) -> None:
     """COPY FROM STDIN; JSON columns go as their text (jsonb parses it), the rest as psycopg
     adapts them (dates, times with their zone, booleans)."""
-    encoded = {name for name in names if isinstance(table.c[name].type.dialect_impl(_PG), JSON)}
+    processors = [_json_text if isinstance(table.c[name].type.dialect_impl(_PG), JSON) else None
+                  for name in names]
     columns = ", ".join(names)
     with connection.cursor() as cursor, cursor.copy(f"COPY {table.name} ({columns}) FROM STDIN") as copy:
-        for row in rows:
-            copy.write_row([_json_text(row[name]) if name in encoded else row[name] for name in names])
+        for batch in chunks(rows, BATCH):  # a batch's values at a time, not a second copy of all
+            for values in _bound(batch, names, processors):
+                copy.write_row(values)
 
 
 def _json_text(value: Any) -> str:
-    return value if type(value) is EncodedJSON else _JSON_TEXT(value)
+    # jsonb keeps the value, not the text: a flat dict (an event's target) goes as orjson's.
+    kind = type(value)
+    if kind is EncodedJSON:
+        return value
+    return stored(value) if kind is dict else _JSON_TEXT(value)
