@@ -15,6 +15,8 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
+from datetime import date
+from decimal import Decimal
 from types import MappingProxyType
 from typing import Any
 
@@ -162,6 +164,7 @@ def _coerce(spec: FieldSpec, value: Any) -> Any:
 
 
 _UNSEEN = object()
+_NEVER_EMPTY = frozenset({str, int, bool, Decimal, date})
 _MEMO_CAP = 4096  # distinct cells remembered per field
 
 
@@ -234,8 +237,9 @@ class _HrReader:
         sources: dict[str, str] = {}
         for hr_field in self.fields:
             value = values[hr_field.name] = hr_field.read(row)
-            # read() gives text only when it is not blank, so only other values need the test.
-            if type(value) is str or not is_empty(value):
+            # read() gives text only when it is not blank, and a number or a date is never
+            # empty: only None and the rest (lists) need the test.
+            if type(value) in _NEVER_EMPTY or value is not None and not is_empty(value):
                 sources[hr_field.name] = "hr"
         # As _with_defaults: sources given first, then defaults, in declaration order.
         for name, default, empty in self.defaults:
