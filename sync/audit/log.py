@@ -132,7 +132,7 @@ class _Rows:
             b'{"action":', text(event.action), b',"actor":', text(event.actor),
             b',"after":', after_text, b',"before":', text(event.before),
             b',"outcome":', text(event.outcome), b',"reason":', text(event.reason),
-            b',"run":', text(event.run), b',"seq":', canonical_json(seq),
+            b',"run":', text(event.run), b',"seq":', str(seq).encode() if seq <= _SAFE_SEQ else canonical_json(seq),
             b',"target":', canonical_json(target), b',"time":', self.time, b"}"))
         return {"seq": seq, "time": self.now, "actor": event.actor, "action": event.action,
                 "target": target, "before": event.before, "after": after,
@@ -159,6 +159,8 @@ def _memo_key(value: Any) -> Any:
     return None  # large or nested (a person's fields): rarely repeated
 
 
+# A sequence number is a positive integer: RFC 8785 writes it in plain digits up to 2**53 - 1.
+_SAFE_SEQ = 2**53 - 1
 _SMALL = 8  # members: a reason or a target, not a person's fields
 # Not bool: True == 1, so {"x": True} and {"x": 1} would share a key and a text.
 _FLAT = frozenset({str, int, type(None)})
