@@ -68,12 +68,14 @@ def rfc8785_text(document: Mapping[str, Any], text: str) -> bytes | None:
     exactly that: a document holds text, null, booleans, integers and lists of text, which
     sorted compact JSON writes as RFC 8785 does, but an integer beyond 2**53 (section
     3.2.2.3) and a field name beyond U+FFFF (section 3.2.3: UTF-16 order) it does not."""
-    for name, value in document.items():
-        kind = type(value)
-        if kind is int and not -_MAX_SAFE <= value <= _MAX_SAFE or kind not in _JCS_SAME or not name.isascii():
-            return None
-        if kind is list and any(type(item) is not str for item in value):
-            return None
+    values = document.values()
+    kinds = set(map(type, values))  # the walks below run only for kinds the document holds
+    if not kinds <= _JCS_SAME or not "".join(document).isascii():
+        return None
+    if int in kinds and any(type(v) is int and not -_MAX_SAFE <= v <= _MAX_SAFE for v in values):
+        return None
+    if list in kinds and any(type(v) is list and any(type(item) is not str for item in v) for v in values):
+        return None
     return text.encode()
 
 
