@@ -84,12 +84,13 @@ def validate_records(records: Iterable[Record], attribute_map: AttributeMap, uni
     ``PROGRESS_STEP`` records (for a progress bar)."""
     columns = mapped_columns(attribute_map)
     fingerprint = map_fingerprint(attribute_map) + salt
+    blanks = [""] * len(columns)
     candidates: list[Candidate] = []
     rejects: list[Reject] = []
     for count, record in enumerate(records, 1):
         if progress is not None and count % PROGRESS_STEP == 0:
             progress(PROGRESS_STEP)
-        hr_record = {c: record.values.get(c, "") for c in columns}
+        hr_record = dict(zip(columns, map(record.values.get, columns, blanks)))  # a missing cell is ""
         if carried is not None:
             hr_record = _with_carried(hr_record, record, carried, attribute_map)
         digest = record_hash(hr_record, fingerprint)
