@@ -12,6 +12,7 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from operator import itemgetter
 from typing import Any
 
+from psycopg.copy import QueuedLibpqWriter
 from sqlalchemy import JSON, Date, DateTime, Table
 from sqlalchemy.dialects import postgresql
 from sqlmodel import Session
@@ -117,7 +118,8 @@ def _copy(connection: Any, table: Table, names: Sequence[str], rows: Sequence[Ma
     processors = [_json_text if isinstance(table.c[name].type.dialect_impl(_PG), JSON) else None
                   for name in names]
     columns = ", ".join(names)
-    with connection.cursor() as cursor, cursor.copy(f"COPY {table.name} ({columns}) FROM STDIN") as copy:
+    with connection.cursor() as cursor, cursor.copy(f"COPY {table.name} ({columns}) FROM STDIN",
+                                                    writer=QueuedLibpqWriter(cursor)) as copy:
         for batch in chunks(rows, BATCH):  # a batch's values at a time, not a second copy of all
             for values in _bound(batch, names, processors):
                 copy.write_row(values)
