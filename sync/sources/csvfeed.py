@@ -97,8 +97,10 @@ def parse_csv(decoded: DecodedText, delimiter: str, check_header: HeaderCheck,
     check_header(header)
     records: list[Record] = []
     rejects: list[Reject] = []
+    bad_lines = decoded.bad_lines
     for start, end, cells, problem in _rows(lines, delimiter, len(header)):
-        bad = next((decoded.bad_lines[n] for n in range(start, end + 1) if n in decoded.bad_lines), None)
+        # Nearly every file decodes cleanly: only then is a row's every line looked up.
+        bad = next((bad_lines[n] for n in range(start, end + 1) if n in bad_lines), None) if bad_lines else None
         problem = problem or (f"{bad}: fix the file's encoding" if bad else _shape(cells, header))
         values = dict(zip(header, cells, strict=False))
         if problem:
