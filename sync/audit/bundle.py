@@ -119,18 +119,16 @@ def body_batches(head: BundleHead, events: Iterable[Mapping[str, Any]]) -> Itera
     a time. Each event is checked to be the log's leaf at its place, so a row altered in
     the database (or a gap) stops the export rather than producing a bundle that lies."""
     version_ = str(head.proof["product_version"])
-    batch: list[Mapping[str, Any]] = []
     lines: list[bytes] = []
     expected, header = head.first_seq, True
     for event in events:
         lines.append(_checked_line(event, expected, head.leaf_hashes))
-        batch.append(event)
         expected += 1
-        if len(batch) == BATCH:
-            yield _render(lines, batch, version_, header)
-            batch, lines, header = [], [], False
-    if batch:
-        yield _render(lines, batch, version_, header)
+        if len(lines) == BATCH:
+            yield _render(lines, version_, header)
+            lines, header = [], False
+    if lines:
+        yield _render(lines, version_, header)
     if expected != head.last_seq + 1:
         raise BundleError(f"events end at seq {expected - 1}, not {head.last_seq} as declared")
 
@@ -146,8 +144,12 @@ def _checked_line(event: Mapping[str, Any], expected: int, hashes: Sequence[byte
     return line
 
 
-def _render(lines: list[bytes], events: list[Mapping[str, Any]], version_: str,
-            header: bool) -> dict[str, bytes]:
+def _render(lines: list[bytes], version_: str, header: bool) -> dict[str, bytes]:
+    # The views are rendered from the events as the bundle carries them (parsed back from
+    # their RFC 8785 lines), exactly as verify rebuilds them: a stored value that JSON
+    # writes differently from its canonical form (the float 60.0 is "60" in RFC 8785)
+    # must not make an honest export fail verification.
+    events = [json.loads(line) for line in lines]
     return {EVENTS_FILE: b"".join(line + b"\n" for line in lines),
             **render_views(events, version_, header=header)}
 

@@ -90,3 +90,20 @@ def test_checkpoint_command_stores_and_checkpoints_lists(database_url: str, engi
     text = runner.invoke(main, ["audit", "checkpoints", "--limit", "1"])
     assert text.exit_code == 0 and "size          6" in text.output and "on demand" in text.output
     assert len(text.output.strip().splitlines()) == 1
+
+
+def test_an_event_with_integral_floats_exports_and_verifies(engine: Engine, tmp_path: Path) -> None:
+    """RFC 8785 writes the float 60.0 as 60: the views must be built from the events as the
+    bundle carries them, or an honest export fails verification (a config.change event
+    with `bi_timeout = 30.0` did, in the demo)."""
+    from sync.audit.store import export
+    from sync.audit.verify import verify_bundle
+
+    private, public = generate_key_files(tmp_path / "keys")
+    with session_scope(engine) as session:
+        record_events(session, [Event("system:hr2bi", "config.change", {"type": "config", "id": "settings"},
+                                      after={"timeout": 30.0, "share": 0.2, "nested": [1.0, {"x": -0.0}]})])
+    with session_scope(engine) as session:
+        export(session, tmp_path / "bundle", private, "test log")
+    report = verify_bundle(tmp_path / "bundle", load_public_key(public))
+    assert report.signature_checked and report.last_seq == 1
