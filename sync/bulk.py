@@ -8,7 +8,8 @@ stored exactly as an ORM or Core insert stores them.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from itertools import chain, islice
 from operator import itemgetter
 from typing import Any
 
@@ -32,11 +33,19 @@ class EncodedJSON(str):
     __slots__ = ()
 
 
-def bulk_insert(session: Session, table: Table, rows: Sequence[Mapping[str, Any]]) -> None:
-    """Insert rows (all with the same keys) in the session's transaction."""
-    if not rows:
+def bulk_insert(session: Session, table: Table, rows: Iterable[Mapping[str, Any]]) -> None:
+    """Insert rows (all with the same keys) in the session's transaction.
+
+    An iterator is read as it is written, BATCH rows at a time: on PostgreSQL all of them go
+    in one COPY, so the server parses and indexes the rows sent while the caller makes the
+    next ones, and waits only for the last ones at the end (a COPY per batch waited at the
+    end of each). Making the rows must not use the session: the COPY holds its connection."""
+    remaining = iter(rows)
+    first = next(remaining, None)
+    if first is None:
         return
-    names = list(rows[0])
+    names = list(first)
+    rows = chain((first,), remaining)
     dialect = session.get_bind().dialect
     connection = session.connection().connection.driver_connection
     if dialect.name == "postgresql":
@@ -46,7 +55,7 @@ def bulk_insert(session: Session, table: Table, rows: Sequence[Mapping[str, Any]
     statement = f"INSERT INTO {table.name} ({', '.join(names)}) VALUES ({', '.join('?' * len(names))})"
     cursor = connection.cursor()
     try:
-        for batch in chunks(rows, BATCH):
+        for batch in batches(rows, BATCH):
             cursor.executemany(statement, _bound(batch, names, processors))
     finally:
         cursor.close()
@@ -55,6 +64,13 @@ def bulk_insert(session: Session, table: Table, rows: Sequence[Mapping[str, Any]
 def chunks(items: Sequence[Any], size: int) -> Iterator[Sequence[Any]]:
     for start in range(0, len(items), size):
         yield items[start:start + size]
+
+
+def batches(items: Iterable[Any], size: int) -> Iterator[list[Any]]:
+    """Lists of ``size`` items (the last one shorter), read from ``items`` as they are needed."""
+    remaining = iter(items)
+    while batch := list(islice(remaining, size)):
+        yield batch
 
 
 def _processor(table: Table, name: str, dialect: Any) -> Callable[[Any], Any] | None:
@@ -112,7 +128,7 @@ def _bound(rows: Sequence[Mapping[str, Any]], names: Sequence[str],
     return bound
 
 
-def _copy(connection: Any, table: Table, names: Sequence[str], rows: Sequence[Mapping[str, Any]]) -> None:
+def _copy(connection: Any, table: Table, names: Sequence[str], rows: Iterable[Mapping[str, Any]]) -> None:
     """COPY FROM STDIN; JSON columns go as their text (jsonb parses it), the rest as psycopg
     adapts them (dates, times with their zone, booleans)."""
     processors = [_json_text if isinstance(table.c[name].type.dialect_impl(_PG), JSON) else None
@@ -120,7 +136,7 @@ def _copy(connection: Any, table: Table, names: Sequence[str], rows: Sequence[Ma
     columns = ", ".join(names)
     with connection.cursor() as cursor, cursor.copy(f"COPY {table.name} ({columns}) FROM STDIN",
                                                     writer=QueuedLibpqWriter(cursor)) as copy:
-        for batch in chunks(rows, BATCH):  # a batch's values at a time, not a second copy of all
+        for batch in batches(rows, BATCH):  # a batch's values at a time, not a second copy of all
             for values in _bound(batch, names, processors):
                 copy.write_row(values)
 

@@ -26,7 +26,6 @@ from sync.models import AuditEvent, utcnow
 
 SUCCESS = "success"
 EVENTS = AuditEvent.__table__  # type: ignore[attr-defined]
-BATCH = 5000  # rows per executemany
 # Statements built once (compiled forms are cached; building them costs more than running them).
 _INSERT = insert(EVENTS)
 _MAX_SEQ = select(func.max(AuditEvent.seq))
@@ -83,15 +82,13 @@ def record_events(session: Session, events: Iterable[Event]) -> int:
     """Append many events in the caller's transaction with a few statements (an import's
     per-person events): one lock, one sequence read, batched inserts through the driver
     (``bulk_insert``: COPY on PostgreSQL; the same stored values as the Core insert of
-    ``record_event``, at a fraction of the cost). Returns the count."""
+    ``record_event``, at a fraction of the cost). Returns the count.
+
+    The rows are made as they are written, so ``events`` must not use the session (the
+    importer's are made from decisions already taken): on PostgreSQL they stream into one
+    COPY, hashed here while the server stores the ones before."""
     rows = _Rows(_next_seq(session), utcnow())
-    batch: list[dict[str, Any]] = []
-    for event in events:
-        batch.append(rows.row(event))
-        if len(batch) >= BATCH:
-            bulk_insert(session, EVENTS, batch)
-            batch = []
-    bulk_insert(session, EVENTS, batch)
+    bulk_insert(session, EVENTS, map(rows.row, events))
     return rows.count
 
 

@@ -230,6 +230,6 @@ class _Context:
         update_people(session, self.outcome.updates)
         insert_people(session, self.outcome.inserts)
         ids = person_ids(session)
-        insert_events(session, [{"person_id": ids[eid], "run_id": run_id, "event": event,
+        insert_events(session, ({"person_id": ids[eid], "run_id": run_id, "event": event,
                                  "details": details, "at": self.now}
-                                for eid, event, details in self.outcome.events])
+                                for eid, event, details in self.outcome.events))

@@ -79,7 +79,7 @@ def _value(value: Any) -> Any:
     return json.loads(value) if type(value) is EncodedJSON else value
 
 
-def insert_events(session: Session, rows: Sequence[Mapping[str, Any]]) -> None:
+def insert_events(session: Session, rows: Iterable[Mapping[str, Any]]) -> None:
     bulk_insert(session, EVENTS, rows)
 
 
