@@ -14,22 +14,19 @@ Plan and apply live in :mod:`sync.pipeline`; each job is get -> plan -> apply ->
 from __future__ import annotations
 
 import logging
-import time
 from dataclasses import asdict, dataclass, field, is_dataclass
 from typing import Any
 
-import httpx
 from sqlalchemy.engine import Engine
 
 from sync.config import Settings
 from sync.locks import SYNC, held
 from sync.rules import load_dir
-from sync.sources.api import api_feed
+from sync.sources.api import fetch_feed
 from sync.sources.config import SourceConfig, load_sources
 from sync.sources.csvfeed import CsvOptions, csv_feed
 from sync.sources.errors import AlreadyImported, FeedError
 from sync.sources.feed import Feed
-from sync.sources.http import HrApi
 from sync.sources.importer import Progress, import_feed
 
 log = logging.getLogger(__name__)
@@ -113,9 +110,7 @@ def read_feed(config: SourceConfig, attribute_map: Any) -> Feed:
     assert config.api is not None
     if config.api.auth.problems:
         raise FeedError(f"{config.name}: " + "; ".join(config.api.auth.problems))
-    with httpx.Client(timeout=config.api.timeout, follow_redirects=True) as client:
-        api = HrApi(client, config.api.auth, config.api.retry, time.sleep, config.api.timeout)
-        return api_feed(api, config.api, config.options.mode)
+    return fetch_feed(config.api, config.options.mode)
 
 
 def plan_and_apply(engine: Engine, settings: Settings, *, progress: bool = False, **scope: Any) -> tuple[dict[str, Any], dict[str, Any]]:

@@ -9,10 +9,13 @@ JSON API from a CSV export.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
 from urllib.parse import urljoin
+
+import httpx
 
 from sync.sources.errors import SourceResponseError
 from sync.sources.feed import Feed, Record, Reject
@@ -54,6 +57,13 @@ class ApiSource:
     null_values: tuple[str, ...] = ()
     timeout: float = 30.0
     retry: Retry = field(default_factory=Retry)
+
+
+def fetch_feed(source: ApiSource, mode: str) -> Feed:
+    """Read a configured HR API source over a client of its own (the CLI and the sync job)."""
+    with httpx.Client(timeout=source.timeout, follow_redirects=True) as client:
+        api = HrApi(client, source.auth, source.retry, time.sleep, source.timeout)
+        return api_feed(api, source, mode)
 
 
 def api_feed(api: HrApi, source: ApiSource, mode: str) -> Feed:

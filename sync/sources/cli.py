@@ -9,7 +9,6 @@ from __future__ import annotations
 import functools
 import json
 import sys
-import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import replace
@@ -17,7 +16,6 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import click
-import httpx
 from sqlalchemy.engine import Engine
 
 from sync.audit.errors import AuditError
@@ -26,13 +24,12 @@ from sync.db import DatabaseUnavailable, engine_for
 from sync.models import Run
 from sync.rules import AttributeMap, RulesError, TableErrors, load_dir
 from sync.runs import HELD, RunError, run_to_dict
-from sync.sources.api import api_feed
+from sync.sources.api import fetch_feed
 from sync.sources.config import SourceConfig, load_sources
 from sync.sources.csvfeed import CsvOptions, csv_feed
 from sync.sources.decoding import check_encoding
 from sync.sources.errors import FeedError, SourceConfigError
 from sync.sources.feed import FULL, INCREMENTAL, Feed
-from sync.sources.http import HrApi
 from sync.sources.importer import ImportOptions, Progress, import_feed
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -127,9 +124,7 @@ def import_api(source_name: str, full: bool | None, as_json: bool) -> None:
         raise SourceConfigError("; ".join(config.api.auth.problems))
     options = _options(config, source_name, full, False)
     amap = attribute_map(settings)
-    with httpx.Client(timeout=config.api.timeout, follow_redirects=True) as client:
-        api = HrApi(client, config.api.auth, config.api.retry, time.sleep, config.api.timeout)
-        feed = api_feed(api, config.api, options.mode)
+    feed = fetch_feed(config.api, options.mode)
     _run(engine, feed, amap, options, as_json)
 
 
