@@ -53,24 +53,21 @@ def user_snapshot(row: BiUserState | None) -> dict[str, Any] | None:
 
 def save_user(session: Session, user_name: str, **values: Any) -> BiUserState:
     """Create or update a user row with ``values`` (JSON columns are replaced whole)."""
-    row = user_row(session, user_name)
-    if row is None:
-        row = BiUserState(user_name_key=key_of(user_name), user_name=user_name)
-        session.add(row)
-    for name, value in values.items():
-        setattr(row, name, value)
-    row.updated_at = utcnow()
-    return row
+    row = user_row(session, user_name) or BiUserState(user_name_key=key_of(user_name),
+                                                      user_name=user_name)
+    return _save(session, row, values)
 
 
 def save_group(session: Session, name: str, **values: Any) -> BiGroupState:
-    row = group_row(session, name)
-    if row is None:
-        row = BiGroupState(name_key=key_of(name), name=name)
-        session.add(row)
-    for field, value in values.items():
-        setattr(row, field, value)
+    row = group_row(session, name) or BiGroupState(name_key=key_of(name), name=name)
+    return _save(session, row, values)
+
+
+def _save(session: Session, row: Any, values: dict[str, Any]) -> Any:
+    for name, value in values.items():
+        setattr(row, name, value)
     row.updated_at = utcnow()
+    session.add(row)  # a no-op for a row the session already holds
     return row
 
 
