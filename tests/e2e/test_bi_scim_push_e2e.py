@@ -7,8 +7,9 @@ same push through a real worker and broker."""
 
 from __future__ import annotations
 
+import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -42,6 +43,17 @@ def entra(name: str) -> tuple[dict[str, Any], dict[str, Any]]:
               "emails": [{"primary": True, "type": "work", "value": f"{name}@northwind.example"}],
               ENTERPRISE: {"department": "Finance"}}
     return create, {"schemas": [PATCH], "Operations": [{"op": "Replace", "path": "active", "value": "False"}]}
+
+
+@pytest.fixture(autouse=True)
+def _pushes_finish() -> Iterator[None]:
+    """The embedded mode provisions on timer threads that outlive the request: wait for
+    them, so no push is still writing when the next test empties the database."""
+    yield
+    for thread in threading.enumerate():
+        if isinstance(thread, threading.Timer):
+            thread.join(60)
+            assert not thread.is_alive(), "a push was still provisioning after a minute"
 
 
 def _bi_user(sandbox: Sandbox, user_name: str) -> dict[str, Any] | None:
