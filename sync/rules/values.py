@@ -8,6 +8,7 @@ rule sees it, and ``"7"`` must become ``7`` for ``security_level ge 5`` to compa
 from __future__ import annotations
 
 import datetime as dt
+import re
 import functools
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -97,15 +98,30 @@ def _text_step(step: Transform) -> Callable[[str], str]:
     return method if method is not None else functools.partial(_STEPS[step.name], step)
 
 
+# SAP SuccessFactors OData v2 writes Edm.DateTime as "/Date(1700000000000)/" (milliseconds
+# since the epoch, UTC) and Edm.DateTimeOffset as "/Date(1700000000000+0060)/" (the offset
+# in minutes, giving the local date).
+_ODATA_DATE = re.compile(r"^/Date\((-?\d+)(?:([+-])(\d{4}))?\)/$")
+
+
 def to_date(value: Any) -> dt.date:
     if isinstance(value, dt.datetime):
         return value.date()
     if isinstance(value, dt.date):
         return value
+    odata = _ODATA_DATE.match(str(value).strip())
+    if odata:
+        return _odata_date(*odata.groups())
     try:
         return parse_datetime(str(value)).date()
     except ValueError as exc:
         raise ValueProblem(f"{value!r} is not a date (write YYYY-MM-DD)") from exc
+
+
+def _odata_date(millis: str, sign: str | None, minutes: str | None) -> dt.date:
+    offset = (-1 if sign == "-" else 1) * int(minutes or 0)
+    moment = dt.datetime(1970, 1, 1) + dt.timedelta(milliseconds=int(millis), minutes=offset)
+    return moment.date()
 
 
 def to_number(value: Any) -> int | Decimal:

@@ -2,7 +2,13 @@
 
 Paging styles: ``page`` (page number and size), ``offset`` (offset and limit), ``cursor``
 (a token from each answer sent back with the next request) and ``next_link`` (a URL in the
-answer, or the ``Link: <...>; rel="next"`` header). Each record becomes HR column -> text
+answer, or the ``Link: <...>; rel="next"`` header).
+
+A server may cap the page size below what was asked (Workday's REST API sends at most 100),
+so a page shorter than ``size`` is not the end. When the answer announces a total
+(``total_path``) paging goes on until that many records are read, and an import that reads
+fewer fails before it changes anyone: a feed cut short would otherwise turn the people it
+lost into leavers. Each record becomes HR column -> text
 through the configured field paths (``fields``), so the rest of the import cannot tell a
 JSON API from a CSV export.
 """
@@ -37,6 +43,7 @@ class Paging:
     cursor_param: str = "cursor"
     cursor_path: str = "next_cursor"
     next_path: str | None = None  # None: the Link header's rel="next"
+    total_path: str | None = None  # where the answer says how many records there are in all
     max_pages: int = 10_000
 
 
@@ -138,13 +145,19 @@ def _records(page: Any, source: ApiSource, url: str) -> list[Any]:
 def _pages(api: HrApi, source: ApiSource) -> Iterator[list[Any]]:
     paging, url, params = source.paging, source.url, dict(source.params)
     seen: set[str] = set()
+    count = Count()
     for number in range(paging.max_pages):
-        params.update(_page_params(paging, number))
-        page, response = api.get_json(source.method, url, params=params, headers=source.headers, body=source.body)
+        params.update(_page_params(paging, number, count.read))
+        # None, not {}: httpx replaces a URL's query with the params given, even empty ones,
+        # and a next link's query (?page=2, $skiptoken=...) is the whole point of it.
+        page, response = api.get_json(source.method, url, params=params or None, headers=source.headers,
+                                      body=source.body)
         records = _records(page, source, str(response.url))
+        count.add(records, _total(paging, page, str(response.url)), str(response.url))
         yield records
-        follow = _next(paging, page, response, records)
+        follow = _next(paging, page, response, records, count)
         if follow is None:
+            count.check(source.url)
             return
         if paging.type in ("cursor", "next_link"):
             if follow in seen:  # a server bug that would otherwise loop until max_pages
@@ -159,18 +172,63 @@ def _pages(api: HrApi, source: ApiSource) -> Iterator[list[Any]]:
                               "(or raise max_pages)")
 
 
-def _page_params(paging: Paging, number: int) -> dict[str, Any]:
+@dataclass
+class Count:
+    """What paging has read so far, against what the server announced."""
+
+    read: int = 0
+    total: int | None = None
+    largest: int = 0
+    last: str | None = None  # the previous page, to catch a server that ignores the page parameter
+
+    def add(self, records: list[Any], total: int | None, url: str) -> None:
+        fingerprint = repr(records)
+        if records and fingerprint == self.last:
+            raise SourceResponseError(f"{url}: the API sent the same page twice: check the paging settings "
+                                      "(page_param, offset_param...) against the API's documentation")
+        self.read, self.largest, self.last = self.read + len(records), max(self.largest, len(records)), fingerprint
+        self.total = total if total is not None else self.total
+
+    def check(self, url: str) -> None:
+        if self.total is not None and self.read < self.total:
+            raise SourceResponseError(
+                f"{url}: the HR API announced {self.total} records but sent {self.read}: the import is "
+                "stopped and nobody was changed (a cut-short feed would make the missing people leavers); "
+                "try again later, or check the paging settings")
+
+
+def _total(paging: Paging, page: Any, url: str) -> int | None:
+    if paging.total_path is None:
+        return None
+    value = _path(page, paging.total_path)
+    if value is _MISSING or value is None:
+        return None
+    try:
+        return int(value)
+    except (TypeError, ValueError) as exc:
+        raise SourceResponseError(f"{url}: the total at {paging.total_path!r} is {value!r}, not a number: "
+                                  "check total_path") from exc
+
+
+def _page_params(paging: Paging, number: int, read: int) -> dict[str, Any]:
     if paging.type == "page":
         return {paging.page_param: paging.first_page + number, paging.size_param: paging.size}
     if paging.type == "offset":
-        return {paging.offset_param: number * paging.size, paging.limit_param: paging.size}
+        # The records actually read, not number * size: a server that capped the page at
+        # fewer than ``size`` would otherwise have the gap skipped.
+        return {paging.offset_param: read, paging.limit_param: paging.size}
     return {}
 
 
-def _next(paging: Paging, page: Any, response: Any, records: list[Any]) -> str | None:
+def _next(paging: Paging, page: Any, response: Any, records: list[Any], count: Count) -> str | None:
     """What to fetch next: a page counter (any text), a cursor or a URL; None at the end."""
     if paging.type in ("page", "offset"):
-        return None if len(records) < paging.size else "more"
+        if count.total is not None:
+            # Trust the total: a short page is not the end while it says more; an empty one is.
+            return "more" if count.read < count.total and records else None
+        # No total: a page shorter than the server's own page size (the largest it has sent,
+        # which may be less than ``size``) is the last; an empty page is always the end.
+        return "more" if records and len(records) >= count.largest else None
     if paging.type == "cursor":
         cursor = _path(page, paging.cursor_path)
         return str(cursor) if cursor not in (None, "", _MISSING) else None

@@ -42,6 +42,11 @@ log = logging.getLogger(__name__)
 
 LEGACY_FILE = Path("sources.toml")
 AUTH_TYPES = ("none", "bearer", "basic", "oauth2")
+GRANTS = ("client_credentials", "refresh_token")
+# RFC 6749 2.3.1: HTTP Basic ("client_secret_basic") or the form body ("client_secret_post").
+# The OpenID Connect names (client_secret_basic, client_secret_post) are accepted too.
+CLIENT_AUTH = ("basic", "post", "client_secret_basic", "client_secret_post")
+_AUTH_SECRETS = ("token", "username", "password", "token_url", "client_id", "client_secret", "scope", "refresh_token")
 _OPTION_KEYS = ("mode", "max_shrink", "absences_before_leaver", "prehire_lead_days", "rejects_dir")
 _CSV_KEYS = {"type", "path", "glob", "encoding", "delimiter", "optional_columns", *_OPTION_KEYS}
 _API_KEYS = {"type", "preset", "url", "method", "params", "headers", "body", "auth", "paging",
@@ -184,13 +189,20 @@ def _auth(raw: Any, where: str) -> Auth:
         raise SourceConfigError(f"{where}: 'auth' must be a table, e.g. auth = {{ type = \"bearer\", token_env = \"HR_TOKEN\" }}")
     kind = _choice(raw.get("type", "none"), AUTH_TYPES, "auth type", where)
     problems: list[str] = []
-    values = {key: _secret(raw, key, where, problems)
-              for key in ("token", "username", "password", "token_url", "client_id", "client_secret", "scope")}
-    needed = {"bearer": ("token",), "basic": ("username",), "oauth2": ("token_url", "client_id", "client_secret")}
+    values = {key: _secret(raw, key, where, problems) for key in _AUTH_SECRETS}
+    grant = _choice(raw.get("grant", "refresh_token" if _given(raw, "refresh_token") else "client_credentials"),
+                    GRANTS, "oauth2 grant", where)
+    client_auth = _choice(raw.get("client_auth", "basic"), CLIENT_AUTH, "client_auth", where).removeprefix("client_secret_")
+    needed = {"bearer": ("token",), "basic": ("username",),
+              "oauth2": ("token_url", "client_id", "client_secret") + (("refresh_token",) if grant == "refresh_token" else ())}
     for key in needed.get(kind, ()):
         if not values[key] and f"{key}_env" not in raw:
             raise SourceConfigError(f"{where}: {kind} auth needs '{key}' (or '{key}_env' naming an environment variable)")
-    return Auth(kind, **values, problems=tuple(problems))
+    return Auth(kind, **values, grant=grant, client_auth=client_auth, problems=tuple(problems))
+
+
+def _given(raw: Mapping[str, Any], key: str) -> bool:
+    return raw.get(key) is not None or raw.get(f"{key}_env") is not None
 
 
 def _secret(raw: Mapping[str, Any], key: str, where: str, problems: list[str]) -> str | None:

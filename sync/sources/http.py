@@ -10,8 +10,9 @@ from __future__ import annotations
 import datetime as dt
 import email.utils
 import random
+import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import httpx
@@ -24,8 +25,12 @@ Sleep = Callable[[float], None]
 
 @dataclass(frozen=True)
 class Auth:
-    """none, bearer (``token``), basic (``username``/``password``) or oauth2 client
-    credentials (``token_url``, ``client_id``, ``client_secret``, optional ``scope``)."""
+    """none, bearer (``token``), basic (``username``/``password``) or oauth2: the client
+    credentials grant (``token_url``, ``client_id``, ``client_secret``, optional ``scope``)
+    or the refresh-token grant (the same plus ``refresh_token``: Workday's API clients for
+    integrations). ``client_auth`` says how the client authenticates to the token endpoint:
+    ``basic`` (HTTP Basic, RFC 6749 2.3.1's default) or ``post`` (``client_id`` and
+    ``client_secret`` in the form body, as Personio v2 requires)."""
 
     type: str = "none"
     token: str | None = None
@@ -35,6 +40,9 @@ class Auth:
     client_id: str | None = None
     client_secret: str | None = None
     scope: str | None = None
+    refresh_token: str | None = None
+    grant: str = "client_credentials"
+    client_auth: str = "basic"
     # What is wrong with it (an unset secret variable...), said when the source is used, so
     # one source's missing secret does not stop the others.
     problems: tuple[str, ...] = ()
@@ -60,6 +68,8 @@ class HrApi:
     sleep: Sleep = field(default=lambda seconds: None)
     timeout: float = 30.0
     _token: str | None = None
+    _token_expires: float = float("inf")
+    clock: Callable[[], float] = field(default=time.monotonic)
 
     def get_json(self, method: str, url: str, *, params: Mapping[str, Any] | None = None,
                  headers: Mapping[str, str] | None = None, body: Any = None) -> tuple[Any, httpx.Response]:
@@ -100,21 +110,45 @@ class HrApi:
         if self.auth.type == "bearer":
             return {"Authorization": f"Bearer {self.auth.token}"}
         if self.auth.type == "oauth2":
-            self._token = self._token or self._client_credentials()
+            if self._token is None or self.clock() >= self._token_expires:
+                self._token = self._access_token()
             return {"Authorization": f"Bearer {self._token}"}
         return {}
 
-    def _client_credentials(self) -> str:
-        """RFC 6749 4.4: the client authenticates with HTTP Basic (section 2.3.1)."""
-        data = {"grant_type": "client_credentials", **({"scope": self.auth.scope} if self.auth.scope else {})}
-        url = self.auth.token_url or ""
-        response = self.send("POST", url, data=data,
-                             auth=httpx.BasicAuth(self.auth.client_id or "", self.auth.client_secret or ""))
-        token = decode_json(response)
+    def _access_token(self) -> str:
+        """RFC 6749 4.4 (client credentials) or 6 (refresh token), the client authenticated
+        by HTTP Basic (2.3.1) or in the form body (``client_secret_post``)."""
+        auth, url = self.auth, self.auth.token_url or ""
+        if auth.grant == "refresh_token":
+            data = {"grant_type": "refresh_token", "refresh_token": auth.refresh_token or ""}
+        else:
+            data = {"grant_type": "client_credentials"}
+        if auth.scope:
+            data["scope"] = auth.scope
+        basic = None
+        if auth.client_auth == "post":
+            data.update(client_id=auth.client_id or "", client_secret=auth.client_secret or "")
+        else:
+            basic = httpx.BasicAuth(auth.client_id or "", auth.client_secret or "")
+        token = decode_json(self.send("POST", url, data=data, auth=basic))
         if not isinstance(token, dict) or not isinstance(token.get("access_token"), str):
             raise SourceResponseError(f"{url}: the token endpoint answered without an access_token: "
-                                      "check token_url, client_id and client_secret")
+                                      f"check token_url, client_id, client_secret{_also(auth)}")
+        self._remember(token)
         return token["access_token"]
+
+    def _remember(self, token: dict[str, Any]) -> None:
+        # A long import outlives a 60-minute token: renew a minute before it expires.
+        expires = token.get("expires_in")
+        lifetime = float(expires) if isinstance(expires, int | float) and not isinstance(expires, bool) else None
+        self._token_expires = self.clock() + max(lifetime - 60, lifetime / 2) if lifetime else float("inf")
+        # RFC 6749 6: the server may issue a new refresh token; the old one may stop working.
+        if isinstance(token.get("refresh_token"), str) and self.auth.grant == "refresh_token":
+            self.auth = replace(self.auth, refresh_token=token["refresh_token"])
+
+
+def _also(auth: Auth) -> str:
+    return " and refresh_token" if auth.grant == "refresh_token" else ""
 
 
 def _checked(response: httpx.Response) -> httpx.Response:
