@@ -13,6 +13,7 @@ from sync.config import Settings, load_settings
 from sync.db import DatabaseUnavailable, check_connection, engine_for
 from sync.audit.record import record_scim_write
 from sync.celery_app import broker_problem, scim_write_hook
+from sync.people.linking import relink_on_write
 from sync.metrics import install as install_metrics
 from sync.push import chain
 from sync.tokens import authenticate
@@ -38,7 +39,7 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
         bulk_max_operations=settings.scim_bulk_max_operations,
         bulk_max_payload=settings.scim_bulk_max_payload_bytes,
         max_payload=settings.scim_max_payload_bytes,
-        on_write=chain(record_scim_write, *filter(None, [scim_write_hook(settings, engine)])),
+        on_write=chain(record_scim_write, relink_on_write, *filter(None, [scim_write_hook(settings, engine)])),
     ))
 
     app.register_blueprint(__import__("sync.audit.api", fromlist=["blueprint"]).blueprint)

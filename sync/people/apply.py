@@ -1,7 +1,8 @@
 """Fold a validated feed into the identity store: join, move, leave, rehire, convert, link.
 
 ``apply_feed`` is the *load* and *sweep* of an import: each valid row becomes (or updates)
-one person, merged with the identity provider's SCIM user it links to; a person missing
+one person as HR sees them, linked to the identity provider's SCIM user that is them (the
+IdP's values are merged at read time, by ``sync.people.merged``, never stored); a person missing
 from a full feed counts an absence and leaves after ``absences_before_leaver`` of them; only
 people whose content hash changed are marked dirty for the planner.
 """
@@ -17,7 +18,6 @@ from typing import Any
 from sqlalchemy import select
 from sqlmodel import Session
 
-from scim.store import UserStore
 from sync.audit.log import EncodedValue
 from sync.bulk import EncodedJSON
 from sync.jsontext import dumps, stored
@@ -28,9 +28,7 @@ from sync.people.lifecycle import TERMINATED, absent
 from sync.people.linking import Link, link_all, load_scim_index
 from sync.people.managers import dangling_managers
 from sync.people.snapshot import (
-    CHUNK,
     Known,
-    chunks,
     insert_events,
     insert_people,
     load_documents,
@@ -41,9 +39,7 @@ from sync.people.snapshot import (
 from sync.rules import (
     AttributeMap,
     Person,
-    merge_people,
     person_from_hr_row,
-    person_from_scim,
 )
 from sync.sources.validate import Candidate
 
@@ -63,12 +59,11 @@ def apply_feed(session: Session, run_id: int, source: str, full: bool, candidate
     known = load_known(session)
     rekeyed = _conversions(candidates, known)
     links, outcome = _links(session, candidates, known)
-    idp = _idp_people(session, {link.scim_user_id for link in links.values()}, attribute_map)
     context = _Context(outcome, policy, source, attribute_map, utcnow())
     for candidate in candidates:
         employee_id = candidate.employee_id
         old = known.get(employee_id) or rekeyed.get(employee_id)
-        context.person(candidate, old, links.get(employee_id), idp)
+        context.person(candidate, old, links.get(employee_id))
     if full:
         # Only this source's people can be missing from its feed: another HR system's
         # contractors are not absent from the employee export.
@@ -109,16 +104,6 @@ def _links(session: Session, candidates: Sequence[Candidate],
     return links, outcome
 
 
-def _idp_people(session: Session, user_ids: set[str], attribute_map: AttributeMap) -> dict[str, Person]:
-    """The linked SCIM users as people (groups included, as the rules see them)."""
-    people: dict[str, Person] = {}
-    for chunk in chunks(sorted(user_ids), CHUNK):
-        rows = list(session.scalars(select(ScimUser).where(ScimUser.id.in_(chunk))))
-        for row, resource in zip(rows, UserStore(session, "").render_rows(rows), strict=True):
-            people[row.id] = person_from_scim(resource, attribute_map)
-    return people
-
-
 @lru_cache(maxsize=256)
 def _sources_json(sources: tuple[tuple[str, str], ...]) -> EncodedJSON:
     """A person's field sources as stored: nearly everyone's are the same (all "hr" but a
@@ -141,8 +126,7 @@ class _Context:
         self.attribute_map, self.now = attribute_map, now
         self.changed: dict[int, tuple[Known, dict[str, Any]]] = {}
 
-    def person(self, candidate: Candidate, old: Known | None, link: Link | None,
-               idp: Mapping[str, Person]) -> None:
+    def person(self, candidate: Candidate, old: Known | None, link: Link | None) -> None:
         if candidate.person is None:
             assert old is not None  # only rows the store already holds come unbuilt
             if link is None and old.scim_user_id is None and not old.absences and (
@@ -152,7 +136,9 @@ class _Context:
             candidate = replace(candidate, person=person_from_hr_row(candidate.hr_record, self.attribute_map))
         hr = candidate.person
         assert hr is not None
-        merged = merge_people(hr, idp[link.scim_user_id], self.attribute_map) if link else hr
+        # HR's view only: the IdP's current values are merged when the person is read
+        # (sync.people.merged), so a later push can never be undone by a stale copy here.
+        merged = hr
         built = build(merged.fields, self.policy.today, self.policy.lead_days)
         row = self._row(candidate, merged, built, link)
         if old is None:

@@ -1,16 +1,17 @@
 """The desired accounts: people (and SCIM users no person is linked to) through the rules.
 
 SCIM-only users are merged in here, in the planner, rather than made into ``people`` rows:
-the people store belongs to HR imports, and a SCIM user with no HR record is still
-someone the identity provider says should have an account. A linked person's IdP fields
-(``idp_active``, ``idp_groups``, and fields that prefer the IdP) are refreshed from the
-SCIM user as it is now, so an IdP deactivation reaches the BI platform without waiting
-for the next HR import.
+the people store holds what HR says, and a SCIM user with no HR record is still someone
+the identity provider says should have an account. A linked person is HR's stored view
+merged with the SCIM user as it is now (``merge_people``, by fields.yaml's ``prefer``), so
+an IdP change reaches the BI platform without waiting for the next HR import, and an HR
+import never undoes a push. Links are kept current by the import and by every SCIM write
+(``sync.people.linking.relink``).
 """
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterable, Mapping
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -27,12 +28,12 @@ from sync.rules import (
     PersonError,
     Tables,
     evaluate,
+    merge_people,
     person_from_scim,
-    person_from_values,
+    person_from_stored,
 )
 from sync.rules.fields import AttributeMap
 from sync.rules.tables import Role, role_key_text
-from sync.rules.values import is_empty
 
 CHUNK = 500
 
@@ -73,7 +74,7 @@ def desired_users(session: Session, tables: Tables, scope: Scope) -> tuple[list[
     and the problems met (a person without a user name is reported, not fatal)."""
     problems: list[str] = []
     found: dict[str, DesiredUser] = {}
-    for person, label in _people(session, tables.attribute_map, scope, problems):
+    for person, label in merged_people(session, tables.attribute_map, scope, problems):
         try:
             account, explanation = evaluate(person, tables)
         except PersonError as exc:
@@ -111,8 +112,11 @@ def desired_user(account: DesiredAccount, explanation: Explanation, label: str) 
         employee_id=account.employee_id, label=label, tables_version=account.tables_version, why=why)
 
 
-def _people(session: Session, attribute_map: AttributeMap, scope: Scope,
-            problems: list[str]) -> Iterable[tuple[Person, str]]:
+def merged_people(session: Session, attribute_map: AttributeMap, scope: Scope,
+                  problems: list[str]) -> Iterable[tuple[Person, str]]:
+    """Everyone in scope as the rules see them, with a label for reports: each stored
+    person merged with their linked SCIM user, then each SCIM user nobody is linked to.
+    The one read model of people: plans, pushes and ``mappings explain|impact`` use it."""
     query = select(StoredPerson).order_by(StoredPerson.id)
     if not scope.everyone:
         query = query.where(or_(StoredPerson.id.in_(list(scope.people or ())),
@@ -123,32 +127,14 @@ def _people(session: Session, attribute_map: AttributeMap, scope: Scope,
     for row in rows:
         label = f"{row.employee_id} ({row.fields.get('user_name') or '?'})"
         try:
-            person = person_from_values(_known(row.fields, attribute_map), attribute_map)
+            hr = person_from_stored(row.fields, row.field_sources or {}, attribute_map)
         except PersonError as exc:
             problems.append(f"{label}: {exc}")
             continue
-        fresh = idp.get(row.scim_user_id or "")
-        yield (refresh_from_idp(person, fresh, attribute_map) if fresh else person), label
+        # One merge, by fields.yaml's precedence: what HR says (as stored) and what the
+        # identity provider says now, the same on the push path and the nightly one.
+        yield merge_people(hr, idp.get(row.scim_user_id or ""), attribute_map), label
     yield from _scim_only(session, attribute_map, scope, problems)
-
-
-def _known(fields: Mapping[str, Any], attribute_map: AttributeMap) -> dict[str, Any]:
-    """Stored fields the current attribute map still declares (a field dropped from
-    fields.yaml since the import is not an error)."""
-    return {k: v for k, v in fields.items() if k in attribute_map.fields}
-
-
-def refresh_from_idp(person: Person, idp: Person, attribute_map: AttributeMap) -> Person:
-    """The stored person with the IdP's current values for fields only the IdP feeds or
-    that prefer the IdP."""
-    values = dict(person.fields)
-    for name, spec in attribute_map.fields.items():
-        if not spec.idp_paths or name == "employment_status":
-            continue
-        fresh = idp.fields.get(name)
-        if not spec.hr_columns or (spec.prefer == "idp" and not is_empty(fresh)):
-            values[name] = fresh
-    return Person(values, person.sources)
 
 
 def _scim_people(session: Session, attribute_map: AttributeMap, ids: Collection[str],

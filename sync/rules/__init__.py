@@ -3,7 +3,7 @@
 The public surface, all pure except the readers in ``source``:
 
 * ``load_tables(files)`` / ``load_dir(path)`` -> ``Tables`` (raises ``TableErrors``);
-* ``person_from_hr_row``, ``person_from_scim``, ``person_from_values``, ``merge_people`` -> ``Person``;
+* ``person_from_hr_row``, ``person_from_scim``, ``person_from_values``, ``person_from_stored``, ``merge_people`` -> ``Person``;
 * ``evaluate(person, tables)`` -> ``(DesiredAccount, Explanation)``;
 * ``impact(old_tables, new_tables, people)`` -> ``list[PersonImpact]``;
 * ``tables_version(files)``; ``read_dir(path)`` and ``read_git(revision, path)`` -> files.
@@ -28,6 +28,7 @@ from sync.rules.person import (
     merge_people,
     person_from_hr_row,
     person_from_scim,
+    person_from_stored,
     person_from_values,
 )
 from sync.rules.source import read_dir, read_git
@@ -38,6 +39,6 @@ __all__ = [
     "AttributeMap", "DesiredAccount", "Explanation", "Person", "PersonError", "PersonImpact",
     "Problem", "Role", "RowRef", "RulesError", "TableErrors", "TableSourceError", "Tables",
     "evaluate", "explanation_to_dict", "impact", "load_dir", "load_tables", "merge_people",
-    "person_from_hr_row", "person_from_scim", "person_from_values", "read_dir", "read_git",
+    "person_from_hr_row", "person_from_scim", "person_from_stored", "person_from_values", "read_dir", "read_git",
     "tables_version",
 ]

@@ -7,6 +7,7 @@ can tell a real value from a default. Sources never apply a default over one ano
     hr = person_from_hr_row(row, attribute_map)          # HR CSV row / HR API record
     idp = person_from_scim(scim_user_resource, attribute_map)
     person = merge_people(hr, idp, attribute_map)          # per field, the preferred source wins
+    hr = person_from_stored(document, field_sources, attribute_map)   # HR's view, as stored
 
 Each builder raises ``PersonError`` when a value cannot become its field's type.
 """
@@ -77,6 +78,27 @@ def person_from_values(values: Mapping[str, Any], attribute_map: AttributeMap) -
             raise PersonError(name, value, f"no such person field (the fields are {known})")
         typed[name] = _coerce(spec, value)
     return _with_defaults(typed, _sources(typed, "given"), attribute_map)
+
+
+def person_from_stored(values: Mapping[str, Any], sources: Mapping[str, str],
+                       attribute_map: AttributeMap) -> Person:
+    """What HR says of a person, from the identity store's document and its field sources.
+
+    The store holds HR's view only (an import merges nothing); a value an older import
+    took from the identity provider (source ``idp``) is left out, so the IdP's current
+    view, merged by :func:`merge_people`, always decides it. A value that differs from its
+    field's default is HR's word even if marked ``default``: the lifecycle verdict
+    (``employment_status``) is written over the default by the import.
+    """
+    typed: dict[str, Any] = {}
+    origin: dict[str, str] = {}
+    for name, spec in attribute_map.fields.items():
+        source = sources.get(name)
+        if name not in values or source == "idp" or is_empty(values[name]):
+            continue
+        typed[name] = _coerce(spec, values[name])
+        origin[name] = "default" if source == "default" and typed[name] == spec.default else "hr"
+    return _with_defaults(typed, origin, attribute_map)
 
 
 def merge_people(hr: Person | None, idp: Person | None, attribute_map: AttributeMap) -> Person:

@@ -2,10 +2,16 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from hr_export import events, person, run_import, stored
 
 from scim.store import UserStore
 from sync.db import session_scope
+from sync.plan.desired import Scope, desired_users
+from sync.rules import load_dir
+
+MAPPINGS = Path(__file__).resolve().parents[2] / "mappings"
 
 CORE = "urn:ietf:params:scim:schemas:core:2.0:User"
 ENTERPRISE = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"
@@ -26,9 +32,13 @@ def test_linked_by_employee_number_and_merged_by_precedence(engine, tmp_path):
     ana = stored(engine, "1000")
     assert ana.scim_user_id == user_id
     assert ana.link_reason == "employee number 1000 matches SCIM user ana.login@northwind.example"
-    assert ana.fields["user_name"] == "ana.login@northwind.example"  # prefer: idp
-    assert ana.fields["title"] == "HR Title"  # prefer: hr (the default)
-    assert ana.field_sources["user_name"] == "idp" and ana.field_sources["title"] == "hr"
+    # The store keeps what HR says; the IdP's values are merged when the person is read.
+    assert ana.fields["user_name"] == "p1000@northwind.example"
+    assert ana.field_sources["user_name"] == "hr" and ana.field_sources["title"] == "hr"
+    with session_scope(engine) as session:
+        (wanted,), _ = desired_users(session, load_dir(MAPPINGS), Scope())
+    assert wanted.user_name == "ana.login@northwind.example"  # prefer: idp
+    assert wanted.why  # evaluated as the merged person, not as a SCIM-only user
 
 
 def test_linked_by_email_when_the_idp_has_no_employee_number(engine, tmp_path):
@@ -57,7 +67,8 @@ def test_a_user_pushed_after_the_import_links_on_the_next_one(engine, tmp_path):
     run_import(engine, tmp_path, [person("1000")])
     scim_user(engine, "ana@northwind.example", "1000")
     run = run_import(engine, tmp_path, [person("1000")])
-    assert run.counts["linked"] == 1 and run.counts["changed"] == 1  # user_name now from the IdP
+    # HR's view did not change (the IdP's values are merged at read time, not stored).
+    assert run.counts["linked"] == 1 and run.counts.get("changed", 0) == 0
     assert events(engine, "1000")[-1][0] == "linked"
     again = run_import(engine, tmp_path, [person("1000")])
     assert again.counts["unchanged"] == 1 and again.counts.get("linked", 0) == 0

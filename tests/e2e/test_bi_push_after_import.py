@@ -1,0 +1,97 @@
+"""HR import, apply, then an identity provider pushes the same people (issue 11): the most
+common sequence there is. The push must not strip what HR gives them (it once planned
+them as SCIM-only people), and the next full plan must find nothing to change.
+
+One person is matched by employee number (Okta, with the enterprise extension), one by
+email only (Entra, without an employee number)."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from bi_world import (  # noqa: F401 (bi_sandbox is a fixture)
+    Sandbox, assert_sandbox_matches, bi_sandbox, bi_settings, desired, example_rows, import_rows)
+from sqlalchemy.engine import Engine
+
+from sync import pipeline
+from sync.db import session_scope
+from sync.models import StoredPerson
+from sync.web import create_app
+
+USER = "urn:ietf:params:scim:schemas:core:2.0:User"
+ENTERPRISE = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"
+
+
+@pytest.fixture(autouse=True)
+def _pushes_finish() -> Iterator[None]:
+    yield
+    for thread in threading.enumerate():
+        if isinstance(thread, threading.Timer):
+            thread.join(60)
+            assert not thread.is_alive(), "a push was still provisioning after a minute"
+
+
+def _okta(row: dict[str, str]) -> dict[str, Any]:
+    email = row["Work Email"]
+    return {"schemas": [USER, ENTERPRISE], "userName": email, "active": True,
+            "name": {"givenName": row["Legal First Name"], "familyName": row["Last Name"]},
+            "emails": [{"primary": True, "value": email, "type": "work"}],
+            ENTERPRISE: {"employeeNumber": row["Employee ID"]},
+            "groups": []}
+
+
+def _entra(row: dict[str, str]) -> dict[str, Any]:
+    email = row["Work Email"]
+    return {"schemas": [USER], "externalId": f"entra-{row['Employee ID']}", "userName": email,
+            "active": True, "displayName": f"{row['Legal First Name']} {row['Last Name']}",
+            "emails": [{"primary": True, "type": "work", "value": email}]}
+
+
+def _wait(check: Callable[[], bool], what: str, timeout: float = 30.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not check():
+        assert time.monotonic() < deadline, f"timed out waiting for {what}"
+        time.sleep(0.05)
+
+
+def _linked(engine: Engine, employee_id: str) -> str | None:
+    with session_scope(engine) as session:
+        row = session.query(StoredPerson).filter_by(employee_id=employee_id).one()
+        return row.scim_user_id
+
+
+@pytest.mark.parametrize("client", [_okta, _entra], ids=["okta-by-number", "entra-by-email"])
+def test_an_idp_push_after_an_hr_import_keeps_what_hr_gives(
+        client: Callable[[dict[str, str]], dict[str, Any]], engine: Engine, database_url: str,
+        bi_sandbox: Sandbox, auth: dict[str, str], tmp_path: Path) -> None:
+    rows = example_rows()[:20]
+    import_rows(engine, tmp_path, rows)
+    settings = bi_settings(database_url, bi_sandbox, provision_on_push=True, push_delay_seconds=0.1)
+    assert isinstance(pipeline.plan_and_apply(engine, settings), pipeline.ApplyResult)
+    row = rows[1]  # 1001, VP Finance: groups, attributes and roles from HR
+    before = desired(engine)[row["Work Email"]]
+    assert before.groups and before.attributes, "the example person should get groups and attributes"
+
+    web = create_app(settings, engine).test_client()
+    created = web.post("/scim/v2/Users", json=client(row), headers=auth)
+    assert created.status_code == 201, created.get_json()
+    # Linked in the write's own transaction, not at the next import.
+    assert _linked(engine, row["Employee ID"]) == created.get_json()["id"]
+    _wait(lambda: _pushed(bi_sandbox, row["Work Email"]), "the push to be applied")
+
+    after = desired(engine)[row["Work Email"]]
+    assert after.groups == before.groups and after.attributes == before.attributes
+    assert after.roles == before.roles
+    assert_sandbox_matches(engine, bi_sandbox)
+    again = pipeline.plan(engine, settings)
+    assert again.status == "empty", again.counts
+
+
+def _pushed(sandbox: Sandbox, user_name: str) -> bool:
+    """The provisioning thread has run: no timer is left waiting."""
+    return not any(isinstance(t, threading.Timer) and t.is_alive() for t in threading.enumerate())
