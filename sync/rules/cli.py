@@ -181,32 +181,27 @@ def _person(item: dict[str, Any], tables: Tables) -> Person:
     return person_from_values(item, tables.attribute_map)
 
 
-def _people_from_store(tables: Tables, employee_id: str | None) -> list[Person]:
-    resources = _store_resources(employee_id)
+def _people_from_store(tables: Tables, key: str | None) -> list[Person]:
+    """Everyone in the identity store as the planner sees them (HR people merged with their
+    IdP user, and IdP-only users), or the one whose employee id, email or userName is
+    ``key``; imported lazily so the tables commands work without a database."""
     try:
-        return [person_from_scim(resource, tables.attribute_map) for resource in resources]
-    except PersonError as exc:
-        raise click.ClickException(f"a stored user does not fit fields.yaml: {exc}") from exc
-
-
-def _store_resources(employee_id: str | None) -> list[dict[str, Any]]:
-    """SCIM User resources (with their groups) from the identity store; imported lazily so
-    the tables commands work without a database."""
-    try:
-        from sqlmodel import select
-
-        from scim.store import UserStore
         from sync.config import ConfigError, load_settings
         from sync.db import DatabaseUnavailable, engine_for, session_scope
-        from sync.models import ScimUser
+        from sync.plan.desired import Scope, merged_people
     except ImportError as exc:
         raise click.ClickException(f"the identity store is not available ({exc}); use a JSON file instead") from exc
+    problems: list[str] = []
     try:
         engine = engine_for(load_settings())
         with session_scope(engine) as session:
-            query = select(ScimUser).order_by(ScimUser.user_name_key)
-            if employee_id is not None:
-                query = query.where(ScimUser.employee_number == employee_id)
-            return UserStore(session, "").render_rows(list(session.scalars(query)))
+            people = [p for p, _ in merged_people(session, tables.attribute_map, Scope(), problems)]
     except (ConfigError, DatabaseUnavailable) as exc:
         raise click.ClickException(str(exc)) from exc
+    for problem in problems:
+        click.echo(f"warning: {problem}", err=True)
+    if key is None:
+        return people
+    wanted = key.strip().lower()
+    return [p for p in people if p.employee_id == key.strip()
+            or wanted in {str(p["email"] or "").lower(), str(p["user_name"] or "").lower()}]
