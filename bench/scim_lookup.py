@@ -36,7 +36,7 @@ import tempfile
 import threading
 import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -191,12 +191,13 @@ class Server:
             self.process.wait(timeout=5)
 
 
-def start_server(database_url: str, workers: int, log: Path) -> Server:
+def start_server(database_url: str, workers: int, log: Path, options: Sequence[str] = ()) -> Server:
+    """gunicorn over ``database_url``; ``options`` are more gunicorn flags (a worker class)."""
     port = free_port()
     env = {**os.environ, "DATABASE_URL": database_url, "HR2BI_MIGRATE_ON_START": "false",
            "HR2BI_LOG_LEVEL": "WARNING"}
     command = [sys.executable, "-m", "gunicorn", "--preload", "--workers", str(workers),
-               "--bind", f"127.0.0.1:{port}", "sync.web:wsgi_app()"]
+               "--bind", f"127.0.0.1:{port}", *options, "sync.web:wsgi_app()"]
     with log.open("ab") as sink:
         process = subprocess.Popen(command, env=env, stdout=sink, stderr=subprocess.STDOUT,
                                    cwd=Path(__file__).resolve().parents[1])
