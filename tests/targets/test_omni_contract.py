@@ -89,7 +89,7 @@ def test_the_contract_check_catches_bad_requests() -> None:
                       headers={"Authorization": "Bearer k"}),
         httpx.Request("GET", "https://x/api/scim/v2/Users?sortBy=userName",
                       headers={"Authorization": "Bearer k"}),
-        httpx.Request("GET", "https://x/api/v1/models", headers={"Authorization": "Bearer k"}),
+        httpx.Request("GET", "https://x/api/v1/documents", headers={"Authorization": "Bearer k"}),  # no such operation
         httpx.Request("GET", "https://x/api/v1/user-attributes"),
     ]
     assert all(contract.request_problems(request) for request in bad)
