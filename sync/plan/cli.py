@@ -1,5 +1,6 @@
 """``hr2bi plan | apply | reconcile``: the BI writer's commands. Thin: parse, call
-:mod:`sync.pipeline`, print. Exit codes: 0 done, 1 error or changes left failing, 2 held."""
+:mod:`sync.pipeline`, print. Exit codes: 0 done, 1 error or changes left failing, 2 held (``plan --detailed-exitcode``:
+2 for any changes)."""
 
 from __future__ import annotations
 
@@ -44,11 +45,17 @@ def _store() -> tuple[Any, Any]:
 
 @click.command("plan", help="Plan what apply would change in the BI platform (nothing is sent "
                             "to it) and save the plan as a run for `hr2bi apply --run ID`.")
+@click.option("--detailed-exitcode", is_flag=True,
+              help="Exit 0 when there is nothing to change, 2 when there are changes (held or "
+                   "not), 1 on an error, as `terraform plan -detailed-exitcode` does.")
 @json_option
 @user_errors
-def plan_command(as_json: bool) -> None:
+def plan_command(detailed_exitcode: bool, as_json: bool) -> None:
     settings, engine = _store()
-    _report_plan(engine, plan(engine, settings), as_json)
+    result = plan(engine, settings)
+    _report_plan(engine, result, as_json)
+    if detailed_exitcode and result.status != "empty":
+        sys.exit(2)
 
 
 @click.command("reconcile", help="Read the BI platform's actual users, groups and roles (paged) "

@@ -74,3 +74,26 @@ def test_runs_list_filters_plan_statuses_and_summarises_plans(
     assert f"create {creates}" in lines[second.run_id]
     assert f"applied {second.counts['total']}" in lines[second.run_id]
     assert f"superseded {first.counts['total']}" in lines[first.run_id]
+
+
+def test_plan_detailed_exitcode_says_whether_there_are_changes(
+        engine: Engine, database_url: str, bi_sandbox: Sandbox, tmp_path: Path) -> None:
+    """0 for nothing to change, 2 for changes, 1 for an error, as Terraform's plan does."""
+    (tmp_path / "hr2bi.toml").write_text("")
+    env = {"DATABASE_URL": database_url, "HR2BI_MAPPINGS_DIR": str(MAPPINGS),
+           "HR2BI_MIGRATE_ON_START": "false", "HR2BI_CONFIG": str(tmp_path / "hr2bi.toml"),
+           "HR2BI_BI_BASE_URL": bi_sandbox.url, "HR2BI_BI_API_KEYS": KEY}
+
+    def plan_exit(*extra: str) -> int:
+        return CliRunner().invoke(main, ["plan", "--detailed-exitcode", *extra], env=env).exit_code
+
+    assert plan_exit() == 0  # nobody imported yet: nothing to change
+    import_rows(engine, tmp_path, example_rows()[:4])
+    assert plan_exit() == 2
+    assert CliRunner().invoke(main, ["plan"], env=env).exit_code == 0  # without the flag: 0
+    pipeline.apply(engine, settings=bi_settings(database_url, bi_sandbox),
+                   run_id=pipeline.plan(engine, bi_settings(database_url, bi_sandbox)).run_id)
+    assert plan_exit() == 0
+    assert plan_exit("--json") == 0
+    assert CliRunner().invoke(main, ["plan", "--detailed-exitcode"],
+                              env={**env, "HR2BI_MAPPINGS_DIR": str(tmp_path / "missing")}).exit_code == 1
