@@ -35,7 +35,7 @@ from sync.db import session_scope
 from sync.guard import GuardLimits, assess
 from sync.models import Run
 from sync.plan.core import plan_changes
-from sync.plan.desired import Scope, desired_users, group_roles
+from sync.plan.desired import Scope, desired_users, group_roles, with_deleted_users
 from sync.plan.reconcile import read_actual
 from sync.plan.state import applied_groups, applied_users, replace_all
 from sync.plan.store import FAILED, OPEN, QUARANTINED, enqueue, open_count, outbox_counts
@@ -162,13 +162,14 @@ def managed_attributes(tables: Tables) -> set[str]:
 
 def _save_plan(session: Session, settings: Settings, tables: Tables, target: Target,
                scope: Scope, reconcile: bool) -> PlanResult:
+    scope, deleted = with_deleted_users(session, scope)
     desired, problems = desired_users(session, tables, scope)
     desired = [_supported(d, target) for d in desired]
     users = applied_users(session)
     caps = target.capabilities
     the_plan = plan_changes(desired, users, applied_groups(session), group_roles(tables),
                             everyone=scope.everyone, roles=caps.roles, attributes=caps.attributes,
-                            problems=problems)
+                            problems=problems, retired=deleted)
     mode = "reconcile" if reconcile else "full" if scope.everyone else "scoped"
     run = start_run(session, KIND, None, mode, {"tables_version": tables.version,
                                                   "problems": list(problems)[:200]})
@@ -182,7 +183,7 @@ def _save_plan(session: Session, settings: Settings, tables: Tables, target: Tar
                                  settings.guard_min_changes))
     summary = counts.to_dict() | {"active_accounts": active}
     queued = enqueue(session, run.id, the_plan, everyone=scope.everyone,
-                     scope=[d.user_name for d in desired])
+                     scope=[*(d.user_name for d in desired), *deleted])
     _supersede(session, queued.superseded_runs, run.id)
     if not the_plan.changes:
         finish_run(run, SUCCEEDED, summary, "nothing to change")

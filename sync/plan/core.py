@@ -35,16 +35,20 @@ NO_ACCESS = Role.NO_ACCESS.name
 def plan_changes(desired: Sequence[DesiredUser], users: Mapping[str, AppliedUser],
                  groups: Mapping[str, AppliedGroup], group_roles: GroupRoles, *,
                  everyone: bool, roles: bool = True, attributes: bool = True,
-                 problems: Iterable[str] = ()) -> Plan:
+                 problems: Iterable[str] = (), retired: Iterable[str] = ()) -> Plan:
     """``users`` and ``groups`` are keyed by :func:`key_of`. ``everyone``: ``desired`` is
     every account there should be, so an applied user missing from it is deactivated (a
-    scoped plan leaves everyone else alone)."""
+    scoped plan leaves everyone else alone, but for ``retired``: the keys of accounts its
+    scope no longer wants, such as a deleted SCIM user's)."""
     wanted = {key_of(d.user_name): d for d in desired}
     changes: list[Change] = []
     for key in sorted(wanted):
         changes.extend(user_changes(wanted[key], users.get(key), attributes=attributes))
     if everyone:
         changes.extend(orphan_deactivations(wanted, users, group_roles.tables_version))
+    else:
+        gone = {key: users[key] for key in retired if key in users}
+        changes.extend(orphan_deactivations(wanted, gone, group_roles.tables_version))
     active = [d for _, d in sorted(wanted.items()) if d.active]
     changes.extend(group_changes(active, users, groups))
     if roles:

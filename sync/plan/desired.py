@@ -19,7 +19,7 @@ from sqlalchemy import or_, select
 from sqlmodel import Session
 
 from scim.store import UserStore
-from sync.models import ScimUser, StoredPerson
+from sync.models import ScimDeletion, ScimUser, StoredPerson
 from sync.plan.values import DesiredUser, GroupRoles, key_of
 from sync.rules import (
     DesiredAccount,
@@ -48,6 +48,27 @@ class Scope:
     @property
     def everyone(self) -> bool:
         return self.people is None and self.scim_users is None
+
+
+def with_deleted_users(session: Session, scope: Scope) -> tuple[Scope, frozenset[str]]:
+    """A scoped plan for SCIM users some of whom were deleted: the scope grows by everyone
+    who may still want a deleted user's userName (a person with that email, a SCIM user
+    with that name), and the names come back, so the plan deactivates the ones nobody in
+    that scope wants (as the full plan would) instead of leaving them to the nightly run."""
+    if scope.scim_users is None:
+        return scope, frozenset()
+    ids = sorted(set(scope.scim_users))
+    present = set(session.scalars(select(ScimUser.id).where(ScimUser.id.in_(ids))))
+    gone = [i for i in ids if i not in present]
+    if not gone:
+        return scope, frozenset()
+    names = {key_of(n) for n in session.scalars(select(ScimDeletion.name).where(
+        ScimDeletion.resource_type == "User", ScimDeletion.resource_id.in_(gone))) if n}
+    if not names:
+        return scope, frozenset()
+    people = set(session.scalars(select(StoredPerson.id).where(StoredPerson.email_key.in_(sorted(names)))))
+    users = set(session.scalars(select(ScimUser.id).where(ScimUser.user_name_key.in_(sorted(names)))))
+    return Scope(set(scope.people or ()) | people, set(ids) | users), frozenset(names)
 
 
 def group_roles(tables: Tables) -> GroupRoles:

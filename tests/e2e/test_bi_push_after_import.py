@@ -95,3 +95,35 @@ def test_an_idp_push_after_an_hr_import_keeps_what_hr_gives(
 def _pushed(sandbox: Sandbox, user_name: str) -> bool:
     """The provisioning thread has run: no timer is left waiting."""
     return not any(isinstance(t, threading.Timer) and t.is_alive() for t in threading.enumerate())
+
+
+def _bi_active(sandbox: Sandbox, user_name: str) -> bool | None:
+    found = [u for u in sandbox.state()["users"].values() if u["userName"] == user_name]
+    assert len(found) <= 1, f"{user_name} is in the BI {len(found)} times"
+    return found[0]["active"] if found else None
+
+
+def test_a_scim_delete_deactivates_within_seconds_unless_hr_still_wants_the_account(
+        engine: Engine, database_url: str, bi_sandbox: Sandbox, auth: dict[str, str], tmp_path: Path) -> None:
+    rows = example_rows()[:10]
+    import_rows(engine, tmp_path, rows)
+    settings = bi_settings(database_url, bi_sandbox, provision_on_push=True, push_delay_seconds=0.1)
+    assert isinstance(pipeline.plan_and_apply(engine, settings), pipeline.ApplyResult)
+    web = create_app(settings, engine).test_client()
+    contractor = {"schemas": [USER], "userName": "idp.only@northwind.example", "active": True,
+                  "name": {"givenName": "Idp", "familyName": "Only"}}
+    pushed = [web.post("/scim/v2/Users", json=body, headers=auth) for body in (contractor, _okta(rows[1]))]
+    assert [p.status_code for p in pushed] == [201, 201]
+    _wait(lambda: _bi_active(bi_sandbox, "idp.only@northwind.example") is True, "the IdP-only user in the BI")
+    _wait(lambda: _pushed(bi_sandbox, ""), "the pushes to be applied")
+
+    for created in pushed:
+        assert web.delete(f"/scim/v2/Users/{created.get_json()['id']}", headers=auth).status_code == 204
+    # The IdP-only user is gone from everywhere: deactivated by the push, within 5 s.
+    _wait(lambda: _bi_active(bi_sandbox, "idp.only@northwind.example") is False, "the deactivation", 5.0)
+    _wait(lambda: _pushed(bi_sandbox, ""), "the pushes to be applied")
+    # HR still employs 1001: his account stays, as the full plan would keep it.
+    assert _bi_active(bi_sandbox, rows[1]["Work Email"]) is True
+    assert _linked(engine, rows[1]["Employee ID"]) is None
+    assert_sandbox_matches(engine, bi_sandbox, strangers=frozenset({"idp.only@northwind.example"}))
+    assert pipeline.plan(engine, settings).status == "empty"
