@@ -129,11 +129,12 @@ def relink(session: Session, keys: Iterable[str], numbers: Iterable[str], scim_u
     people = _people_for(session, set(numbers), set(keys), set(scim_user_ids))
     if not people:
         return set()
-    index = load_scim_index(session, {p.employee_id for p in people}, {p.email_key for p in people if p.email_key})
+    index = _index_for(session, people)
     by_email = {u for p in people for u in index.by_email.get(p.email_key or "", ())}
     claimants = _people_for(session, set(), {e for e, ids in index.by_email.items() if ids & by_email}, set())
-    people |= claimants
-    index = load_scim_index(session, {p.employee_id for p in people}, {p.email_key for p in people if p.email_key})
+    if not claimants <= people:  # someone new claims one of those users: read their keys too
+        people |= claimants
+        index = _index_for(session, people)
     links, _problems = link_all({p.employee_id: p.email_key for p in people}, index)
     changed: set[int] = set()
     for person in sorted(people, key=lambda p: p.employee_id):
@@ -149,6 +150,10 @@ def relink(session: Session, keys: Iterable[str], numbers: Iterable[str], scim_u
         changed.add(person.id)
     session.flush()
     return changed
+
+
+def _index_for(session: Session, people: set[_Linkable]) -> ScimIndex:
+    return load_scim_index(session, {p.employee_id for p in people}, {p.email_key for p in people if p.email_key})
 
 
 @dataclass(frozen=True)
