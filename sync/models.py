@@ -326,6 +326,20 @@ class BiUserState(SQLModel, table=True):
     updated_at: dt.datetime = _ts()
 
 
+class AccountOwner(SQLModel, table=True):
+    """Whom the last plan that looked at a BI account gave it to: the person and/or the SCIM
+    user whose merged record wants that userName. A plan scoped to a few people (an IdP push,
+    ``hr2bi provision``) reads it to find the accounts its people used to have, so a userName
+    rename or a SCIM DELETE deactivates the old account at once, as the full plan would."""
+
+    __tablename__ = "account_owners"
+
+    user_name_key: str = Field(sa_type=KeyType, primary_key=True)
+    person_id: int | None = Field(default=None, index=True)
+    scim_user_id: str | None = Field(default=None, max_length=36, index=True)
+    updated_at: dt.datetime = _ts()
+
+
 class BiGroupState(SQLModel, table=True):
     """What hr2bi last applied to one BI group: its id and the roles given to the group."""
 

@@ -35,7 +35,7 @@ from sync.db import session_scope
 from sync.guard import GuardLimits, assess
 from sync.models import Run
 from sync.plan.core import plan_changes
-from sync.plan.desired import Scope, desired_users, group_roles, with_deleted_users
+from sync.plan.desired import Scope, group_roles, plan_inputs, remember_owners
 from sync.plan.reconcile import read_actual
 from sync.plan.state import applied_groups, applied_users, replace_all
 from sync.plan.store import FAILED, OPEN, QUARANTINED, enqueue, open_count, outbox_counts
@@ -162,9 +162,10 @@ def managed_attributes(tables: Tables) -> set[str]:
 
 def _save_plan(session: Session, settings: Settings, tables: Tables, target: Target,
                scope: Scope, reconcile: bool) -> PlanResult:
-    scope, deleted = with_deleted_users(session, scope)
-    desired, problems = desired_users(session, tables, scope)
-    desired = [_supported(d, target) for d in desired]
+    inputs = plan_inputs(session, tables, scope)
+    scope, problems, deleted = inputs.scope, inputs.problems, inputs.retired
+    remember_owners(session, inputs.desired, everyone=scope.everyone)
+    desired = [_supported(d, target) for d in inputs.desired]
     users = applied_users(session)
     caps = target.capabilities
     the_plan = plan_changes(desired, users, applied_groups(session), group_roles(tables),

@@ -11,15 +11,16 @@ import never undoes a push. Links are kept current by the import and by every SC
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterable
-from dataclasses import dataclass
-from typing import Any
+from collections.abc import Collection, Iterable, Sequence
+from dataclasses import dataclass, replace
+from typing import Any, NamedTuple
 
-from sqlalchemy import or_, select
+from sqlalchemy import delete, or_, select
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session
 
 from scim.store import UserStore
-from sync.models import ScimDeletion, ScimUser, StoredPerson
+from sync.models import AccountOwner, ScimDeletion, ScimUser, StoredPerson, utcnow
 from sync.plan.values import DesiredUser, GroupRoles, key_of
 from sync.rules import (
     DesiredAccount,
@@ -50,25 +51,95 @@ class Scope:
         return self.people is None and self.scim_users is None
 
 
-def with_deleted_users(session: Session, scope: Scope) -> tuple[Scope, frozenset[str]]:
-    """A scoped plan for SCIM users some of whom were deleted: the scope grows by everyone
-    who may still want a deleted user's userName (a person with that email, a SCIM user
-    with that name), and the names come back, so the plan deactivates the ones nobody in
-    that scope wants (as the full plan would) instead of leaving them to the nightly run."""
-    if scope.scim_users is None:
-        return scope, frozenset()
-    ids = sorted(set(scope.scim_users))
-    present = set(session.scalars(select(ScimUser.id).where(ScimUser.id.in_(ids))))
-    gone = [i for i in ids if i not in present]
-    if not gone:
-        return scope, frozenset()
-    names = {key_of(n) for n in session.scalars(select(ScimDeletion.name).where(
-        ScimDeletion.resource_type == "User", ScimDeletion.resource_id.in_(gone))) if n}
-    if not names:
-        return scope, frozenset()
-    people = set(session.scalars(select(StoredPerson.id).where(StoredPerson.email_key.in_(sorted(names)))))
-    users = set(session.scalars(select(ScimUser.id).where(ScimUser.user_name_key.in_(sorted(names)))))
-    return Scope(set(scope.people or ()) | people, set(ids) | users), frozenset(names)
+@dataclass(frozen=True)
+class Inputs:
+    """What a plan works from: its scope (grown as below), the desired accounts in it, the
+    problems met, and the keys of accounts the scope's people had and may no longer want."""
+
+    scope: Scope
+    desired: list[DesiredUser]
+    problems: list[str]
+    retired: frozenset[str]
+
+
+def plan_inputs(session: Session, tables: Tables, scope: Scope, *, rounds: int = 4) -> Inputs:
+    """The desired accounts for a plan. A scoped plan must decide its people's accounts as
+    the full plan would, so its scope grows (:func:`widen`) by everyone else who has a say
+    in those accounts: who owned them last (``account_owners``), who may want the same
+    userName (a person with that email, a SCIM user with that name), and who wants the
+    names its people had before (a rename, a DELETE, an unlink). Those old names come back
+    as ``retired``: the plan deactivates the ones nobody in the grown scope wants."""
+    if scope.everyone:
+        desired, problems = desired_users(session, tables, scope)
+        return Inputs(scope, desired, problems, frozenset())
+    scope, retired = widen(session, scope, frozenset())
+    desired, problems = desired_users(session, tables, scope)
+    for _ in range(rounds):
+        names = frozenset(key_of(d.user_name) for d in desired) | retired
+        wider, more = widen(session, scope, names)
+        if wider == scope:
+            break
+        scope, retired = wider, retired | more
+        desired, problems = desired_users(session, tables, scope)
+    return Inputs(scope, desired, problems, retired)
+
+
+def widen(session: Session, scope: Scope, names: frozenset[str]) -> tuple[Scope, frozenset[str]]:
+    """``scope`` grown by the claimants of ``names`` and of the accounts its people own, and
+    the keys of those owned accounts (with a deleted SCIM user's userName, for accounts
+    planned before owners were recorded)."""
+    people, users = set(scope.people or ()), set(scope.scim_users or ())
+    linked = _ids(session, StoredPerson.id, StoredPerson.scim_user_id, users)
+    owned = set(_ids(session, AccountOwner.user_name_key, AccountOwner.person_id, people | linked))
+    owned |= _ids(session, AccountOwner.user_name_key, AccountOwner.scim_user_id, users)
+    present = _ids(session, ScimUser.id, ScimUser.id, users)
+    owned |= {key_of(n) for n in _ids(session, ScimDeletion.name, ScimDeletion.resource_id, users - present) if n}
+    every = sorted(set(names) | owned)
+    people |= _ids(session, StoredPerson.id, StoredPerson.email_key, every)
+    users |= _ids(session, ScimUser.id, ScimUser.user_name_key, every)
+    for start in range(0, len(every), CHUNK):
+        query = select(AccountOwner.person_id, AccountOwner.scim_user_id).where(
+            AccountOwner.user_name_key.in_(every[start:start + CHUNK]))
+        for person_id, scim_user_id in session.execute(query):
+            people |= {person_id} if person_id is not None else set()
+            users |= {scim_user_id} if scim_user_id else set()
+    return Scope(frozenset(people), frozenset(users)), frozenset(owned)
+
+
+def _ids(session: Session, column: Any, by: Any, values: Collection[Any]) -> set[Any]:
+    ordered, found = sorted(values), set()
+    for start in range(0, len(ordered), CHUNK):
+        found.update(session.scalars(select(column).where(by.in_(ordered[start:start + CHUNK]))))
+    return found
+
+
+def remember_owners(session: Session, desired: Sequence[DesiredUser], *, everyone: bool) -> None:
+    """Record whose each planned account is (see :class:`AccountOwner`), writing only what
+    changed; a full plan also forgets the accounts nobody wants any more."""
+    wanted = {key_of(d.user_name): (d.person_id, d.scim_user_id) for d in desired}
+    keys = sorted(wanted)
+    if everyone:
+        known = {row[0]: (row[1], row[2]) for row in session.execute(select(
+            AccountOwner.user_name_key, AccountOwner.person_id, AccountOwner.scim_user_id))}
+    else:
+        known = {}
+        for start in range(0, len(keys), CHUNK):
+            known.update({row[0]: (row[1], row[2]) for row in session.execute(select(
+                AccountOwner.user_name_key, AccountOwner.person_id, AccountOwner.scim_user_id).where(
+                AccountOwner.user_name_key.in_(keys[start:start + CHUNK])))})
+    now = utcnow()
+    changed = [{"user_name_key": k, "person_id": wanted[k][0], "scim_user_id": wanted[k][1],
+                "updated_at": now} for k in keys if known.get(k) != wanted[k]]
+    if changed:
+        insert = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
+        statement = insert(AccountOwner.__table__)
+        session.execute(statement.on_conflict_do_update(
+            index_elements=["user_name_key"],
+            set_={c: statement.excluded[c] for c in ("person_id", "scim_user_id", "updated_at")}), changed)
+    if everyone:
+        stale = sorted(known.keys() - wanted.keys())
+        for start in range(0, len(stale), CHUNK):
+            session.execute(delete(AccountOwner).where(AccountOwner.user_name_key.in_(stale[start:start + CHUNK])))
 
 
 def group_roles(tables: Tables) -> GroupRoles:
@@ -95,13 +166,14 @@ def desired_users(session: Session, tables: Tables, scope: Scope) -> tuple[list[
     and the problems met (a person without a user name is reported, not fatal)."""
     problems: list[str] = []
     found: dict[str, DesiredUser] = {}
-    for person, label in merged_people(session, tables.attribute_map, scope, problems):
+    for person, label, person_id, scim_user_id in merged_people(session, tables.attribute_map, scope, problems):
         try:
             account, explanation = evaluate(person, tables)
         except PersonError as exc:
             problems.append(f"{label}: {exc}")
             continue
-        _keep(found, desired_user(account, explanation, label), problems)
+        wanted = replace(desired_user(account, explanation, label), person_id=person_id, scim_user_id=scim_user_id)
+        _keep(found, wanted, problems)
     return [found[k] for k in sorted(found)], problems
 
 
@@ -133,8 +205,17 @@ def desired_user(account: DesiredAccount, explanation: Explanation, label: str) 
         employee_id=account.employee_id, label=label, tables_version=account.tables_version, why=why)
 
 
+class Merged(NamedTuple):
+    """One person as the rules see them, a label for reports, and who they are stored as."""
+
+    person: Person
+    label: str
+    person_id: int | None
+    scim_user_id: str | None
+
+
 def merged_people(session: Session, attribute_map: AttributeMap, scope: Scope,
-                  problems: list[str]) -> Iterable[tuple[Person, str]]:
+                  problems: list[str]) -> Iterable[Merged]:
     """Everyone in scope as the rules see them, with a label for reports: each stored
     person merged with their linked SCIM user, then each SCIM user nobody is linked to.
     The one read model of people: plans, pushes and ``mappings explain|impact`` use it."""
@@ -154,7 +235,9 @@ def merged_people(session: Session, attribute_map: AttributeMap, scope: Scope,
             continue
         # One merge, by fields.yaml's precedence: what HR says (as stored) and what the
         # identity provider says now, the same on the push path and the nightly one.
-        yield merge_people(hr, idp.get(row.scim_user_id or ""), attribute_map), label
+        idp_person = idp.get(row.scim_user_id or "")
+        yield Merged(merge_people(hr, idp_person, attribute_map), label, row.id,
+                     row.scim_user_id if idp_person is not None else None)
     yield from _scim_only(session, attribute_map, scope, problems)
 
 
@@ -173,7 +256,7 @@ def _scim_people(session: Session, attribute_map: AttributeMap, ids: Collection[
 
 
 def _scim_only(session: Session, attribute_map: AttributeMap, scope: Scope,
-               problems: list[str]) -> Iterable[tuple[Person, str]]:
+               problems: list[str]) -> Iterable[Merged]:
     if scope.people is not None and scope.scim_users is None:
         return
     linked = select(StoredPerson.scim_user_id).where(StoredPerson.scim_user_id.is_not(None))
@@ -182,4 +265,4 @@ def _scim_only(session: Session, attribute_map: AttributeMap, scope: Scope,
         query = query.where(ScimUser.id.in_(list(scope.scim_users)))
     ids = list(session.scalars(query))
     for user_id, person in _scim_people(session, attribute_map, ids, problems).items():
-        yield person, f"SCIM user {person.fields.get('user_name') or user_id}"
+        yield Merged(person, f"SCIM user {person.fields.get('user_name') or user_id}", None, user_id)

@@ -61,6 +61,9 @@ class DesiredUser:
     label: str = ""
     tables_version: str | None = None
     why: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    # Whose account it is (sync.models.AccountOwner): the stored person and/or SCIM user.
+    person_id: int | None = None
+    scim_user_id: str | None = None
 
     def reason(self, *topics: str, note: str | None = None) -> Reason:
         rows = tuple(dict.fromkeys(r for t in topics for r in self.why.get(t, ())))

@@ -195,7 +195,7 @@ def _people_from_store(tables: Tables, key: str | None) -> list[Person]:
     try:
         engine = engine_for(load_settings())
         with session_scope(engine) as session:
-            people = [p for p, _ in merged_people(session, tables.attribute_map, Scope(), problems)]
+            people = [m.person for m in merged_people(session, tables.attribute_map, Scope(), problems)]
     except (ConfigError, DatabaseUnavailable) as exc:
         raise click.ClickException(str(exc)) from exc
     for problem in problems:

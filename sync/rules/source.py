@@ -7,7 +7,6 @@ the working tree, a pull request's base, or any commit.
 from __future__ import annotations
 
 import io
-import os
 import subprocess
 import tarfile
 from pathlib import Path

@@ -16,6 +16,7 @@ from typing import Any
 import pytest
 from bi_world import (  # noqa: F401 (bi_sandbox is a fixture)
     Sandbox, assert_sandbox_matches, bi_sandbox, bi_settings, desired, example_rows, import_rows)
+from sqlalchemy import select
 from sqlalchemy.engine import Engine
 
 from sync import pipeline
@@ -61,8 +62,8 @@ def _wait(check: Callable[[], bool], what: str, timeout: float = 30.0) -> None:
 
 def _linked(engine: Engine, employee_id: str) -> str | None:
     with session_scope(engine) as session:
-        row = session.query(StoredPerson).filter_by(employee_id=employee_id).one()
-        return row.scim_user_id
+        return session.scalars(select(StoredPerson.scim_user_id).where(
+            StoredPerson.employee_id == employee_id)).one()
 
 
 @pytest.mark.parametrize("client", [_okta, _entra], ids=["okta-by-number", "entra-by-email"])
@@ -126,4 +127,41 @@ def test_a_scim_delete_deactivates_within_seconds_unless_hr_still_wants_the_acco
     assert _bi_active(bi_sandbox, rows[1]["Work Email"]) is True
     assert _linked(engine, rows[1]["Employee ID"]) is None
     assert_sandbox_matches(engine, bi_sandbox, strangers=frozenset({"idp.only@northwind.example"}))
+    assert pipeline.plan(engine, settings).status == "empty"
+
+
+def _rename(web: Any, user_id: str, name: str, auth: dict[str, str]) -> None:
+    patch = {"schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
+             "Operations": [{"op": "replace", "path": "userName", "value": name}]}
+    answer = web.patch(f"/scim/v2/Users/{user_id}", json=patch, headers=auth)
+    assert answer.status_code == 200, answer.get_json()
+
+
+def test_a_username_rename_deactivates_the_old_account_within_seconds(
+        engine: Engine, database_url: str, bi_sandbox: Sandbox, auth: dict[str, str], tmp_path: Path) -> None:
+    rows = example_rows()[:10]
+    import_rows(engine, tmp_path, rows)
+    settings = bi_settings(database_url, bi_sandbox, provision_on_push=True, push_delay_seconds=0.1)
+    assert isinstance(pipeline.plan_and_apply(engine, settings), pipeline.ApplyResult)
+    web = create_app(settings, engine).test_client()
+    contractor = {"schemas": [USER], "userName": "idp.only@northwind.example", "active": True,
+                  "name": {"givenName": "Idp", "familyName": "Only"}}
+    pushed = [web.post("/scim/v2/Users", json=body, headers=auth).get_json() for body in (contractor, _okta(rows[1]))]
+    _wait(lambda: _bi_active(bi_sandbox, "idp.only@northwind.example") is True, "the IdP-only user in the BI")
+    _wait(lambda: _pushed(bi_sandbox, ""), "the pushes to be applied")
+    hr_name = rows[1]["Work Email"]
+    assert _bi_active(bi_sandbox, hr_name) is True
+
+    # The IdP renames both: its userName wins (fields.yaml), so each old account must go.
+    _rename(web, pushed[0]["id"], "idp.renamed@northwind.example", auth)
+    _rename(web, pushed[1]["id"], "renamed.1001@northwind.example", auth)
+    _wait(lambda: _bi_active(bi_sandbox, "idp.only@northwind.example") is False, "the old name's deactivation", 5.0)
+    _wait(lambda: _bi_active(bi_sandbox, hr_name) is False, "the HR person's old name's deactivation", 5.0)
+    _wait(lambda: _pushed(bi_sandbox, ""), "the pushes to be applied")
+    assert _bi_active(bi_sandbox, "idp.renamed@northwind.example") is True
+    assert _bi_active(bi_sandbox, "renamed.1001@northwind.example") is True
+    # Still the same person to HR, with what HR gives him, under the new name.
+    assert _linked(engine, rows[1]["Employee ID"]) == pushed[1]["id"]
+    assert desired(engine)["renamed.1001@northwind.example"].groups
+    assert_sandbox_matches(engine, bi_sandbox, strangers=frozenset({"idp.only@northwind.example", hr_name}))
     assert pipeline.plan(engine, settings).status == "empty"
