@@ -8,6 +8,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Mapping
+from functools import lru_cache
 from pathlib import Path
 from typing import TypeVar
 
@@ -37,6 +38,15 @@ def load_dir(directory: Path) -> Tables:
 
 
 def load_tables(files: Mapping[str, bytes]) -> Tables:
+    """The tables these file contents define. Parsing the same contents again (every plan,
+    import and push reads ``mappings/``) returns the value parsed before: ``Tables`` is
+    frozen, so sharing it is safe, and a changed byte is a new key."""
+    return _parsed(tuple(sorted(files.items())))
+
+
+@lru_cache(maxsize=8)
+def _parsed(items: tuple[tuple[str, bytes], ...]) -> Tables:
+    files = dict(items)
     problems: list[Problem] = []
     texts = _texts(files, problems)
 
