@@ -35,11 +35,11 @@ from sync.db import session_scope
 from sync.guard import GuardLimits, assess
 from sync.models import Run
 from sync.plan.core import plan_changes
-from sync.plan.desired import Scope, group_roles, plan_inputs, remember_owners
+from sync.plan.desired import Inputs, Scope, group_roles, plan_inputs, remember_owners
 from sync.plan.reconcile import read_actual
 from sync.plan.state import applied_groups, applied_users, replace_all
 from sync.plan.store import FAILED, OPEN, QUARANTINED, enqueue, open_count, outbox_counts
-from sync.plan.values import DesiredUser
+from sync.plan.values import AppliedUser, DesiredUser, Plan
 from sync.rules import Tables, load_dir
 from sync.runs import FAILED as RUN_FAILED
 from sync.runs import (
@@ -160,17 +160,26 @@ def managed_attributes(tables: Tables) -> set[str]:
     return {rule.attribute for rule in tables.attributes}
 
 
-def _save_plan(session: Session, settings: Settings, tables: Tables, target: Target,
-               scope: Scope, reconcile: bool) -> PlanResult:
+def compute_plan(session: Session, tables: Tables, target: Target,
+                 scope: Scope) -> tuple[Plan, Inputs, dict[str, AppliedUser]]:
+    """The changes a plan for ``scope`` would make, its inputs (the scope as grown, the
+    desired accounts as the target can hold them) and the applied users it diffed against;
+    nothing is written."""
     inputs = plan_inputs(session, tables, scope)
-    scope, problems, deleted = inputs.scope, inputs.problems, inputs.retired
-    remember_owners(session, inputs.desired, everyone=scope.everyone)
     desired = [_supported(d, target) for d in inputs.desired]
     users = applied_users(session)
     caps = target.capabilities
     the_plan = plan_changes(desired, users, applied_groups(session), group_roles(tables),
-                            everyone=scope.everyone, roles=caps.roles, attributes=caps.attributes,
-                            problems=problems, retired=deleted)
+                            everyone=inputs.scope.everyone, roles=caps.roles, attributes=caps.attributes,
+                            problems=inputs.problems, retired=inputs.retired)
+    return the_plan, replace(inputs, desired=desired), users
+
+
+def _save_plan(session: Session, settings: Settings, tables: Tables, target: Target,
+               scope: Scope, reconcile: bool) -> PlanResult:
+    the_plan, inputs, users = compute_plan(session, tables, target, scope)
+    scope, problems, deleted, desired = inputs.scope, inputs.problems, inputs.retired, inputs.desired
+    remember_owners(session, desired, everyone=scope.everyone)
     mode = "reconcile" if reconcile else "full" if scope.everyone else "scoped"
     run = start_run(session, KIND, None, mode, {"tables_version": tables.version,
                                                   "problems": list(problems)[:200]})

@@ -45,7 +45,7 @@ def load_scim_index(session: Session, numbers: Collection[str] | None = None,
     numbered: set[str] = set()
     users = select(ScimUser.id, ScimUser.employee_number, ScimUser.user_name, ScimUser.user_name_key)
     if numbers is not None or emails is not None:
-        wanted = _ids_for(session, sorted(numbers or ()), sorted(emails or ()))
+        wanted = scim_ids_for(session, sorted(numbers or ()), sorted(emails or ()))
         users = users.where(ScimUser.id.in_(sorted(wanted)))
     for user_id, number, user_name, user_name_key in session.execute(users):
         index.names[user_id] = user_name
@@ -63,8 +63,9 @@ def load_scim_index(session: Session, numbers: Collection[str] | None = None,
     return index
 
 
-def _ids_for(session: Session, numbers: list[str], emails: list[str]) -> set[str]:
-    """The SCIM users with one of these employee numbers, userNames or emails."""
+def scim_ids_for(session: Session, numbers: list[str], emails: list[str]) -> set[str]:
+    """The SCIM users with one of these employee numbers, userNames or emails: everyone who
+    may claim (or make ambiguous) a person with one of them."""
     ids: set[str] = set()
     for chunk in chunks(numbers, CHUNK):
         ids.update(session.scalars(select(ScimUser.id).where(ScimUser.employee_number.in_(chunk))))

@@ -19,8 +19,17 @@ from sqlalchemy import delete, or_, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session
 
+from scim.schema import ENTERPRISE_USER
 from scim.store import UserStore
-from sync.models import AccountOwner, ScimDeletion, ScimUser, StoredPerson, utcnow
+from sync.models import (
+    AccountOwner,
+    ScimDeletion,
+    ScimUser,
+    ScimUserValue,
+    StoredPerson,
+    utcnow,
+)
+from sync.people.linking import scim_ids_for
 from sync.plan.values import DesiredUser, GroupRoles, key_of
 from sync.rules import (
     DesiredAccount,
@@ -94,9 +103,18 @@ def widen(session: Session, scope: Scope, names: frozenset[str]) -> tuple[Scope,
     owned |= _ids(session, AccountOwner.user_name_key, AccountOwner.scim_user_id, users)
     present = _ids(session, ScimUser.id, ScimUser.id, users)
     owned |= {key_of(n) for n in _ids(session, ScimDeletion.name, ScimDeletion.resource_id, users - present) if n}
+    numbers, emails = _deleted_claims(session, sorted(users - present))
     every = sorted(set(names) | owned)
-    people |= _ids(session, StoredPerson.id, StoredPerson.email_key, every)
-    users |= _ids(session, ScimUser.id, ScimUser.user_name_key, every)
+    # Whoever claims the same employee number or email links to the same person, or makes
+    # the link ambiguous (then nobody links): they are decided together.
+    numbers |= {n.strip() for n in _ids(session, ScimUser.employee_number, ScimUser.id, users) if n and n.strip()}
+    numbers |= _ids(session, StoredPerson.employee_id, StoredPerson.id, people)
+    emails |= set(every) | {e for e in _ids(session, StoredPerson.email_key, StoredPerson.id, people) if e}
+    emails |= _ids(session, ScimUser.user_name_key, ScimUser.id, users)
+    emails |= {e for e in _ids(session, ScimUserValue.value_key, ScimUserValue.user_id, users) if e}
+    people |= _ids(session, StoredPerson.id, StoredPerson.email_key, emails)
+    people |= _ids(session, StoredPerson.id, StoredPerson.employee_id, numbers)
+    users |= scim_ids_for(session, sorted(numbers), sorted(emails))
     for start in range(0, len(every), CHUNK):
         query = select(AccountOwner.person_id, AccountOwner.scim_user_id).where(
             AccountOwner.user_name_key.in_(every[start:start + CHUNK]))
@@ -104,6 +122,24 @@ def widen(session: Session, scope: Scope, names: frozenset[str]) -> tuple[Scope,
             people |= {person_id} if person_id is not None else set()
             users |= {scim_user_id} if scim_user_id else set()
     return Scope(frozenset(people), frozenset(users)), frozenset(owned)
+
+
+def _deleted_claims(session: Session, deleted: Sequence[str]) -> tuple[set[str], set[str]]:
+    """The employee numbers and emails deleted SCIM users carried: the people they linked
+    to (or made ambiguous) are decided again without them."""
+    numbers: set[str] = set()
+    emails: set[str] = set()
+    for start in range(0, len(deleted), CHUNK):
+        query = select(ScimDeletion.resource).where(ScimDeletion.resource_id.in_(deleted[start:start + CHUNK]))
+        for resource in session.scalars(query):
+            number = (resource.get(ENTERPRISE_USER) or {}).get("employeeNumber")
+            if isinstance(number, str) and number.strip():
+                numbers.add(number.strip())
+            emails |= {key_of(e["value"]) for e in resource.get("emails") or ()
+                       if isinstance(e, dict) and isinstance(e.get("value"), str)}
+            if isinstance(resource.get("userName"), str):
+                emails.add(key_of(resource["userName"]))
+    return numbers, emails
 
 
 def _ids(session: Session, column: Any, by: Any, values: Collection[Any]) -> set[Any]:
