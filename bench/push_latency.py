@@ -1,5 +1,6 @@
-"""Benchmark: an identity provider's push to the BI platform — SCIM create, then deactivate,
-by an Okta-style and an Entra-style client, timed until the sandbox BI shows the change.
+"""Benchmark: an identity provider's push to the BI platform — SCIM create, deactivate, DELETE
+and userName rename, by an Okta-style and an Entra-style client, timed until the sandbox BI
+shows the change.
 
     .venv/bin/python bench/push_latency.py [--users N] [--delay S] [--broker URL]
 
@@ -12,7 +13,12 @@ database is the PostgreSQL one of ``DATABASE_URL`` (it must be empty of SCIM use
 
 Each push waits ``--delay`` seconds (``push_delay_seconds``: a burst coalesces) before it is
 planned and applied; that wait is part of the latency, as in production.
-Target (issue 7): p50 under 2 s.
+Create and deactivate are timed on users created one at a time. DELETE and rename are timed
+on users created together beforehand (their creation is not timed) and already in the BI:
+DELETE until the user's account is inactive; a PATCH replacing userName until the old name's
+account is inactive and the new name's active. A deactivation that has not happened after
+30 s is a correctness failure, not a slow push: the script stops with exit status 1.
+Targets: p50 under 2 s (issue 7); DELETE and rename within 5 s (issue 11).
 """
 
 from __future__ import annotations
@@ -28,6 +34,7 @@ import threading
 import time
 import uuid
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -37,14 +44,14 @@ from werkzeug.serving import make_server
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from sync.config import Settings, load_settings  # noqa: E402
-from sync.db import engine_for, session_scope  # noqa: E402
-from sync.jobs import run_sync  # noqa: E402
-from sync.targets.sandbox.app import create_sandbox_app  # noqa: E402
-from sync.targets.sandbox.limits import SandboxConfig, keys_of  # noqa: E402
-from sync.targets.sandbox.state import SandboxStore, load_seed  # noqa: E402
-from sync.tokens import create_token  # noqa: E402
-from sync.web import create_app  # noqa: E402
+from sync.config import Settings, load_settings
+from sync.db import engine_for, session_scope
+from sync.jobs import run_sync
+from sync.targets.sandbox.app import create_sandbox_app
+from sync.targets.sandbox.limits import SandboxConfig, keys_of
+from sync.targets.sandbox.state import SandboxStore, load_seed
+from sync.tokens import create_token
+from sync.web import create_app
 
 USER = "urn:ietf:params:scim:schemas:core:2.0:User"
 ENTERPRISE = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"
@@ -73,6 +80,11 @@ def okta_deactivate() -> dict[str, Any]:
     return {"schemas": [PATCH], "Operations": [{"op": "replace", "value": {"active": False}}]}
 
 
+def okta_rename(user_name: str) -> dict[str, Any]:
+    # The path-less value object, as Okta's deactivate (Okta may also PUT the whole user).
+    return {"schemas": [PATCH], "Operations": [{"op": "replace", "value": {"userName": user_name}}]}
+
+
 def entra_create(name: str) -> dict[str, Any]:
     given, family = name.split(".")
     return {"schemas": [USER, ENTERPRISE], "externalId": name, "userName": f"{name}@northwind.example",
@@ -88,37 +100,95 @@ def entra_deactivate() -> dict[str, Any]:
     return {"schemas": [PATCH], "Operations": [{"op": "Replace", "path": "active", "value": "False"}]}
 
 
-CLIENTS: dict[str, tuple[Callable[[str], dict[str, Any]], Callable[[], dict[str, Any]]]] = {
-    "okta": (okta_create, okta_deactivate), "entra": (entra_create, entra_deactivate)}
+def entra_rename(user_name: str) -> dict[str, Any]:
+    return {"schemas": [PATCH], "Operations": [{"op": "Replace", "path": "userName", "value": user_name}]}
 
 
-def bi_user(bi: httpx.Client, user_name: str) -> dict[str, Any] | None:
+@dataclass(frozen=True)
+class ClientStyle:
+    create: Callable[[str], dict[str, Any]]
+    deactivate: Callable[[], dict[str, Any]]
+    rename: Callable[[str], dict[str, Any]]
+
+
+CLIENTS = {"okta": ClientStyle(okta_create, okta_deactivate, okta_rename),
+           "entra": ClientStyle(entra_create, entra_deactivate, entra_rename)}
+OPERATIONS = ("create", "deactivate", "delete", "rename")
+DEACTIVATION_DEADLINE = 30.0
+
+
+def bi_active(bi: httpx.Client, user_name: str) -> bool | None:
+    """The BI account's ``active``, or None when the BI has no account by that userName."""
     found = bi.get("/api/scim/v2/Users", params={"filter": f'userName eq "{user_name}"'}).json()
-    return (found.get("Resources") or [None])[0]
+    return (found.get("Resources") or [{}])[0].get("active")
 
 
-def until(check: Callable[[], bool], timeout: float = 60.0) -> float:
+def until(check: Callable[[], bool], what: str, timeout: float = 60.0) -> float:
     start = time.perf_counter()
     while not check():
         if time.perf_counter() - start > timeout:
-            raise SystemExit("timed out: the push never reached the BI sandbox")
+            raise SystemExit(f"timed out after {timeout:g} s: {what} never showed in the BI sandbox")
         time.sleep(0.01)
     return time.perf_counter() - start
 
 
+def new_name(client: str) -> str:
+    return f"{client}.u{uuid.uuid4().hex[:10]}"
+
+
 def push_once(scim: httpx.Client, bi: httpx.Client, client: str) -> tuple[float, float]:
-    create, deactivate = CLIENTS[client]
-    name = f"{client}.u{uuid.uuid4().hex[:10]}"
+    """One user created, then deactivated by PATCH: the seconds until the BI shows each."""
+    name = new_name(client)
     user_name = f"{name}@northwind.example"
     started = time.perf_counter()
-    response = scim.post("/Users", json=create(name))
+    response = scim.post("/Users", json=CLIENTS[client].create(name))
     response.raise_for_status()
-    until(lambda: bi_user(bi, user_name) is not None)
+    until(lambda: bi_active(bi, user_name) is not None, f"the create of {user_name}")
     created = time.perf_counter() - started
     started = time.perf_counter()
-    scim.patch(f"/Users/{response.json()['id']}", json=deactivate()).raise_for_status()
-    until(lambda: (bi_user(bi, user_name) or {}).get("active") is False)
+    scim.patch(f"/Users/{response.json()['id']}", json=CLIENTS[client].deactivate()).raise_for_status()
+    until(lambda: bi_active(bi, user_name) is False, f"the deactivation of {user_name}", DEACTIVATION_DEADLINE)
     return created, time.perf_counter() - started
+
+
+def provision(scim: httpx.Client, bi: httpx.Client, client: str, count: int) -> list[tuple[str, str]]:
+    """``count`` users created in one burst, once all are active in the BI: (SCIM id, userName)."""
+    users = []
+    for name in (new_name(client) for _ in range(count)):
+        response = scim.post("/Users", json=CLIENTS[client].create(name))
+        response.raise_for_status()
+        users.append((response.json()["id"], f"{name}@northwind.example"))
+    for _, user_name in users:
+        until(lambda: bi_active(bi, user_name) is True, f"the create of {user_name}")  # noqa: B023 — called before the loop moves on
+    return users
+
+
+def delete_once(scim: httpx.Client, bi: httpx.Client, user_id: str, user_name: str) -> float:
+    started = time.perf_counter()
+    scim.delete(f"/Users/{user_id}").raise_for_status()
+    until(lambda: bi_active(bi, user_name) is False,
+          f"the deactivation of {user_name} after its SCIM DELETE", DEACTIVATION_DEADLINE)
+    return time.perf_counter() - started
+
+
+def rename_once(scim: httpx.Client, bi: httpx.Client, client: str, user_id: str, user_name: str) -> float:
+    renamed = f"{new_name(client)}@northwind.example"
+    started = time.perf_counter()
+    scim.patch(f"/Users/{user_id}", json=CLIENTS[client].rename(renamed)).raise_for_status()
+    until(lambda: bi_active(bi, user_name) is False,
+          f"the deactivation of {user_name} after its rename to {renamed}", DEACTIVATION_DEADLINE)
+    until(lambda: bi_active(bi, renamed) is True, f"the account of {renamed} (renamed from {user_name})",
+          DEACTIVATION_DEADLINE)
+    return time.perf_counter() - started
+
+
+def measure(scim: httpx.Client, bi: httpx.Client, client: str, users: int) -> dict[str, list[float]]:
+    """Seconds per operation, ``users`` of each, for one client style."""
+    pushed = [push_once(scim, bi, client) for _ in range(users)]
+    doomed = provision(scim, bi, client, 2 * users)
+    return {"create": [p[0] for p in pushed], "deactivate": [p[1] for p in pushed],
+            "delete": [delete_once(scim, bi, *user) for user in doomed[:users]],
+            "rename": [rename_once(scim, bi, client, *user) for user in doomed[users:]]}
 
 
 def figures(label: str, values: list[float]) -> str:
@@ -151,7 +221,7 @@ def start_worker(settings: Settings, tmp: Path) -> subprocess.Popen[bytes]:
 def main() -> None:
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--users", type=int, default=15, help="pushes per client style")
+    parser.add_argument("--users", type=int, default=8, help="pushes per client style and operation")
     parser.add_argument("--delay", type=float, default=1.0, help="push_delay_seconds")
     parser.add_argument("--broker", default=None, help="BROKER_URL for a real worker")
     args = parser.parse_args()
@@ -179,11 +249,13 @@ def main() -> None:
                               headers={"Authorization": f"Bearer {token}"}) as scim, \
                  httpx.Client(base_url=bi_url, timeout=30,
                               headers={"Authorization": f"Bearer {seed['api_keys'][0]}"}) as bi:
-                push_once(scim, bi, "okta")  # warm-up: imports, first connections
+                measure(scim, bi, "okta", 1)  # warm-up: imports, first connections, every code path
                 for client in CLIENTS:
-                    results = [push_once(scim, bi, client) for _ in range(args.users)]
-                    print(figures(f"{client} create", [r[0] for r in results]))
-                    print(figures(f"{client} deactivate", [r[1] for r in results]))
+                    seconds = measure(scim, bi, client, args.users)
+                    for operation in OPERATIONS:
+                        print(figures(f"{client} {operation}", seconds[operation]))
+                load = os.getloadavg()
+                print(f"load average (1/5/15 min): {load[0]:.2f} {load[1]:.2f} {load[2]:.2f}")
         finally:
             if worker is not None:
                 worker.terminate()
