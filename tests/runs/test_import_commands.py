@@ -210,3 +210,15 @@ def test_a_messy_export_reports_every_bad_line_and_its_counts_add_up(hr2bi, tmp_
     assert run["status"] == "succeeded"
     assert_every_bad_line_reported(run, import_events(engine, run["id"]))
 
+
+def test_approving_a_held_messy_export_reports_every_bad_line(hr2bi, tmp_path, engine):
+    assert hr2bi("import", "csv", str(export(tmp_path / "a.csv", [line(str(n)) for n in range(1000, 1020)]))).exit_code == 0
+    held = hr2bi("import", "csv", str(messy_export(tmp_path / "b.csv")), "--json")
+    assert held.exit_code == 2 and json.loads(held.stdout)["status"] == "held"  # 11 readable rows of 20
+    approved = hr2bi("runs", "approve", "2", "--by", "dana", "--json")
+    assert approved.exit_code == 0, approved.output
+    run = json.loads(approved.stdout)
+    assert run["status"] == "approved" and run["counts"]["unchanged"] == 8
+    assert_every_bad_line_reported(run, import_events(engine, 2))
+    shown = hr2bi("runs", "show", "2").output
+    assert all(f"rejected line {n}: " in shown for n in MESSY_REASONS)
