@@ -174,7 +174,9 @@ class Run(SQLModel, table=True):
 
 
 class RunRecord(SQLModel, table=True):
-    """A record of a held feed, kept so approving the run imports exactly what was held."""
+    """A record of a held feed, kept so approving the run imports exactly what was held; past
+    the run's ``details["records"]``, a row that could not be read (``record`` holds its
+    ``reason``, ``employee_id`` and ``values``), kept so approving reports it too."""
 
     __tablename__ = "run_records"
 

@@ -1,9 +1,9 @@
 """An import, start to finish: *get* (a CSV file or an HR API) -> *transform* (validate)
 -> guard -> *load* and *sweep* (``sync.people.apply``), recorded as a run.
 
-Every import is a run. A held run stores its records and changes nobody until
-``approve_import``; a failed run says why; the ledger remembers each imported file's
-content so the same file is not imported twice by accident.
+Every import is a run. A held run stores its records and the rows it could not read, and
+changes nobody until ``approve_import``; a failed run says why; the ledger remembers each
+imported file's content so the same file is not imported twice by accident.
 """
 
 from __future__ import annotations
@@ -178,9 +178,7 @@ def _baseline(session: Session, feed: Feed) -> Baseline | None:
 
 
 def _hold(session: Session, run: Run, feed: Feed, reasons: Sequence[str], options: ImportOptions) -> None:
-    rows = [{"run_id": run.id, "position": i, "line": r.position, "record": dict(r.values)}
-            for i, r in enumerate(feed.records)]
-    for batch in chunks(rows, BATCH):
+    for batch in chunks(_held_rows(run, feed), BATCH):
         session.execute(insert(RunRecord), batch)
     counts = {"records": len(feed.records), "rejected": len(feed.rejects)}
     details = _rejects_details(run, feed, list(feed.rejects), options)
@@ -249,10 +247,25 @@ def _remember_file(session: Session, run: Run, feed: Feed) -> None:
         exists.run_id, exists.path = run.id, feed.origin
 
 
+def _held_rows(run: Run, feed: Feed) -> list[dict[str, Any]]:
+    """The held feed as ``run_records`` rows: its records, then the rows that could not be
+    read (undecodable, ragged), which approving must report too. ``details["records"]``
+    (the feed's record count) tells them apart: rows past it are those rejects."""
+    records = [{"run_id": run.id, "position": i, "line": r.position, "record": dict(r.values)}
+               for i, r in enumerate(feed.records)]
+    rejects = [{"run_id": run.id, "position": i, "line": r.position,
+                "record": {"reason": r.reason, "employee_id": r.employee_id, "values": dict(r.values)}}
+               for i, r in enumerate(feed.rejects, len(feed.records))]
+    return records + rejects
+
+
 def _held_feed(session: Session, run: Run) -> Feed:
-    rows = session.scalars(select(RunRecord).where(RunRecord.run_id == run.id).order_by(RunRecord.position))
-    records = tuple(Record(row.line, row.record) for row in rows)
+    rows = list(session.scalars(select(RunRecord).where(RunRecord.run_id == run.id).order_by(RunRecord.position)))
     details = run.details
+    count = details["records"]  # see _held_rows (runs held before this have no rows past it)
+    records = tuple(Record(row.line, row.record) for row in rows[:count])
+    rejects = tuple(Reject(row.line, row.record["reason"], row.record["employee_id"], row.record["values"])
+                    for row in rows[count:])
     return Feed(run.source or "hr", run.mode or FULL, details.get("origin", "held run"),
-                tuple(details.get("columns", ())), records, (), details.get("content_hash"),
+                tuple(details.get("columns", ())), records, rejects, details.get("content_hash"),
                 details.get("unit", "line"))

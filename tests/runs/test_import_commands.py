@@ -160,3 +160,65 @@ def test_an_unusable_audit_key_fails_the_import_in_one_line(hr2bi, tmp_path):
     runs = json.loads(hr2bi("runs", "list", "--json").stdout)
     assert [(r["status"], r["counts"]) for r in runs] == [("failed", {})]
     assert json.loads(hr2bi("people", "list", "--json").stdout) == []
+
+
+# A feed with every kind of bad line, after eight good ones (lines 2-9): bytes that are not
+# UTF-8 (line 10), a ragged line (11), an impossible hire date (12), an id on two lines (13, 14).
+MESSY_REASONS = {10: "bytes e9 are not valid utf-8", 11: "the row has 6 cells but the header has 15",
+                 12: "Hire Date", 13: "appears on lines 13, 14", 14: "appears on lines 13, 14"}
+MESSY_DATA_LINES = 13
+
+
+def messy_export(path: Path) -> Path:
+    rows = [line(str(n)).encode() for n in range(1000, 1008)]
+    rows += [line("1008", last="L\xe9e").encode("latin-1"), b"1009;p1009@northwind.example;;Ana;Lee;Finance",
+             line("1010", hired="2020-02-30").encode(), line("1011").encode(), line("1011", last="Twice").encode()]
+    path.write_bytes(b"\r\n".join([HEADER.encode(), *rows, b""]))
+    return path
+
+
+def assert_every_bad_line_reported(run: dict, events: list) -> None:
+    counts = run["counts"]
+    imported = counts["added"] + counts["changed"] + counts["unchanged"]
+    assert (imported, counts["rejected"]) == (8, 5) and imported + counts["rejected"] == MESSY_DATA_LINES
+    shown = {r["line"]: r["reason"] for r in run["details"]["rejects"]}
+    assert set(shown) == set(MESSY_REASONS) and all(MESSY_REASONS[n] in shown[n] for n in shown)
+    with open(run["details"]["rejects_file"], encoding="utf-8-sig", newline="") as report:
+        header, *rows = list(csv.reader(report))
+    assert header[:3] == ["line", "employee_id", "reason"]
+    assert {int(r[0]): r[2] for r in rows} == shown and len(rows) == 5
+    audited = {e.target["id"]: e.after["reason"] for e in events if e.action == "import.reject"}
+    assert audited == {f"line {n}": reason for n, reason in shown.items()}
+
+
+def import_events(engine, run_id: int) -> list:
+    from sqlalchemy import select
+
+    from sync.db import session_scope
+    from sync.models import AuditEvent
+
+    with session_scope(engine) as session:
+        events = list(session.scalars(select(AuditEvent).where(AuditEvent.run_id == run_id)))
+        session.expunge_all()
+        return events
+
+
+def test_a_messy_export_reports_every_bad_line_and_its_counts_add_up(hr2bi, tmp_path, engine):
+    result = hr2bi("import", "csv", str(messy_export(tmp_path / "workers.csv")), "--json")
+    assert result.exit_code == 0, result.output
+    run = json.loads(result.stdout)
+    assert run["status"] == "succeeded"
+    assert_every_bad_line_reported(run, import_events(engine, run["id"]))
+
+
+def test_approving_a_held_messy_export_reports_every_bad_line(hr2bi, tmp_path, engine):
+    assert hr2bi("import", "csv", str(export(tmp_path / "a.csv", [line(str(n)) for n in range(1000, 1020)]))).exit_code == 0
+    held = hr2bi("import", "csv", str(messy_export(tmp_path / "b.csv")), "--json")
+    assert held.exit_code == 2 and json.loads(held.stdout)["status"] == "held"  # 11 readable rows of 20
+    approved = hr2bi("runs", "approve", "2", "--by", "dana", "--json")
+    assert approved.exit_code == 0, approved.output
+    run = json.loads(approved.stdout)
+    assert run["status"] == "approved" and run["counts"]["unchanged"] == 8
+    assert_every_bad_line_reported(run, import_events(engine, 2))
+    shown = hr2bi("runs", "show", "2").output
+    assert all(f"rejected line {n}: " in shown for n in MESSY_REASONS)
