@@ -3,7 +3,7 @@
 A truncated HR feed or a broken mapping edit looks, to the planner, exactly like a mass
 departure. So a run whose deactivations plus role downgrades exceed
 max(``min_count``, min(``max_count``, ``max_share`` of the active accounts)) applies nothing
-until someone approves it (``hr2bi runs approve ID --by NAME``). The floor keeps a small
+until someone approves it (``hr2bi runs approve ID --by NAME``) or rejects it. The floor keeps a small
 account (a handful of users, where one leaver is already 20 %) from holding every
 deactivation an identity provider pushes. Pure: the caller counts, this decides.
 """
@@ -45,4 +45,4 @@ def assess(deactivations: int, role_downgrades: int, active_accounts: int,
         f"{deactivations} deactivations and {role_downgrades} role downgrades exceed the "
         f"guard's {allowed} (max({limits.min_count}, min({limits.max_count}, "
         f"{limits.max_share:.0%} of {active_accounts} active accounts))): check the feed and "
-        f"the mappings, then `hr2bi runs approve ID --by NAME`"))
+        f"the mappings"))

@@ -152,9 +152,10 @@ class ScimDeletion(SQLModel, table=True):
 class Run(SQLModel, table=True):
     """One unit of work hr2bi did or was asked to do: an import now, plans and applies later.
 
-    ``status`` is running, succeeded, failed, held (waiting for ``hr2bi runs approve``) or
-    approved; ``counts`` holds what the run did (added, changed, rejected...), ``details``
-    what it looked at (file, header, content hash, rejects) so ``runs show`` can explain it.
+    ``status`` is running, succeeded, failed, held (waiting for ``hr2bi runs approve`` or
+    ``reject``), approved or rejected (plans also planned, superseded: sync/runs.py);
+    ``counts`` holds what the run did (added, changed, rejected...), ``details`` what it
+    looked at (file, header, content hash, rejects) so ``runs show`` can explain it.
     """
 
     __tablename__ = "runs"

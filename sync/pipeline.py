@@ -46,11 +46,13 @@ from sync.runs import (
     APPROVED,
     HELD,
     PLANNED,
+    REJECTED,
     SUCCEEDED,
     SUPERSEDED,
     approve_run,
     finish_run,
     get_run,
+    hold_message,
     start_run,
 )
 from sync.targets import Model, Target
@@ -85,6 +87,7 @@ class ApplyResult:
     bi_calls: int
     error: str | None = None  # why the apply stopped early (the BI platform unreachable)
     superseded: str | None = None  # a newer plan took over this one: nothing was applied
+    rejected: str | None = None  # someone rejected this held plan: nothing is ever applied
 
 
 # --- The target ---------------------------------------------------------------------------
@@ -200,11 +203,12 @@ def _save_plan(session: Session, settings: Settings, tables: Tables, target: Tar
         return PlanResult(run.id, "empty", summary, None, tuple(problems))
     summary |= {f"carried_{k}": v for k, v in queued.carried.items() if v}
     if verdict.held:
-        finish_run(run, HELD, summary, verdict.reason)
+        reason = hold_message(run.id, verdict.reason or "")
+        finish_run(run, HELD, summary, reason)
         record_event(session, actor="hr2bi plan", action="bi.run.held", target={"type": "run", "id": run.id},
                      after=summary, reason={"guard": verdict.reason, "tables_version": tables.version},
                      run=run.id, outcome="held")
-        return PlanResult(run.id, "held", summary, verdict.reason, tuple(problems))
+        return PlanResult(run.id, "held", summary, reason, tuple(problems))
     run.status, run.counts = PLANNED, summary
     return PlanResult(run.id, PLANNED, summary, None, tuple(problems))
 
@@ -247,6 +251,8 @@ def apply(engine: Engine, settings: Settings, run_id: int, *, progress: bool = F
             return ApplyResult(run_id, 0, 0, 0, True, 0)
         if run.status == SUPERSEDED:  # a no-op, so a redelivered apply task is harmless
             return ApplyResult(run_id, 0, 0, 0, False, 0, superseded=run.reason)
+        if run.status == REJECTED:  # the same: its changes were discarded
+            return ApplyResult(run_id, 0, 0, 0, False, 0, rejected=run.reason)
     target, stats, http = connect(settings)
     try:
         tally = apply_rows(engine, target, run_id, worker or default_worker(),

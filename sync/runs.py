@@ -3,7 +3,8 @@ and — when a safety check held it — approve.
 
 A run is ``running`` while it works, then ``succeeded`` or ``failed``; a run a guard stopped
 is ``held`` and changes nothing until ``approve_run`` applies it and marks it ``approved``
-with who approved it and when. A plan is ``planned`` until it is applied, and
+with who approved it and when, or ``reject_run`` ends it ``rejected`` (who, when and why
+in its details), its held work discarded so nothing ever applies it. A plan is ``planned`` until it is applied, and
 ``superseded`` when a newer plan took over the changes it had not applied yet.
 """
 
@@ -21,9 +22,11 @@ from sync.models import Run, utcnow
 RUNNING, SUCCEEDED, FAILED, HELD, APPROVED = "running", "succeeded", "failed", "held", "approved"
 # Plans (sync/pipeline.py): saved and waiting for an apply, or overtaken by a newer plan.
 PLANNED, SUPERSEDED = "planned", "superseded"
-STATUSES = (RUNNING, SUCCEEDED, FAILED, HELD, APPROVED, PLANNED, SUPERSEDED)
+REJECTED = "rejected"  # a held run someone refused: nothing of it is ever applied
+STATUSES = (RUNNING, SUCCEEDED, FAILED, HELD, APPROVED, REJECTED, PLANNED, SUPERSEDED)
 ACCEPTED = (SUCCEEDED, APPROVED)
 Applier = Callable[[Session, Run], tuple[Mapping[str, Any], Mapping[str, Any]]]
+Discarder = Callable[[Session, Run], int]  # drops a held run's work, returns how much
 
 
 class RunError(Exception):
@@ -99,6 +102,35 @@ def approve_run(session: Session, run_id: int, by: str, apply: Applier) -> Run:
     counts, details = apply(session, run)
     run.approved_by, run.approved_at = by.strip(), utcnow()
     return finish_run(run, APPROVED, counts, run.reason, details)
+
+
+def reject_run(session: Session, run_id: int, by: str, reason: str, discard: Discarder) -> Run:
+    """End a held run without applying it: ``discard`` drops its held work (a plan's queued
+    changes, an import's records) and the ``run.reject`` audit event records who refused it
+    and why, in one transaction (both or neither)."""
+    if not by.strip():
+        raise RunError("say who rejects: --by NAME")
+    if not reason.strip():
+        raise RunError("say why: --reason TEXT")
+    run = get_run(session, run_id)
+    if run.status != HELD:
+        raise RunError(f"run {run_id} is {run.status}, not held: only held runs can be rejected")
+    discarded = discard(session, run)
+    record_event(session, actor=f"approver:{by.strip()}", action="run.reject",
+                 target={"type": "run", "id": run.id, "name": f"{run.kind} {run.source}"},
+                 before={"status": HELD}, after={"status": REJECTED, "discarded": discarded},
+                 reason={"run": run.id, "rejected_because": reason.strip(), "held_because": run.reason},
+                 run=run.id)
+    rejected = {"by": by.strip(), "at": utcnow().isoformat(), "reason": reason.strip(),
+                "held_because": run.reason, "discarded": discarded}
+    return finish_run(run, REJECTED, reason=f"rejected by {by.strip()}: {reason.strip()}",
+                      details={"rejected": rejected})
+
+
+def hold_message(run_id: int, why: str) -> str:
+    """What every hold says, wherever it is shown: the run, why, and both ways out."""
+    return (f"held as run {run_id}: {why}; review it with `hr2bi runs show {run_id}`, then "
+            f"`hr2bi runs approve {run_id} --by NAME` or `hr2bi runs reject {run_id} --by NAME --reason TEXT`")
 
 
 def run_to_dict(run: Run) -> dict[str, Any]:

@@ -1,22 +1,27 @@
-"""``hr2bi runs list | show ID | approve ID --by NAME``."""
+"""``hr2bi runs list | show ID | approve ID --by NAME | reject ID --by NAME --reason TEXT``."""
 
 from __future__ import annotations
 
 import json
 
 import click
+from sqlmodel import Session
 
 from sync.db import session_scope
-from sync.runs import STATUSES, get_run, list_runs, run_to_dict
+from sync.models import Run
+from sync.plan.review import UnknownKind, by_kind, parse_kinds, review_entries, review_lines
+from sync.plan.state import applied_groups, applied_users
+from sync.plan.store import outbox_counts, plan_rows, reject_changes, row_dict
+from sync.runs import STATUSES, RunError, get_run, list_runs, reject_run, run_to_dict
 from sync.sources.cli import attribute_map, report_run, store, user_errors
 from sync.sources.config import load_sources
 from sync.sources.importer import KIND as IMPORT
-from sync.sources.importer import approve_import
+from sync.sources.importer import approve_import, discard_held
 
 json_option = click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 
 
-@click.group(help="Imports and plans: list them, inspect one, approve a held one.")
+@click.group(help="Imports and plans: list them, inspect one, approve or reject a held one.")
 def runs() -> None:
     pass
 
@@ -50,13 +55,13 @@ _PLAN_KINDS = (("creates", "create"), ("updates", "update"), ("reactivations", "
                ("deactivations", "deactivate"), ("group_creates", "group create"),
                ("membership_changes", "membership"), ("role_changes", "role"))
 _OUTCOMES = (("done", "applied"), ("failed", "failed"), ("pending", "pending"),
-             ("quarantined", "quarantined"), ("superseded", "superseded"))
+             ("quarantined", "quarantined"), ("superseded", "superseded"), ("rejected", "rejected"))
 
 
 def _summary(run: dict) -> str:
     if run["kind"] == "plan":
         return _plan_summary(run)
-    if run["status"] in ("held", "failed"):
+    if run["status"] in ("held", "failed", "rejected"):
         return (run["reason"] or "")[:100]
     counts = run["counts"]
     return ", ".join(f"{k} {counts[k]}" for k in ("added", "changed", "rejected", "missing") if k in counts)
@@ -75,25 +80,58 @@ def _plan_summary(run: dict) -> str:
     return f"{kinds or 'no changes'}; {outcome}"
 
 
-@runs.command("show", help="Everything about one run: counts, reason, rejected rows, problems.")
+SHOWN_CHANGES = 50  # a plan's changes `runs show` lists unless told otherwise
+
+
+@runs.command("show", help="Everything about one run: counts, reason, rejected rows, problems, and a "
+                           "plan's changes one per line (kind, subject, what changes, the mapping rows why).")
 @click.argument("run_id", type=int)
+@click.option("--kind", "kinds", multiple=True, help="Only these change kinds: user.deactivate, "
+              "group.members... (repeat it or separate with commas; a prefix such as user stands for all its kinds).")
+@click.option("--limit", type=click.IntRange(0), default=None,
+              help=f"List at most N changes (default {SHOWN_CHANGES}, with --json all; 0: all).")
 @json_option
 @user_errors
-def runs_show(run_id: int, as_json: bool) -> None:
+def runs_show(run_id: int, kinds: tuple[str, ...], limit: int | None, as_json: bool) -> None:
+    try:
+        wanted = parse_kinds(kinds)
+    except UnknownKind as exc:
+        raise click.BadParameter(str(exc), param_hint="'--kind'") from exc
     _settings, engine = store()
     with session_scope(engine) as session:
-        run = run_to_dict(get_run(session, run_id))
+        found = get_run(session, run_id)
+        changes = _changes(session, found, wanted) if found.kind == "plan" else None
+        run = run_to_dict(found)
+    limit = (None if as_json else SHOWN_CHANGES) if limit is None else limit or None
     if as_json:
-        click.echo(json.dumps(run, indent=2))
+        shown = {} if changes is None else {"changes": changes[1][:limit] if limit else changes[1]}
+        click.echo(json.dumps({**run, **shown}, indent=2, default=str))
         return
+    _show_run(run)
+    if changes is not None:
+        _show_changes(run["counts"], *changes, wanted, limit)
+
+
+def _changes(session: Session, run: Run, kinds: tuple[str, ...]) -> tuple[dict[str, int], list[dict]]:
+    """The plan's changes by kind, and those of ``kinds`` (all without) as review entries."""
+    rows = [row_dict(r) for r in plan_rows(session, run.id)]
+    return by_kind(rows), review_entries(rows, applied_users(session), applied_groups(session), kinds)
+
+
+def _show_run(run: dict) -> None:
     click.echo(f"Run {run['id']}: {run['kind']} of {run['source']} ({run['mode']}), {run['status']}")
     click.echo(f"  started {run['started_at']}, finished {run['finished_at'] or '-'}")
     if run["approved_by"]:
         click.echo(f"  approved by {run['approved_by']} at {run['approved_at']}")
-    if run["reason"]:
-        click.echo(f"  reason: {run['reason']}")
     details = run["details"]
-    click.echo(f"  from: {details.get('origin', '-')}")
+    rejected = details.get("rejected")
+    if rejected:
+        click.echo(f"  rejected by {rejected['by']} at {rejected['at']}: {rejected['reason']}")
+        click.echo(f"  held because: {rejected['held_because']}")
+    elif run["reason"]:
+        click.echo(f"  reason: {run['reason']}")
+    if details.get("origin"):
+        click.echo(f"  from: {details['origin']}")
     click.echo("  counts: " + ", ".join(f"{k} {v}" for k, v in run["counts"].items()))
     unit = details.get("unit", "line")
     for reject in details.get("rejects", []):
@@ -102,6 +140,20 @@ def runs_show(run_id: int, as_json: bool) -> None:
         click.echo(f"  all rejected rows: {details['rejects_file']}")
     for problem in details.get("problems", []):
         click.echo(f"  problem: {problem}")
+
+
+def _show_changes(counts: dict, kinds: dict[str, int], entries: list[dict], wanted: tuple[str, ...],
+                  limit: int | None) -> None:
+    total = sum(kinds.values())
+    if not total:
+        click.echo("  changes: none")
+        return
+    if wanted:
+        click.echo(f"  changes: {len(entries)} of {total} are {', '.join(wanted)}")
+    else:
+        click.echo(f"  changes: {total} (" + ", ".join(f"{k} {n}" for k, n in kinds.items()) + ")")
+    for line in review_lines(entries, limit):
+        click.echo(line)
 
 
 @runs.command("approve", help="Apply a held run as it was held, recording who approved it.")
@@ -124,3 +176,33 @@ def runs_approve(run_id: int, approver: str, as_json: bool) -> None:
     options = sources[source].options if source in sources else defaults
     run = approve_import(engine, run_id, approver, attribute_map(settings), options)
     report_run(run, as_json)
+
+
+@runs.command("reject", help="End a held run without applying it: its changes (or, for an import, its "
+                             "records) are discarded, and who rejected it and why is audited.")
+@click.argument("run_id", type=int)
+@click.option("--by", "rejecter", required=True, help="Who rejects (recorded on the run and audited).")
+@click.option("--reason", required=True, help="Why (recorded on the run and audited).")
+@json_option
+@user_errors
+def runs_reject(run_id: int, rejecter: str, reason: str, as_json: bool) -> None:
+    _settings, engine = store()
+    with session_scope(engine) as session:
+        run = run_to_dict(reject_run(session, run_id, rejecter, reason, _discard))
+    if as_json:
+        click.echo(json.dumps(run, indent=2))
+        return
+    what = "changes" if run["kind"] == "plan" else "held records"
+    click.echo(f"Run {run_id} rejected by {rejecter.strip()}: nothing of it will be applied "
+               f"({run['details']['rejected']['discarded']} {what} discarded).")
+
+
+def _discard(session: Session, run: Run) -> int:
+    """What a rejection drops: a plan's queued changes, an import's held records."""
+    if run.kind == "plan":
+        discarded = reject_changes(session, run.id)
+        run.counts = {**run.counts, "outbox": outbox_counts(session, run.id)}
+        return discarded
+    if run.kind == IMPORT:
+        return discard_held(session, run)
+    raise RunError(f"run {run.id} is a {run.kind} run: only import and plan runs can be rejected")

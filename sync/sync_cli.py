@@ -1,7 +1,7 @@
 """``hr2bi sync``: the nightly job in this process — what a worker runs for beat.
 
 Exit status: 0 done (or skipped: another sync is running), 1 failed (the runs say why),
-2 held (an import or the plan waits for ``hr2bi runs approve``).
+2 held (an import or the plan waits for ``hr2bi runs approve`` or ``reject``).
 """
 
 from __future__ import annotations
@@ -70,6 +70,5 @@ def report(outcome: SyncOutcome) -> None:
 def plan_line(plan: dict[str, Any]) -> str:
     shown = ", ".join(f"{k.replace('_', ' ')} {v}" for k, v in plan.get("counts", {}).items()
                       if isinstance(v, int) and v and not k.startswith("carried"))
-    held = f" — HELD: {plan.get('reason')} (`hr2bi runs approve {plan.get('run_id')} --by NAME`)" \
-        if plan.get("status") == "held" else ""
+    held = f" — {plan.get('reason')}" if plan.get("status") == "held" else ""  # "held as run N: ..."
     return f"Plan (run {plan.get('run_id')}): {plan.get('status')}{': ' + shown if shown else ''}{held}"

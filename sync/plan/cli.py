@@ -119,12 +119,13 @@ def _report_plan(engine: Any, result: PlanResult, as_json: bool, exit_on_hold: b
 def _report_apply(result: ApplyResult, as_json: bool) -> None:
     if as_json:
         click.echo(json.dumps(result.__dict__, indent=2))
-    elif result.superseded:
-        click.echo(f"Run {result.run_id}: nothing applied, {result.superseded}")
+    elif result.superseded or result.rejected:
+        click.echo(f"Run {result.run_id}: nothing applied, {result.superseded or result.rejected}")
     elif result.held:
         click.echo(f"Run {result.run_id} is held by the safety guard: nothing applied. "
-                   f"`hr2bi runs show {result.run_id}` says why; "
-                   f"`hr2bi runs approve {result.run_id} --by NAME` applies it.")
+                   f"`hr2bi runs show {result.run_id}` lists its changes; "
+                   f"`hr2bi runs approve {result.run_id} --by NAME` applies them, "
+                   f"`hr2bi runs reject {result.run_id} --by NAME --reason TEXT` discards them.")
     else:
         click.echo(f"Run {result.run_id}: {result.applied} applied, {result.failed} failed (retried on "
                    f"the next apply), {result.quarantined} quarantined; {result.bi_calls} BI calls")
@@ -134,7 +135,7 @@ def _report_apply(result: ApplyResult, as_json: bool) -> None:
                    f"`hr2bi apply --run {result.run_id}` again.", err=True)
     if result.held:
         sys.exit(2)
-    if result.failed or result.quarantined or result.superseded:
+    if result.failed or result.quarantined or result.superseded or result.rejected:
         sys.exit(1)
 
 

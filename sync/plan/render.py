@@ -16,7 +16,7 @@ def plan_lines(run_id: int, status: str, counts: Mapping[str, Any], changes: Seq
     lines = [f"Plan run {run_id}: {status}; {counts.get('total', len(changes))} changes"
              + (f" ({shown})" if shown else "")]
     if reason:
-        lines.append(f"  held: {reason}")
+        lines.append(f"  {reason}")  # "held as run N: why; review it with ..."
     people, groups = _by_person(changes)
     for subject in sorted(people)[:limit]:
         entries = people[subject]
@@ -57,9 +57,14 @@ def describe(kind: str, payload: Mapping[str, Any], reason: Mapping[str, Any]) -
         "group.role": lambda: f"role {payload['key']} -> {payload['role']}",
         "user.role": lambda: f"direct role {payload['key']} -> {payload['role']}",
     }[kind]()
-    why = ", ".join(reason.get("rows") or ())
+    return text + why(kind, reason)
+
+
+def why(kind: str, reason: Mapping[str, Any]) -> str:
+    """The mapping rows behind a change, and its note (a group role's note only repeats it)."""
+    rows = ", ".join(reason.get("rows") or ())
     note = reason.get("note")
-    return text + (f"  [{why}]" if why else "") + (f"  ({note})" if note and kind != "group.role" else "")
+    return (f"  [{rows}]" if rows else "") + (f"  ({note})" if note and kind != "group.role" else "")
 
 
 def _fields(payload: Mapping[str, Any]) -> str:

@@ -21,6 +21,7 @@ from sync.models import OutboxChange
 from sync.plan.values import Change, Plan, key_of
 
 PENDING, DONE, FAILED, QUARANTINED, SUPERSEDED = "pending", "done", "failed", "quarantined", "superseded"
+REJECTED = "rejected"  # its run was rejected (``hr2bi runs reject``): never applied
 OPEN = (PENDING, FAILED)
 
 
@@ -75,6 +76,14 @@ def keep_others(change: Change, older: Mapping[str, Any], in_scope: set[str]) ->
             payload[field] = mine + [n for n in older.get(field, ())
                                      if key_of(n) not in in_scope and key_of(n) not in seen]
     return replace(change, payload=payload)
+
+
+def reject_changes(session: Session, run_id: int) -> int:
+    """Discard a rejected run's queued changes, so no apply ever claims them; returns how
+    many. Quarantined ones stay so: a later plan wanting them again keeps them quarantined."""
+    return len(list(session.scalars(
+        update(OutboxChange).where(OutboxChange.run_id == run_id, OutboxChange.status.in_(OPEN))
+        .values(status=REJECTED).returning(OutboxChange.id))))
 
 
 def open_count(session: Session, run_id: int) -> int:

@@ -1,7 +1,8 @@
 """``hr2bi import csv | api``: read an HR export or an HR API into the identity store.
 
 Exit status: 0 imported, 1 error (one line: what, where, what to do), 2 held by the feed
-guard (nothing imported; ``hr2bi runs approve ID --by NAME`` releases it).
+guard (nothing imported; ``hr2bi runs approve ID --by NAME`` releases it, ``hr2bi runs
+reject ID --by NAME --reason TEXT`` discards it).
 """
 
 from __future__ import annotations

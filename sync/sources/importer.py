@@ -2,8 +2,9 @@
 -> guard -> *load* and *sweep* (``sync.people.apply``), recorded as a run.
 
 Every import is a run. A held run stores its records and the rows it could not read, and
-changes nobody until ``approve_import``; a failed run says why; the ledger remembers each
-imported file's content so the same file is not imported twice by accident.
+changes nobody until ``approve_import``, or until it is rejected and ``discard_held``
+deletes them; a failed run says why; the ledger remembers each imported file's content so
+the same file is not imported twice by accident.
 """
 
 from __future__ import annotations
@@ -29,9 +30,11 @@ from sync.rules import AttributeMap
 from sync.runs import (
     FAILED,
     HELD,
+    REJECTED,
     SUCCEEDED,
     approve_run,
     finish_run,
+    hold_message,
     last_accepted,
     start_run,
 )
@@ -133,6 +136,12 @@ def approve_import(engine: Engine, run_id: int, by: str, attribute_map: Attribut
         return run
 
 
+def discard_held(session: Session, run: Run) -> int:
+    """A rejected import's held records, deleted (``reject_run`` discards them): it can never
+    be imported. Returns how many there were."""
+    return session.execute(delete(RunRecord).where(RunRecord.run_id == run.id)).rowcount or 0
+
+
 def _with_counts(run: Run, counts: Mapping[str, Any]) -> Run:
     """The run as its import event reports it (``approve_run`` stores the counts after)."""
     run.counts = dict(counts)
@@ -160,6 +169,10 @@ def _check_ledger(session: Session, feed: Feed, options: ImportOptions) -> None:
         raise AlreadyImported(
             f"{feed.origin}: the same content is held as run {run.id} of {feed.source}: approve it with "
             f"`hr2bi runs approve {run.id} --by NAME`, or use --force to read it again")
+    if run is not None and run.status == REJECTED:
+        raise AlreadyImported(
+            f"{feed.origin}: the same content was rejected as run {run.id} of {feed.source} ({run.reason}): "
+            "nothing to do (use --force to read it again)")
     raise AlreadyImported(
         f"{feed.origin}: the same content ({seen.path}) was imported for {feed.source} by run "
         f"{seen.run_id} on {seen.imported_at:%Y-%m-%d %H:%M}: nothing to do (use --force to import it again)")
@@ -182,8 +195,8 @@ def _hold(session: Session, run: Run, feed: Feed, reasons: Sequence[str], option
         session.execute(insert(RunRecord), batch)
     counts = {"records": len(feed.records), "rejected": len(feed.rejects)}
     details = _rejects_details(run, feed, list(feed.rejects), options)
-    finish_run(run, HELD, counts, "; ".join(reasons) + f": nothing was imported; "
-               f"check the feed, then `hr2bi runs approve {run.id} --by NAME` to import it as it is", details)
+    why = "; ".join(reasons) + ": nothing was imported; check the feed (approving imports it as it is)"
+    finish_run(run, HELD, counts, hold_message(run.id, why), details)
     record_events(session, [audit.hold_event(run, feed.origin, reasons)])
 
 

@@ -2,6 +2,7 @@
 risky changes hold a run."""
 
 from sync.guard import GuardLimits, assess, threshold
+from sync.runs import hold_message
 
 
 def test_the_threshold_is_the_smaller_of_the_share_and_the_count() -> None:
@@ -11,10 +12,15 @@ def test_the_threshold_is_the_smaller_of_the_share_and_the_count() -> None:
     assert threshold(0, limits) == 0
 
 
-def test_a_run_above_the_threshold_is_held_and_says_how_to_approve() -> None:
+def test_a_run_above_the_threshold_is_held_and_says_why_and_how_to_go_on() -> None:
     verdict = assess(deactivations=55, role_downgrades=6, active_accounts=300, limits=GuardLimits())
     assert verdict.held and verdict.risky == 61 and verdict.threshold == 60
-    assert "hr2bi runs approve" in verdict.reason
+    assert "55 deactivations and 6 role downgrades exceed the guard's 60" in verdict.reason
+    # The guard knows no run; the plan that holds one names it (sync/pipeline.py).
+    message = hold_message(12, verdict.reason)
+    assert message.startswith("held as run 12: 55 deactivations")
+    assert message.endswith("review it with `hr2bi runs show 12`, then `hr2bi runs approve 12 --by NAME` "
+                            "or `hr2bi runs reject 12 --by NAME --reason TEXT`")
 
 
 def test_a_run_at_the_threshold_goes_ahead() -> None:

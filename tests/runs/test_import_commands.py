@@ -222,3 +222,40 @@ def test_approving_a_held_messy_export_reports_every_bad_line(hr2bi, tmp_path, e
     assert_every_bad_line_reported(run, import_events(engine, 2))
     shown = hr2bi("runs", "show", "2").output
     assert all(f"rejected line {n}: " in shown for n in MESSY_REASONS)
+
+
+def test_a_held_feed_is_rejected_by_name_and_never_imported(hr2bi, tmp_path, engine):
+    from sqlalchemy import select
+
+    from sync.db import session_scope
+    from sync.models import AuditEvent, RunRecord
+
+    hr2bi("import", "csv", str(export(tmp_path / "a.csv", [line(str(n)) for n in range(1000, 1010)])))
+    short = export(tmp_path / "b.csv", [line("1000", last="Truncated")])
+    held = hr2bi("import", "csv", str(short))
+    assert held.exit_code == 2 and "held as run 2" in held.output
+    assert "`hr2bi runs show 2`" in held.output and "`hr2bi runs reject 2 --by NAME --reason TEXT`" in held.output
+    assert hr2bi("runs", "reject", "2", "--by", "dana").exit_code == 2  # --reason is required (usage error)
+
+    rejected = hr2bi("runs", "reject", "2", "--by", "dana", "--reason", "export cut short", "--json")
+
+    assert rejected.exit_code == 0, rejected.output
+    run = json.loads(rejected.stdout)
+    assert run["status"] == "rejected" and run["details"]["rejected"]["by"] == "dana"
+    shown = hr2bi("runs", "show", "2").output
+    assert "rejected by dana" in shown and "export cut short" in shown and "90% fewer" in shown
+    people = json.loads(hr2bi("people", "list", "--json").stdout)
+    assert len(people) == 10 and all(p["lifecycle"] == "active" for p in people)
+    assert json.loads(hr2bi("people", "show", "1000", "--json").stdout)["fields"]["family_name"] == "Lee"
+    with session_scope(engine) as session:
+        assert list(session.scalars(select(RunRecord).where(RunRecord.run_id == 2))) == []
+        events = [(e.action, e.actor, e.reason["rejected_because"]) for e in session.scalars(
+            select(AuditEvent).where(AuditEvent.action == "run.reject"))]
+    assert events == [("run.reject", "approver:dana", "export cut short")]
+    approve = hr2bi("runs", "approve", "2", "--by", "dana")
+    assert approve.exit_code == 1 and "run 2 is rejected" in approve.output
+    not_held = hr2bi("runs", "reject", "1", "--by", "dana", "--reason", "why not")
+    assert not_held.exit_code == 1 and "run 1 is succeeded, not held" in not_held.output
+    again = hr2bi("import", "csv", str(short))  # the same file: refused, naming the rejection
+    assert again.exit_code == 1 and "rejected as run 2" in again.output and "--force" in again.output
+    assert "Traceback" not in again.output + approve.output + not_held.output
