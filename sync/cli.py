@@ -153,8 +153,13 @@ def _register_command_groups() -> None:
     main.add_command(__import__("sync.targets.sandbox.cli", fromlist=["sandbox"]).sandbox)
     main.add_command(__import__("sync.audit.cli", fromlist=["audit"]).audit)
     main.add_command(__import__("sync.sync_cli", fromlist=["sync_command"]).sync_command)
-    from sync.plan.cli import apply_command, plan_command, reconcile_command
-    for command in (plan_command, apply_command, reconcile_command):
+    from sync.plan.cli import (
+        apply_command,
+        plan_command,
+        provision_command,
+        reconcile_command,
+    )
+    for command in (plan_command, apply_command, reconcile_command, provision_command):
         main.add_command(command)
 
 

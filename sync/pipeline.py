@@ -17,7 +17,7 @@ from __future__ import annotations
 import json
 import os
 import socket
-from collections.abc import Collection, Mapping
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -38,10 +38,16 @@ from sync.plan.core import plan_changes
 from sync.plan.desired import Inputs, Scope, group_roles, plan_inputs, remember_owners
 from sync.plan.reconcile import read_actual
 from sync.plan.state import applied_groups, applied_users, replace_all
-from sync.plan.store import FAILED, OPEN, QUARANTINED, enqueue, open_count, outbox_counts
+from sync.plan.store import (
+    FAILED,
+    OPEN,
+    QUARANTINED,
+    enqueue,
+    open_count,
+    outbox_counts,
+)
 from sync.plan.values import AppliedUser, DesiredUser, Plan
 from sync.rules import Tables, load_dir
-from sync.runs import FAILED as RUN_FAILED
 from sync.runs import (
     APPROVED,
     HELD,
@@ -55,6 +61,7 @@ from sync.runs import (
     hold_message,
     start_run,
 )
+from sync.runs import FAILED as RUN_FAILED
 from sync.targets import Model, Target
 from sync.targets.calls import CallStats
 from sync.targets.omni import OmniTarget
@@ -241,7 +248,9 @@ def default_worker() -> str:
 
 
 def apply(engine: Engine, settings: Settings, run_id: int, *, progress: bool = False,
-          worker: str | None = None) -> ApplyResult:
+          worker: str | None = None, observe: Callable[[httpx.Response], None] | None = None) -> ApplyResult:
+    """Apply a saved plan's changes; ``observe`` sees each BI response (``hr2bi provision``
+    lists the calls)."""
     with session_scope(engine) as session:
         run = get_run(session, run_id)
         if run.kind != KIND:
@@ -254,6 +263,8 @@ def apply(engine: Engine, settings: Settings, run_id: int, *, progress: bool = F
         if run.status == REJECTED:  # the same: its changes were discarded
             return ApplyResult(run_id, 0, 0, 0, False, 0, rejected=run.reason)
     target, stats, http = connect(settings)
+    if observe is not None:
+        http.event_hooks = {**http.event_hooks, "response": [*http.event_hooks["response"], observe]}
     try:
         tally = apply_rows(engine, target, run_id, worker or default_worker(),
                            Policy(settings.apply_max_attempts, settings.apply_backoff_seconds),

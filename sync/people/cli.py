@@ -1,4 +1,5 @@
-"""``hr2bi people list [--status S] | show ID``: the identity store as hr2bi sees it."""
+"""``hr2bi people list [--status S] | show ID``: the identity store as hr2bi sees it: HR
+people, and people only an identity provider knows (marked ``idp-only``)."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ import click
 from sync.db import session_scope
 from sync.people.lifecycle import STATES
 from sync.people.views import PersonNotFound, list_people, show_person
+from sync.rules import TableErrors, Tables, load_dir
 from sync.sources.cli import store, user_errors
 
 json_option = click.option("--json", "as_json", is_flag=True, help="Print JSON.")
@@ -27,9 +29,10 @@ def people() -> None:
 @json_option
 @user_errors
 def people_list(status: str | None, dirty: bool | None, limit: int, as_json: bool) -> None:
-    _settings, engine = store()
+    settings, engine = store()
+    tables = _tables(settings)
     with session_scope(engine) as session:
-        found = list_people(session, status, dirty, limit)
+        found = list_people(session, status, dirty, limit, tables)
     if as_json:
         click.echo(json.dumps(found, indent=2))
         return
@@ -38,20 +41,35 @@ def people_list(status: str | None, dirty: bool | None, limit: int, as_json: boo
         return
     click.echo(f"{'EMPLOYEE ID':<14} {'STATE':<11} {'TYPE':<11} {'NAME':<28} {'EMAIL':<36} LINKED")
     for p in found:
-        click.echo(f"{p['employee_id']:<14} {p['lifecycle']:<11} {p['employment_type'] or '-':<11} "
-                   f"{(p['name'] or '-')[:28]:<28} {(p['email'] or '-')[:36]:<36} {'yes' if p['linked'] else 'no'}")
+        linked = "idp-only" if p["idp_only"] else "yes" if p["linked"] else "no"
+        email = p["email"] or (p["user_name"] if p["idp_only"] else None)
+        click.echo(f"{p['employee_id'] or '-':<14} {p['lifecycle']:<11} {p['employment_type'] or '-':<11} "
+                   f"{(p['name'] or '-')[:28]:<28} {(email or '-')[:36]:<36} {linked}")
 
 
-@people.command("show", help="One person (employee id or email): merged fields and where each came "
-                             "from, lifecycle, HR record, identity-provider link, manager, history.")
+def _tables(settings: Any) -> Tables | None:
+    """The mapping tables, or None (with a warning) when they do not load: the people are
+    still shown, without the IdP-only ones and the accounts the tables would give."""
+    try:
+        return load_dir(settings.mappings_dir)
+    except (TableErrors, OSError) as exc:
+        click.echo(f"warning: the mapping tables do not load ({exc}); `hr2bi mappings check` says why. "
+                   "IdP-only people and accounts are not shown.", err=True)
+        return None
+
+
+@people.command("show", help="One person (employee id, email, or an IdP-only person's userName or SCIM "
+                             "id): merged fields and where each came from, the account the mapping tables "
+                             "give them, lifecycle, HR record, identity-provider link, manager, history.")
 @click.argument("key", metavar="ID")
 @json_option
 @user_errors
 def people_show(key: str, as_json: bool) -> None:
-    _settings, engine = store()
+    settings, engine = store()
+    tables = _tables(settings)
     with session_scope(engine) as session:
         try:
-            person = show_person(session, key)
+            person = show_person(session, key, tables)
         except PersonNotFound as exc:
             raise click.ClickException(str(exc)) from exc
     if as_json:
@@ -61,7 +79,8 @@ def people_show(key: str, as_json: bool) -> None:
 
 
 def _render(person: dict[str, Any]) -> None:
-    click.echo(f"{person['employee_id']} {person['name'] or ''} <{person['email'] or '-'}>")
+    marker = "  [idp-only]" if person.get("idp_only") else ""
+    click.echo(f"{person['employee_id'] or '-'} {person['name'] or ''} <{person['email'] or '-'}>{marker}")
     click.echo(f"  lifecycle: {person['lifecycle']}"
                + (f" (provisioned from {person['provision_from']})" if person["lifecycle"] == "pre_hire" else "")
                + (f", missing from {person['absences']} full feed(s)" if person["absences"] else ""))
@@ -71,9 +90,21 @@ def _render(person: dict[str, Any]) -> None:
     if manager["employee_id"]:
         click.echo(f"  manager: {manager['employee_id']}" + ("" if manager["resolved"] else " (nobody we know)"))
     click.echo(f"  direct reports: {person['direct_reports']}")
-    click.echo("  fields:")
-    for name, value in person["fields"].items():
-        click.echo(f"    {name:<20} {value!s:<40} {person['field_sources'].get(name, '-')}")
+    merged = person.get("person")
+    fields, sources = (merged["fields"], merged["sources"]) if merged else (person["fields"], person["field_sources"])
+    click.echo("  fields (merged from HR and the identity provider):" if merged else "  fields (as HR gave them):")
+    for name, value in fields.items():
+        if value is not None and value != []:
+            click.echo(f"    {name:<20} {value!s:<40} {sources.get(name, '-')}")
+    account = person.get("account")
+    if account:
+        click.echo(f"  account: {account['user_name']} ({'active' if account['active'] else 'inactive'}); "
+                   "`hr2bi mappings explain` shows the rows behind it")
+        click.echo(f"    groups:     {', '.join(account['groups']) or '-'}")
+        click.echo(f"    roles:      {', '.join(f'{k}={v}' for k, v in account['roles'].items()) or '-'}")
+        click.echo(f"    attributes: {', '.join(f'{k}={v}' for k, v in account['attributes'].items()) or '-'}")
+    for problem in person.get("problems") or ():
+        click.echo(f"  problem: {problem}")
     click.echo("  history:")
     for event in person["history"]:
         click.echo(f"    {event['at'][:19].replace('T', ' ')}  run {event['run'] or '-':<5} {event['event']:<10} "

@@ -14,8 +14,16 @@ import click
 
 from sync.config import load_settings
 from sync.db import engine_for, session_scope
-from sync.pipeline import ApplyResult, PipelineError, PlanResult, apply, plan, plan_and_apply
+from sync.pipeline import (
+    ApplyResult,
+    PipelineError,
+    PlanResult,
+    apply,
+    plan,
+    plan_and_apply,
+)
 from sync.plan.render import plan_lines
+from sync.plan.review import review_lines
 from sync.plan.store import plan_rows, row_dict
 from sync.rules.errors import RulesError
 from sync.runs import RunError
@@ -147,3 +155,57 @@ def approve_plan_command(settings: Any, engine: Any, run_id: int, approver: str,
     if not as_json:
         click.echo(f"Run {run_id} approved by {approver}.")
     _report_apply(result, as_json)
+
+
+@click.command("provision", help="Provision one person now (employee id, email, userName or SCIM id), "
+                                 "as a push would, and show each step: the sources read, the merged "
+                                 "person and where each field came from, the mapping rows that fired, "
+                                 "the changes, and each BI call with its result.")
+@click.argument("person", metavar="PERSON")
+@click.option("--dry-run", is_flag=True, help="Plan only: nothing is written or sent to the BI platform.")
+@json_option
+@user_errors
+def provision_command(person: str, dry_run: bool, as_json: bool) -> None:
+    from sync.people.views import PersonNotFound
+    from sync.provision import provision
+
+    settings, engine = _store()
+    try:
+        report = provision(engine, settings, person, dry_run=dry_run)
+    except PersonNotFound as exc:
+        raise click.ClickException(str(exc)) from exc
+    if as_json:
+        click.echo(json.dumps(report.as_dict(), indent=2, default=str))
+    else:
+        _render_provision(report)
+    if report.outcome in ("held", "failed"):
+        sys.exit(2 if report.outcome == "held" else 1)
+
+
+def _render_provision(report: Any) -> None:
+    click.echo(f"provisioning {report.key}" + (" (dry run: nothing is written or sent)" if report.dry_run else ""))
+    click.echo("1. sources read")
+    for s in report.sources:
+        if s["from"] == "hr":
+            link = f", linked to SCIM user {s['scim_user_id']} ({s['link']})" if s["scim_user_id"] else ", not linked"
+            click.echo(f"   hr   {s['employee_id']} from {s['source'] or '-'}: {s['lifecycle']}, "
+                       f"changed {(s['changed_at'] or '-')[:19]}{link}")
+        else:
+            click.echo(f"   idp  {s['userName']} (SCIM id {s['id']}): {'active' if s['active'] else 'inactive'}, "
+                       f"employee number {s['employee_number'] or '-'}, last written by {s['written_by'] or '-'} "
+                       f"at {(s['updated_at'] or '-')[:19]}")
+    click.echo("2. the merged person and the mapping rows that fired")
+    for text in report.explained:
+        click.echo("\n".join(f"   {line}" for line in text.splitlines()))
+    for problem in report.problems:
+        click.echo(f"   problem: {problem}")
+    click.echo(f"3. changes ({len(report.changes)})")
+    for line in review_lines(report.changes, None):
+        click.echo(f"  {line}")
+    if not report.dry_run:
+        click.echo(f"4. BI calls ({len(report.calls)})")
+        for call in report.calls:
+            click.echo(f"     {call['method']:<6} {call['path']}  -> {call['status']}")
+    run = report.run or {}
+    where = f" (run {run['id']})" if run.get("id") else ""
+    click.echo(f"result: {report.outcome}{where}" + (f": {run['reason']}" if run.get("reason") else ""))

@@ -291,6 +291,11 @@ def _scim_people(session: Session, attribute_map: AttributeMap, ids: Collection[
     return people
 
 
+def idp_only_people(session: Session, attribute_map: AttributeMap, problems: list[str]) -> Iterable[Merged]:
+    """Every SCIM user no HR person is linked to, as a person (``hr2bi people`` lists them)."""
+    return _scim_only(session, attribute_map, Scope(), problems)
+
+
 def _scim_only(session: Session, attribute_map: AttributeMap, scope: Scope,
                problems: list[str]) -> Iterable[Merged]:
     if scope.people is not None and scope.scim_users is None:

@@ -97,8 +97,9 @@ def test(directory: Path | None) -> None:
         raise SystemExit(1)
 
 
-@mappings.command(help="Show the account a person gets and why: EMPLOYEE_ID from the identity "
-                       "store, or --person FILE.json (person fields, or a SCIM User resource).")
+@mappings.command(help="Show the account a person gets and why: a person in the identity store "
+                       "(employee id, email, userName or SCIM id), or --person FILE.json (person "
+                       "fields, or a SCIM User resource).")
 @click.argument("employee_id", required=False)
 @click.option("--person", "person_file", type=click.Path(dir_okay=False, path_type=Path))
 @click.option("--dir", "directory", type=DIR_ARGUMENT, help="The tables (default: mappings/).")
@@ -112,7 +113,8 @@ def explain(employee_id: str | None, person_file: Path | None, directory: Path |
     else:
         people = _people_from_store(tables, employee_id)
     if not people:
-        raise click.ClickException(f"no person with employee id {employee_id!r} in the identity store")
+        raise click.ClickException(f"nobody has the employee id, email, userName or SCIM id {employee_id!r} "
+                                   "in the identity store: `hr2bi people list` shows everyone")
     results = [_evaluate(person, tables) for person in people]
     if as_json:
         documents = [{"account": account_to_dict(a), "explanation": explanation_to_dict(e)} for a, e in results]
@@ -188,20 +190,21 @@ def _people_from_store(tables: Tables, key: str | None) -> list[Person]:
     try:
         from sync.config import ConfigError, load_settings
         from sync.db import DatabaseUnavailable, engine_for, session_scope
+        from sync.people.views import PersonNotFound
         from sync.plan.desired import Scope, merged_people
+        from sync.provision import find
     except ImportError as exc:
         raise click.ClickException(f"the identity store is not available ({exc}); use a JSON file instead") from exc
     problems: list[str] = []
     try:
         engine = engine_for(load_settings())
         with session_scope(engine) as session:
-            people = [m.person for m in merged_people(session, tables.attribute_map, Scope(), problems)]
+            scope = Scope() if key is None else find(session, key)
+            people = [m.person for m in merged_people(session, tables.attribute_map, scope, problems)]
+    except PersonNotFound:
+        return []
     except (ConfigError, DatabaseUnavailable) as exc:
         raise click.ClickException(str(exc)) from exc
     for problem in problems:
         click.echo(f"warning: {problem}", err=True)
-    if key is None:
-        return people
-    wanted = key.strip().lower()
-    return [p for p in people if p.employee_id == key.strip()
-            or wanted in {str(p["email"] or "").lower(), str(p["user_name"] or "").lower()}]
+    return people

@@ -46,7 +46,7 @@ def test_explain_an_unknown_employee_is_a_clear_error(engine, database_url):
     result = CliRunner().invoke(mappings, ["explain", "9999", "--dir", str(SHIPPED)],
                                 env={"DATABASE_URL": database_url})
     assert result.exit_code == 1
-    assert "no person with employee id '9999'" in result.output
+    assert "nobody has the employee id, email, userName or SCIM id '9999'" in result.output
 
 
 def test_impact_over_everyone_in_the_store(engine, database_url, tmp_path):

@@ -92,7 +92,7 @@ def test_people_show_has_the_merged_view_and_history(hr2bi, tmp_path):
     listed = hr2bi("people", "list", "--status", "active")
     assert "1000" in listed.output and "1001" in listed.output
     missing = hr2bi("people", "show", "9999")
-    assert missing.exit_code == 1 and "no person with employee id or email '9999'" in missing.output
+    assert missing.exit_code == 1 and "no person with employee id, email, userName or SCIM id '9999'" in missing.output
 
 
 def test_user_errors_are_one_clear_line(hr2bi, tmp_path):
