@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from sqlalchemy import select
 from sqlalchemy.engine import Engine
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -27,12 +28,15 @@ from servers import free_port, running  # noqa: E402
 
 from sync.config import Settings, load_settings  # noqa: E402
 from sync.db import session_scope  # noqa: E402
+from sync.models import StoredPerson  # noqa: E402
 from sync.plan.desired import Scope, desired_users  # noqa: E402
 from sync.plan.values import DesiredUser  # noqa: E402
 from sync.rules import load_dir  # noqa: E402
 from sync.rules.tables import Role  # noqa: E402
 
 KEY = "e2e-sandbox-key"
+USER = "urn:ietf:params:scim:schemas:core:2.0:User"
+ENTERPRISE = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"
 _ANSI = re.compile(r"\x1b\[[0-9;]*m")  # werkzeug colours its request lines
 _REQUEST = re.compile(r'"(?P<method>[A-Z]+) (?P<path>\S+) HTTP/[\d.]+" (?P<status>\d{3})')
 EXAMPLE = ROOT / "examples" / "hr" / "northwind_workers.csv"
@@ -89,6 +93,32 @@ def import_rows(engine: Engine, tmp_path: Path, rows: Sequence[dict[str, str]], 
     return run_import(engine, tmp_path, rows, **options)
 
 
+def okta_user(row: dict[str, str]) -> dict[str, Any]:
+    """What Okta POSTs for an HR person: the enterprise extension's employeeNumber."""
+    email = row["Work Email"]
+    return {"schemas": [USER, ENTERPRISE], "userName": email, "active": True,
+            "name": {"givenName": row["Legal First Name"], "familyName": row["Last Name"]},
+            "emails": [{"primary": True, "value": email, "type": "work"}],
+            ENTERPRISE: {"employeeNumber": row["Employee ID"]},
+            "groups": []}
+
+
+def entra_user(row: dict[str, str]) -> dict[str, Any]:
+    """What Entra POSTs for an HR person with the default mappings: no employee number, so
+    only the email can match them."""
+    email = row["Work Email"]
+    return {"schemas": [USER], "externalId": f"entra-{row['Employee ID']}", "userName": email,
+            "active": True, "displayName": f"{row['Legal First Name']} {row['Last Name']}",
+            "emails": [{"primary": True, "type": "work", "value": email}]}
+
+
+def linked_scim_user(engine: Engine, employee_id: str) -> str | None:
+    """The SCIM user the HR person with ``employee_id`` is linked to."""
+    with session_scope(engine) as session:
+        return session.scalars(select(StoredPerson.scim_user_id).where(
+            StoredPerson.employee_id == employee_id)).one()
+
+
 def desired(engine: Engine) -> dict[str, DesiredUser]:
     with session_scope(engine) as session:
         found, _ = desired_users(session, load_dir(MAPPINGS), Scope())
@@ -126,22 +156,30 @@ def assert_sandbox_matches(engine: Engine, sandbox: Sandbox, strangers: frozense
     assert len(names) == len(set(names)), "a userName appears twice in the BI platform"
     by_name = {u["userName"].lower(): u for u in users}
     assert set(by_name) <= set(wanted), f"unexpected users: {sorted(set(by_name) - set(wanted))[:5]}"
-    groups_of: dict[str, set[str]] = {}
-    for group in state["groups"].values():
-        for member in group["members"]:
-            groups_of.setdefault(member, set()).add(group["displayName"])
     for key, d in wanted.items():
         user = by_name.get(key)
         if not d.active:
             assert user is None or user["active"] is False, f"{key} should be inactive"
             continue
         assert user is not None, f"{key} is missing from the BI platform"
-        assert user["active"] is True and user["displayName"] == d.display_name, key
-        assert _plain(user["attributes"]) == _plain(d.attributes), key
-        assert groups_of.get(user["id"], set()) == set(d.groups), key
-        effective = effective_roles(state, user["id"])
-        for role_key, role in d.roles.items():
-            assert effective.get(role_key) == role, (key, role_key, effective.get(role_key), role)
+        assert_account(state, user, d)
+
+
+def groups_of(state: dict[str, Any], user_id: str) -> set[str]:
+    """The names of the BI groups a user is a member of."""
+    return {g["displayName"] for g in state["groups"].values() if user_id in g["members"]}
+
+
+def assert_account(state: dict[str, Any], user: dict[str, Any], d: DesiredUser) -> None:
+    """One active BI account as the rules want it: name, attributes, exactly the desired
+    groups, and on each model the desired role as the effective one."""
+    key = d.user_name
+    assert user["active"] is True and user["displayName"] == d.display_name, key
+    assert _plain(user["attributes"]) == _plain(d.attributes), key
+    assert groups_of(state, user["id"]) == set(d.groups), (key, sorted(groups_of(state, user["id"])))
+    effective = effective_roles(state, user["id"])
+    for role_key, role in d.roles.items():
+        assert effective.get(role_key) == role, (key, role_key, effective.get(role_key), role)
 
 
 def _plain(attributes: Any) -> dict[str, Any]:

@@ -15,17 +15,12 @@ from typing import Any
 
 import pytest
 from bi_world import (  # noqa: F401 (bi_sandbox is a fixture)
-    Sandbox, assert_sandbox_matches, bi_sandbox, bi_settings, desired, example_rows, import_rows)
-from sqlalchemy import select
+    USER, Sandbox, assert_sandbox_matches, bi_sandbox, bi_settings, desired, entra_user, example_rows,
+    import_rows, linked_scim_user, okta_user)
 from sqlalchemy.engine import Engine
 
 from sync import pipeline
-from sync.db import session_scope
-from sync.models import StoredPerson
 from sync.web import create_app
-
-USER = "urn:ietf:params:scim:schemas:core:2.0:User"
-ENTERPRISE = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"
 
 
 @pytest.fixture(autouse=True)
@@ -37,22 +32,6 @@ def _pushes_finish() -> Iterator[None]:
             assert not thread.is_alive(), "a push was still provisioning after a minute"
 
 
-def _okta(row: dict[str, str]) -> dict[str, Any]:
-    email = row["Work Email"]
-    return {"schemas": [USER, ENTERPRISE], "userName": email, "active": True,
-            "name": {"givenName": row["Legal First Name"], "familyName": row["Last Name"]},
-            "emails": [{"primary": True, "value": email, "type": "work"}],
-            ENTERPRISE: {"employeeNumber": row["Employee ID"]},
-            "groups": []}
-
-
-def _entra(row: dict[str, str]) -> dict[str, Any]:
-    email = row["Work Email"]
-    return {"schemas": [USER], "externalId": f"entra-{row['Employee ID']}", "userName": email,
-            "active": True, "displayName": f"{row['Legal First Name']} {row['Last Name']}",
-            "emails": [{"primary": True, "type": "work", "value": email}]}
-
-
 def _wait(check: Callable[[], bool], what: str, timeout: float = 30.0) -> None:
     deadline = time.monotonic() + timeout
     while not check():
@@ -60,13 +39,7 @@ def _wait(check: Callable[[], bool], what: str, timeout: float = 30.0) -> None:
         time.sleep(0.05)
 
 
-def _linked(engine: Engine, employee_id: str) -> str | None:
-    with session_scope(engine) as session:
-        return session.scalars(select(StoredPerson.scim_user_id).where(
-            StoredPerson.employee_id == employee_id)).one()
-
-
-@pytest.mark.parametrize("client", [_okta, _entra], ids=["okta-by-number", "entra-by-email"])
+@pytest.mark.parametrize("client", [okta_user, entra_user], ids=["okta-by-number", "entra-by-email"])
 def test_an_idp_push_after_an_hr_import_keeps_what_hr_gives(
         client: Callable[[dict[str, str]], dict[str, Any]], engine: Engine, database_url: str,
         bi_sandbox: Sandbox, auth: dict[str, str], tmp_path: Path) -> None:
@@ -82,7 +55,7 @@ def test_an_idp_push_after_an_hr_import_keeps_what_hr_gives(
     created = web.post("/scim/v2/Users", json=client(row), headers=auth)
     assert created.status_code == 201, created.get_json()
     # Linked in the write's own transaction, not at the next import.
-    assert _linked(engine, row["Employee ID"]) == created.get_json()["id"]
+    assert linked_scim_user(engine, row["Employee ID"]) == created.get_json()["id"]
     _wait(lambda: _pushed(bi_sandbox, row["Work Email"]), "the push to be applied")
 
     after = desired(engine)[row["Work Email"]]
@@ -113,7 +86,7 @@ def test_a_scim_delete_deactivates_within_seconds_unless_hr_still_wants_the_acco
     web = create_app(settings, engine).test_client()
     contractor = {"schemas": [USER], "userName": "idp.only@northwind.example", "active": True,
                   "name": {"givenName": "Idp", "familyName": "Only"}}
-    pushed = [web.post("/scim/v2/Users", json=body, headers=auth) for body in (contractor, _okta(rows[1]))]
+    pushed = [web.post("/scim/v2/Users", json=body, headers=auth) for body in (contractor, okta_user(rows[1]))]
     assert [p.status_code for p in pushed] == [201, 201]
     _wait(lambda: _bi_active(bi_sandbox, "idp.only@northwind.example") is True, "the IdP-only user in the BI")
     _wait(lambda: _pushed(bi_sandbox, ""), "the pushes to be applied")
@@ -125,7 +98,7 @@ def test_a_scim_delete_deactivates_within_seconds_unless_hr_still_wants_the_acco
     _wait(lambda: _pushed(bi_sandbox, ""), "the pushes to be applied")
     # HR still employs 1001: his account stays, as the full plan would keep it.
     assert _bi_active(bi_sandbox, rows[1]["Work Email"]) is True
-    assert _linked(engine, rows[1]["Employee ID"]) is None
+    assert linked_scim_user(engine, rows[1]["Employee ID"]) is None
     assert_sandbox_matches(engine, bi_sandbox, strangers=frozenset({"idp.only@northwind.example"}))
     assert pipeline.plan(engine, settings).status == "empty"
 
@@ -146,7 +119,7 @@ def test_a_username_rename_deactivates_the_old_account_within_seconds(
     web = create_app(settings, engine).test_client()
     contractor = {"schemas": [USER], "userName": "idp.only@northwind.example", "active": True,
                   "name": {"givenName": "Idp", "familyName": "Only"}}
-    pushed = [web.post("/scim/v2/Users", json=body, headers=auth).get_json() for body in (contractor, _okta(rows[1]))]
+    pushed = [web.post("/scim/v2/Users", json=body, headers=auth).get_json() for body in (contractor, okta_user(rows[1]))]
     _wait(lambda: _bi_active(bi_sandbox, "idp.only@northwind.example") is True, "the IdP-only user in the BI")
     _wait(lambda: _pushed(bi_sandbox, ""), "the pushes to be applied")
     hr_name = rows[1]["Work Email"]
@@ -161,7 +134,7 @@ def test_a_username_rename_deactivates_the_old_account_within_seconds(
     assert _bi_active(bi_sandbox, "idp.renamed@northwind.example") is True
     assert _bi_active(bi_sandbox, "renamed.1001@northwind.example") is True
     # Still the same person to HR, with what HR gives him, under the new name.
-    assert _linked(engine, rows[1]["Employee ID"]) == pushed[1]["id"]
+    assert linked_scim_user(engine, rows[1]["Employee ID"]) == pushed[1]["id"]
     assert desired(engine)["renamed.1001@northwind.example"].groups
     assert_sandbox_matches(engine, bi_sandbox, strangers=frozenset({"idp.only@northwind.example", hr_name}))
     assert pipeline.plan(engine, settings).status == "empty"

@@ -6,56 +6,32 @@ from __future__ import annotations
 
 import os
 import re
-import socket
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
 import pytest
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "targets"))
+from servers import checkout_env, free_port, hr2bi, running
+
 BIN = Path(sys.executable).parent
 RESULT = re.compile(r"^(SUCCESS|COMPLIANT|ACCEPTABLE|DEVIATION|ERROR|CRITICAL|SKIPPED) (\S+)$")
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 @pytest.fixture
 def served(database_url: str, engine, tmp_path: Path) -> Iterator[str]:  # noqa: ANN001
-    """``hr2bi serve`` on a free port over the test database; yields its SCIM base URL."""
+    """``hr2bi serve`` (this checkout's) on a free port over the test database; yields its
+    SCIM base URL."""
     port = free_port()
-    env = {**os.environ, "DATABASE_URL": database_url, "HR2BI_MIGRATE_ON_START": "false"}
-    log = (tmp_path / "serve.log").open("w")
-    process = subprocess.Popen([str(BIN / "hr2bi"), "serve", "--port", str(port)],
-                               env=env, stdout=log, stderr=subprocess.STDOUT, cwd=tmp_path)
-    base = f"http://127.0.0.1:{port}"
-    try:
-        _wait_healthy(base, process)
+    base, env = f"http://127.0.0.1:{port}", checkout_env(DATABASE_URL=database_url, HR2BI_MIGRATE_ON_START="false")
+    with running(hr2bi("serve", "--port", str(port)), f"{base}/healthz", {},
+                 env=env, cwd=tmp_path, log=tmp_path / "serve.log"):
+        health = httpx.get(f"{base}/healthz", timeout=5)
+        assert health.status_code == 200, (tmp_path / "serve.log").read_text(errors="replace")[-4000:]
         yield f"{base}/scim/v2"
-    finally:
-        process.terminate()
-        process.wait(timeout=10)
-        log.close()
-
-
-def _wait_healthy(base: str, process: subprocess.Popen) -> None:
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(f"hr2bi serve exited with {process.returncode}")
-        try:
-            if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
-                return
-        except httpx.TransportError:
-            pass
-        time.sleep(0.2)
-    raise RuntimeError("hr2bi serve did not become healthy in 30 s")
 
 
 @pytest.mark.slow

@@ -1,16 +1,22 @@
-"""Real HTTP servers for the target tests, as subprocesses on free 127.0.0.1 ports."""
+"""Real HTTP servers for the tests, as subprocesses on free 127.0.0.1 ports: the fakes the
+target tests talk to, and hr2bi's own ``sandbox`` and ``serve``."""
 
 from __future__ import annotations
 
+import os
 import socket
 import subprocess
+import sys
 import tempfile
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
+from pathlib import Path
 from typing import IO
 
 import httpx
+
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def free_port() -> int:
@@ -19,15 +25,33 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-@contextmanager
-def running(command: Sequence[str], probe_url: str, headers: dict[str, str]) -> Iterator[subprocess.Popen[bytes]]:
-    """Start ``command``, wait (bounded) until ``probe_url`` answers, stop it afterwards.
+def hr2bi(*args: str) -> list[str]:
+    """The ``hr2bi`` command of this checkout (run it with :func:`checkout_env`): the
+    virtualenv's ``hr2bi`` script imports whichever checkout it was installed from."""
+    return [sys.executable, "-m", "sync.cli", *args]
 
-    Its output goes to a temporary file, not a pipe: a pipe nobody reads fills up (about
-    64 KB on Linux) and the server then blocks on its next log line. The file is read back
-    only for the message when the server does not start."""
-    with tempfile.TemporaryFile() as output:
-        process = subprocess.Popen(command, stdout=output, stderr=subprocess.STDOUT)
+
+def checkout_env(**variables: str) -> dict[str, str]:
+    """This environment without its hr2bi settings, this checkout first on PYTHONPATH, and
+    ``variables`` (``DATABASE_URL=...``, ``HR2BI_...=...``): a process configured only by them."""
+    inherited = {k: v for k, v in os.environ.items()
+                 if not k.startswith("HR2BI_") and k not in ("DATABASE_URL", "BROKER_URL", "PYTHONPATH")}
+    return inherited | {"PYTHONPATH": str(ROOT)} | variables
+
+
+@contextmanager
+def running(command: Sequence[str], probe_url: str, headers: dict[str, str], *,
+            env: Mapping[str, str] | None = None, cwd: Path | None = None,
+            log: Path | None = None) -> Iterator[subprocess.Popen[bytes]]:
+    """Start ``command`` (in ``cwd``, with ``env`` when given), wait (bounded) until
+    ``probe_url`` answers, stop it afterwards, even when the block fails.
+
+    Its output goes to a file (``log``, or a temporary one), not a pipe: a pipe nobody reads
+    fills up (about 64 KB on Linux) and the server then blocks on its next log line. The file
+    is read back for the message when the server does not start; a test that keeps ``log``
+    can show it when it fails later."""
+    with (log.open("w+b") if log is not None else tempfile.TemporaryFile()) as output:
+        process = subprocess.Popen(command, stdout=output, stderr=subprocess.STDOUT, env=env, cwd=cwd)
         try:
             _wait_until_up(process, command, probe_url, headers, output)
             yield process
