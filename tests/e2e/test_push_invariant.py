@@ -38,6 +38,9 @@ from sqlalchemy.engine import Engine
 from sqlmodel import SQLModel
 
 import sync.web
+from scim.schema import ENTERPRISE_USER as ENTERPRISE
+from scim.schema import GROUP, USER
+from scim.schema import PATCH_OP as PATCH
 from sync import pipeline
 from sync.config import Settings, load_settings
 from sync.db import session_scope
@@ -53,10 +56,6 @@ from sync.targets.sandbox.state import SandboxState, SandboxStore, load_seed
 from sync.tokens import create_token
 
 EXAMPLES = int(os.environ.get("HR2BI_PROPERTY_EXAMPLES", "100"))
-USER = "urn:ietf:params:scim:schemas:core:2.0:User"
-GROUP = "urn:ietf:params:scim:schemas:core:2.0:Group"
-ENTERPRISE = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"
-PATCH = "urn:ietf:params:scim:api:messages:2.0:PatchOp"
 DOMAIN = "northwind.example"
 HR_IDS = ("1001", "1002", "1003", "1004")
 GROUPS = ("BI Admins", "Finance Close Team")
