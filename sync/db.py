@@ -52,6 +52,23 @@ def _sqlite_pragmas(dbapi_connection, _record) -> None:  # type: ignore[no-untyp
     cursor.close()
 
 
+def lock_for_write(session: Session) -> None:
+    """Make the rest of ``session``'s transaction see the newest committed rows and keep
+    others from writing them until it commits, for a read-modify-write.
+
+    PostgreSQL: the caller reads with ``FOR UPDATE`` (row locks). SQLite has no row locks
+    and the driver only opens a transaction at the first write, so a row read before that
+    can be overwritten by another writer's commit (a lost update): take the database's
+    write lock now (``BEGIN IMMEDIATE``, waiting up to the busy timeout) unless this
+    transaction already holds it."""
+    connection = session.connection()
+    if connection.dialect.name != "sqlite":
+        return
+    raw = connection.connection.dbapi_connection
+    if raw is not None and not raw.in_transaction:
+        connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+
 def describe(engine: Engine) -> str:
     """The database's URL with the password hidden, for messages and logs."""
     return engine.url.render_as_string(hide_password=True)

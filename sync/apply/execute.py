@@ -19,6 +19,8 @@ from sqlmodel import Session
 from sync.models import OutboxChange
 from sync.plan.state import (
     group_row,
+    locked_group_row,
+    locked_user_row,
     save_group,
     save_user,
     set_membership,
@@ -69,6 +71,7 @@ def update_user(target: Target, session: Session, user_name: str, payload: Mappi
     changes = UserChanges(display_name=payload.get("display_name"), active=payload.get("active"),
                           attributes=_port(payload["attributes"]) if "attributes" in payload else None)
     user = target.update_user(UserRef(user_name, row.bi_id if row else None), changes)
+    row = locked_user_row(session, user_name)  # merged into what is committed now
     attributes = dict(row.attributes) if row else {}
     for name, value in payload.get("attributes", {}).items():
         if value is None:
@@ -149,7 +152,7 @@ def set_group_role(target: Target, session: Session, name: str, payload: Mapping
     group_id = _group_id(target, session, name)
     connection, model = parse_role_key(payload["key"])
     target.set_group_role(group_id, connection, model, Role[payload["role"]])
-    row = group_row(session, name)
+    row = locked_group_row(session, name)
     before = dict(row.roles) if row else {}
     save_group(session, name, roles={**before, payload["key"]: payload["role"]})
     return Effect({"type": "group", "name": name, "id": group_id},
@@ -167,9 +170,11 @@ def set_user_role(target: Target, session: Session, user_name: str, payload: Map
     connection, model = parse_role_key(payload["key"])
     target.set_user_role(UserRef(user_name, row.bi_id if row else None), connection, model,
                          Role[payload["role"]])
+    bi_id = row.bi_id
+    row = locked_user_row(session, user_name)
     before = dict(row.roles) if row else {}
     save_user(session, user_name, roles={**before, payload["key"]: payload["role"]})
-    return Effect(_user_target(user_name, row.bi_id if row else None),
+    return Effect(_user_target(user_name, bi_id),
                   {payload["key"]: before.get(payload["key"])}, {payload["key"]: payload["role"]})
 
 

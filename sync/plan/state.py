@@ -13,6 +13,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlmodel import Session
 
+from sync.db import lock_for_write
 from sync.models import BiGroupState, BiUserState, utcnow
 from sync.plan.values import AppliedGroup, AppliedUser, key_of
 
@@ -36,6 +37,20 @@ def as_applied_user(row: BiUserState) -> AppliedUser:
 
 def user_row(session: Session, user_name: str) -> BiUserState | None:
     return session.get(BiUserState, key_of(user_name))
+
+
+def locked_user_row(session: Session, user_name: str) -> BiUserState | None:
+    """The user's row re-read for a read-modify-write (its groups, roles, attributes):
+    locked until the transaction commits, so two applies updating one user (two push runs
+    at once) cannot lose each other's change. Call before changing the row in this
+    session: the re-read replaces what the session held."""
+    lock_for_write(session)
+    return session.get(BiUserState, key_of(user_name), with_for_update=True, populate_existing=True)
+
+
+def locked_group_row(session: Session, name: str) -> BiGroupState | None:
+    lock_for_write(session)
+    return session.get(BiGroupState, key_of(name), with_for_update=True, populate_existing=True)
 
 
 def group_row(session: Session, name: str) -> BiGroupState | None:
@@ -75,7 +90,7 @@ def set_membership(session: Session, group: str, user_names: Iterable[str], memb
     """Record ``group`` on (or off) each user's row."""
     wanted = key_of(group)
     for user_name in user_names:
-        row = user_row(session, user_name)
+        row = locked_user_row(session, user_name)
         if row is None:
             continue
         kept = [g for g in row.groups if key_of(g) != wanted]
