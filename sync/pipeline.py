@@ -193,9 +193,6 @@ def _save_plan(session: Session, settings: Settings, tables: Tables, target: Tar
     mode = "reconcile" if reconcile else "full" if scope.everyone else "scoped"
     run = start_run(session, KIND, None, mode, {"tables_version": tables.version,
                                                   "problems": list(problems)[:200]})
-    # A plan is where settings and mapping tables turn into access: a change to either is
-    # recorded before the first plan that uses it, in that plan's transaction.
-    record_settings_changes(session, settings, tables.version, run=run.id)
     counts = the_plan.counts
     active = sum(1 for u in users.values() if u.active)
     verdict = assess(counts.deactivations, counts.role_downgrades, active,
@@ -205,6 +202,11 @@ def _save_plan(session: Session, settings: Settings, tables: Tables, target: Tar
     queued = enqueue(session, run.id, the_plan, everyone=scope.everyone,
                      scope=[*(d.user_name for d in desired), *deleted])
     _supersede(session, queued.superseded_runs, run.id)
+    # A plan is where settings and mapping tables turn into access: a change to either is
+    # recorded before the first plan that uses it is applied, in that plan's transaction.
+    # After the outbox writes: an apply holds its change's outbox row and then waits for
+    # the audit log's lock, so taking the log first here would deadlock with it.
+    record_settings_changes(session, settings, tables.version, run=run.id)
     if not the_plan.changes:
         finish_run(run, SUCCEEDED, summary, "nothing to change")
         return PlanResult(run.id, "empty", summary, None, tuple(problems))
