@@ -18,6 +18,7 @@ from sqlmodel import Session
 from werkzeug.exceptions import HTTPException
 
 from scim import discovery
+from scim.body import read_body
 from scim.bulk import run_bulk
 from scim.errors import (
     InvalidSyntax, InvalidValue, MethodNotAllowed, NotFound, NotImplementedByServer,
@@ -119,7 +120,7 @@ def scim_root() -> str:
 
 
 def json_body() -> Any:
-    raw = request.get_data(cache=True)
+    raw = read_body()
     if not raw.strip():
         raise InvalidSyntax("the request body is empty; a JSON object is expected")
     try:

@@ -47,13 +47,13 @@ def main() -> None:
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=8000, show_default=True, type=click.IntRange(1, 65535))
 def serve(host: str, port: int) -> None:
-    from werkzeug.serving import run_simple
-
+    from sync.serving import serve_dev
     from sync.web import create_app
 
-    app = create_app(settings())
+    loaded = settings()
+    app = create_app(loaded)
     click.echo(f"SCIM endpoint: http://{host}:{port}/scim/v2  (Ctrl+C to stop)")
-    run_simple(host, port, app, threaded=True, use_reloader=False)
+    serve_dev(app, host, port, loaded.serve_timeout)
 
 
 @main.group(help="Bearer tokens for the SCIM endpoint and the admin API.")

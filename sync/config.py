@@ -53,6 +53,9 @@ class Settings(BaseSettings):
     audit_origin: str = Field(default="hr2bi audit log", description="The log's name in "
                               "its checkpoints: one per deployment, so logs are never confused.")
     migrate_on_start: bool = Field(default=True)
+    serve_timeout: float = Field(default=60.0, gt=0, description="Seconds `hr2bi serve` "
+                                 "waits on a silent client (a request not sent, a body stalled) "
+                                 "before it closes the connection.")
     log_level: str = Field(default="INFO")
     # The BI target (sync/pipeline.py); the defaults reach `hr2bi sandbox` as it starts.
     bi_target: Literal["omni", "scim"] = Field(default="omni", description="omni, or any "

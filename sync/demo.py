@@ -253,7 +253,7 @@ def _next_steps(paths: DemoPaths, say: Say) -> None:
 
 def serve_scim(result: DemoResult, host: str, port: int, say: Say) -> None:
     """Serve the demo's SCIM endpoint; each push is provisioned to the sandbox in-process."""
-    from werkzeug.serving import run_simple
+    from sync.serving import serve_dev
 
     with session_scope(result.engine) as session:
         token = create_token(session, f"demo-{dt.datetime.now():%H%M%S%f}", "scim")
@@ -262,7 +262,7 @@ def serve_scim(result: DemoResult, host: str, port: int, say: Say) -> None:
     say(f"\nSCIM base URL: {url}\nBearer token:  {token}")
     say(f'Try:           curl -H "Authorization: Bearer {token}" \'{url}/Users?count=5\'')
     say(f"Pushes reach the BI sandbox at {result.bi_url}/api within seconds.  (Ctrl+C to stop)")
-    run_simple(host, port, create_app(settings, result.engine), threaded=True, use_reloader=False)
+    serve_dev(create_app(settings, result.engine), host, port, settings.serve_timeout)
 
 
 # --- the sample company, changed -------------------------------------------------------------
