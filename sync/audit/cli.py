@@ -10,7 +10,8 @@ from pathlib import Path
 import click
 
 from sync.audit.checkpoint import generate_key_files, load_public_key, read_checkpoint
-from sync.audit.errors import AuditError
+from sync.audit.consistency import record_rewrite_alert
+from sync.audit.errors import AuditError, LogRewritten
 from sync.audit.verify import verify_download
 from sync.models import AuditCheckpoint
 
@@ -71,17 +72,30 @@ def _utc(value: dt.datetime | None) -> dt.datetime | None:
 @click.option("--out", type=click.Path(dir_okay=False, path_type=Path),
               help="Also write the checkpoint to this file.")
 def checkpoint(out: Path | None) -> None:
-    from sync.audit.store import checkpoint_now, store_checkpoint
+    from sync.audit.store import proven_log, sign_log, store_checkpoint
 
     settings, scope = _store_session()
+    refused: LogRewritten | None = None
     try:
         with scope as session:
-            signed = checkpoint_now(session, settings.audit_signing_key, settings.audit_origin)
-            store_checkpoint(session, signed, run_id=None)
+            try:
+                proven = proven_log(session)
+            except LogRewritten as exc:
+                record_rewrite_alert(session, exc, settings.audit_origin)  # committed
+                refused = exc
+            else:
+                signed = sign_log(proven, settings.audit_signing_key, settings.audit_origin)
+                store_checkpoint(session, signed, run_id=None)
     except (AuditError, OSError) as exc:
         raise click.ClickException(str(exc)) from exc
+    if refused is not None:
+        raise click.ClickException(f"checkpoint REFUSED, an audit.alert event was recorded: {refused}")
     if out is not None:
         out.write_text(signed.note())
+    if proven.extension is not None:
+        old = proven.extension.old
+        click.echo(f"consistent with stored checkpoint {old.checkpoint_id} (size {old.size}): "
+                   f"RFC 6962 proof of {len(proven.extension.proof)} hashes verified", err=True)
     click.echo(signed.note(), nl=False)
 
 
@@ -104,6 +118,10 @@ def export(since: dt.datetime | None, until: dt.datetime | None, formats: tuple[
         with scope as session:
             summary = export_bundle(session, out_dir, settings.audit_signing_key, settings.audit_origin,
                                     since=_utc(since), until=_utc(until), from_checkpoint=older)
+    except LogRewritten as exc:
+        with _store_session()[1] as session:
+            record_rewrite_alert(session, exc, settings.audit_origin)
+        raise click.ClickException(f"export REFUSED, an audit.alert event was recorded: {exc}") from exc
     except (AuditError, OSError) as exc:
         raise click.ClickException(str(exc)) from exc
     click.echo(f"exported events {summary.first_seq}..{summary.last_seq} to {out_dir} "
