@@ -28,6 +28,7 @@ from sync.audit.store import checkpoint_after_run, leaf_hashes
 from sync.cli import main
 from sync.config import load_settings
 from sync.db import session_scope
+from sync.metrics import render
 from sync.models import AuditCheckpoint, AuditEvent
 from sync.tokens import create_token
 from sync.web import create_app
@@ -100,6 +101,7 @@ def test_a_row_rewritten_with_its_leaf_hash_is_refused_alerted_and_stays_refused
     append(engine, 2)
     assert sign(cli).exit_code == 1
     assert checkpoints(engine) == kept and len(alerts(engine)) == 2
+    assert "hr2bi_audit_alerts 2.0" in render(engine).decode()
 
 
 def test_deleted_tail_rows_are_refused_even_once_alerts_refill_the_old_size(
