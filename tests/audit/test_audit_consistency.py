@@ -188,3 +188,44 @@ def test_prove_extension_edge_cases() -> None:
         prove_extension(StoredHead(1, 4, root_hash(hashes)), hashes, root_hash(hashes))
     same = prove_extension(StoredHead(1, 3, root_hash(hashes)), hashes, root_hash(hashes))
     assert same is not None and same.proof == []
+
+
+def test_verify_takes_the_trusted_checkpoint_from_its_default_file_and_warns_without_one(
+        engine: Engine, cli: CliRunner, tmp_path: Path) -> None:
+    public = str(tmp_path / "keys" / "audit-signing-key.pub.pem")
+    append(engine, 5)
+    assert cli.invoke(main, ["audit", "export", "--out", "b1"]).exit_code == 0
+    first = cli.invoke(main, ["audit", "verify", "b1", "--public-key", public])
+    assert first.exit_code == 0 and "trusted checkpoint: NONE" in first.stdout
+    assert "WARNING: no trusted checkpoint (audit-trusted-checkpoint.txt not found)" in first.stderr
+    strict = cli.invoke(main, ["audit", "verify", "b1", "--public-key", public, "--require-trusted"])
+    assert strict.exit_code == 3
+    unchecked = cli.invoke(main, ["audit", "verify", "b1", "--save-trusted"])
+    assert unchecked.exit_code == 2 and "needs --public-key" in unchecked.output
+    saved = cli.invoke(main, ["audit", "verify", "b1", "--public-key", public, "--save-trusted"])
+    assert saved.exit_code == 0 and "trusted checkpoint saved: audit-trusted-checkpoint.txt (size 5)" in saved.stdout
+    append(engine, 3)
+    assert cli.invoke(main, ["audit", "export", "--out", "b2", "--from-checkpoint",
+                             "audit-trusted-checkpoint.txt"]).exit_code == 0
+    second = cli.invoke(main, ["audit", "verify", "b2", "--public-key", public, "--require-trusted"])
+    assert second.exit_code == 0, second.output
+    assert "consistent with the trusted checkpoint at size 5" in second.stdout and second.stderr == ""
+    unproven = cli.invoke(main, ["audit", "verify", "b1", "--public-key", public])  # same size: fine
+    assert unproven.exit_code == 0 and "at size 5" in unproven.stdout
+
+
+def test_verify_catches_a_log_emptied_together_with_its_checkpoints(
+        engine: Engine, cli: CliRunner, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The server can no longer compare (its checkpoints are gone too), but the auditor's
+    kept checkpoint, named by HR2BI_AUDIT_TRUSTED_CHECKPOINT, still does."""
+    public = str(tmp_path / "keys" / "audit-signing-key.pub.pem")
+    monkeypatch.setenv("HR2BI_AUDIT_TRUSTED_CHECKPOINT", str(tmp_path / "kept.txt"))
+    append(engine, 4)
+    assert cli.invoke(main, ["audit", "export", "--out", "b1"]).exit_code == 0
+    assert cli.invoke(main, ["audit", "verify", "b1", "--public-key", public, "--save-trusted"]).exit_code == 0
+    tamper(engine, "DELETE FROM audit_checkpoints")
+    tamper(engine, "DELETE FROM audit_events")
+    append(engine, 6)
+    assert cli.invoke(main, ["audit", "export", "--out", "b2", "--from-checkpoint", "kept.txt"]).exit_code == 0
+    caught = cli.invoke(main, ["audit", "verify", "b2", "--public-key", public])
+    assert caught.exit_code == 1 and "history-rewritten" in caught.output
