@@ -24,6 +24,7 @@ from prometheus_client.registry import Collector
 from sqlalchemy import column, func, inspect, select, table
 from sqlalchemy.engine import Connection, Engine
 
+from sync.audit.consistency import ALERT
 from sync.models import Lock, Run, utcnow
 
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
@@ -33,6 +34,7 @@ SCIM_REQUESTS = Counter("hr2bi_scim_requests", "SCIM requests answered, by metho
                         ["method", "status"], registry=None)
 
 _OUTBOX = table("bi_outbox", column("status"), column("attempts"), column("run_id"))
+_AUDIT = table("audit_events", column("action"))
 # Outbox statuses as the metric names them (done rows were applied).
 _CHANGE_STATES = {"done": "applied"}
 # Counters a plan run records in its counts as it is applied (or reconciled), summed over
@@ -76,6 +78,7 @@ class DatabaseCollector(Collector):
                 yield _changes(conn)
                 yield _retries(conn)
             yield from _queue(conn)
+            yield _audit_alerts(conn)
 
 
 def _runs(conn: Connection) -> Metric:
@@ -118,6 +121,14 @@ def _retries(conn: Connection) -> Metric:
     extra = conn.scalar(select(func.coalesce(func.sum(_OUTBOX.c.attempts - 1), 0))
                         .where(_OUTBOX.c.attempts > 1))
     family.add_metric([], int(extra or 0))
+    return family
+
+
+def _audit_alerts(conn: Connection) -> Metric:
+    family = GaugeMetricFamily("hr2bi_audit_alerts", "audit.alert events: checkpoints refused "
+                               "because the log no longer extends the stored ones (alert on > 0).")
+    family.add_metric([], conn.scalar(select(func.count()).select_from(_AUDIT)
+                                      .where(_AUDIT.c.action == ALERT)) or 0)
     return family
 
 

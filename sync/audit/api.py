@@ -28,10 +28,18 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
 from sync.audit.bundle import BundleHead
-from sync.audit.errors import AuditError, NoSigningKey, NothingToExport, SigningKeyError
+from sync.audit.consistency import record_rewrite_alert
+from sync.audit.errors import (
+    AuditError,
+    LogRewritten,
+    NoSigningKey,
+    NothingToExport,
+    SigningKeyError,
+)
 from sync.audit.store import ExportRequest, export_head, stored_events
 from sync.audit.stream import zip_stream
 from sync.config import Settings
+from sync.db import session_scope
 from sync.tokens import authenticate
 
 log = logging.getLogger("hr2bi.audit")
@@ -136,6 +144,12 @@ def _export_head(engine: Engine, settings: Settings, wanted: ExportRequest) -> B
                            "see the server log") from exc
         except NothingToExport as exc:
             raise ApiError(404, str(exc)) from exc
+        except LogRewritten as exc:
+            session.rollback()
+            with session_scope(engine) as alerting:
+                record_rewrite_alert(alerting, exc, settings.audit_origin)
+            raise ApiError(503, "the audit log does not extend its stored checkpoints: "
+                           "nothing is signed or exported; see the server log") from exc
         except AuditError as exc:  # a request the log cannot answer (from_size too large)
             raise ApiError(400, str(exc)) from exc
 

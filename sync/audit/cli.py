@@ -10,7 +10,8 @@ from pathlib import Path
 import click
 
 from sync.audit.checkpoint import generate_key_files, load_public_key, read_checkpoint
-from sync.audit.errors import AuditError
+from sync.audit.consistency import record_rewrite_alert
+from sync.audit.errors import AuditError, LogRewritten
 from sync.audit.verify import verify_download
 from sync.models import AuditCheckpoint
 
@@ -32,26 +33,62 @@ def keygen(out_dir: Path) -> None:
     click.echo(f"public key (give to auditors): {public_path}")
 
 
+TRUSTED_DEFAULT = Path("audit-trusted-checkpoint.txt")
+NO_TRUSTED_WARNING = ("WARNING: no trusted checkpoint ({path} not found): the bundle was checked "
+                      "only against the checkpoint it carries, so a log rewritten or truncated "
+                      "before this export verifies too. After checking the public key, keep this "
+                      "bundle's checkpoint with --save-trusted (and --require-trusted from then on).")
+EXIT_NO_TRUSTED = 3  # with --require-trusted: verified, but anchored in nothing the auditor kept
+
+
 @audit.command(help="Verify an export bundle (a directory, or the zip the admin API serves) "
-               "offline; exit 1 with the reason if it fails.")
+               "offline, and that the log only grew since the trusted checkpoint you kept; "
+               "exit 1 with the reason if it fails.")
 @click.argument("bundle_dir", type=click.Path(exists=True, path_type=Path))
 @click.option("--public-key", type=click.Path(exists=True, dir_okay=False, path_type=Path),
               help="The log's public key PEM; without it the signature is not checked.")
-@click.option("--trusted-checkpoint", type=click.Path(exists=True, dir_okay=False, path_type=Path),
-              help="A checkpoint you kept earlier: prove the log only grew since.")
+@click.option("--trusted", "--trusted-checkpoint", "trusted_path", envvar="HR2BI_AUDIT_TRUSTED_CHECKPOINT",
+              type=click.Path(dir_okay=False, path_type=Path), default=TRUSTED_DEFAULT,
+              show_default=True, show_envvar=True,
+              help="The checkpoint you kept last time: the bundle must prove the log only grew "
+              "since (export it with --from-checkpoint this file). A loud warning when missing.")
+@click.option("--save-trusted", is_flag=True, help="Once verified, keep the bundle's checkpoint "
+              "as the trusted one (needs --public-key).")
+@click.option("--require-trusted", is_flag=True, help=f"Exit {EXIT_NO_TRUSTED} instead of "
+              "warning when there is no trusted checkpoint.")
 @click.option("--jobs", type=click.IntRange(1, 64), default=None,
               help="Processes that check the events [default: one a CPU, up to 4, for a "
               "large bundle].")
-def verify(bundle_dir: Path, public_key: Path | None, trusted_checkpoint: Path | None,
-           jobs: int | None) -> None:
+def verify(bundle_dir: Path, public_key: Path | None, trusted_path: Path, save_trusted: bool,
+           require_trusted: bool, jobs: int | None) -> None:
+    if save_trusted and public_key is None:
+        raise click.UsageError("--save-trusted needs --public-key: trust only a signature you checked")
     try:
         key = load_public_key(public_key) if public_key else None
-        trusted = read_checkpoint(trusted_checkpoint) if trusted_checkpoint else None
+        trusted = read_checkpoint(trusted_path) if trusted_path.exists() else None
         report = verify_download(bundle_dir, public_key=key, trusted_checkpoint=trusted,
                                  jobs=jobs)
     except AuditError as exc:
         raise click.ClickException(f"verification FAILED: {exc}") from exc
     click.echo(report.summary())
+    if trusted is None:
+        click.echo("trusted checkpoint: NONE")
+        click.secho(NO_TRUSTED_WARNING.format(path=trusted_path), err=True, fg="red", bold=True)
+    if save_trusted:
+        _save_trusted(report.checkpoint.note(), trusted_path)
+        click.echo(f"trusted checkpoint saved: {trusted_path} (size {report.tree_size})")
+    elif trusted is None and require_trusted:
+        raise SystemExit(EXIT_NO_TRUSTED)
+
+
+def _save_trusted(note: str, trusted_path: Path) -> None:
+    """Replace the trusted checkpoint with the bundle's, atomically (a crash leaves the old)."""
+    temporary = trusted_path.with_name(trusted_path.name + ".tmp")
+    try:
+        temporary.write_text(note, encoding="utf-8")
+        temporary.replace(trusted_path)
+    except OSError as exc:
+        raise click.ClickException(f"cannot save the trusted checkpoint {trusted_path}: {exc}") from exc
 
 
 def _store_session():  # type: ignore[no-untyped-def]
@@ -71,17 +108,30 @@ def _utc(value: dt.datetime | None) -> dt.datetime | None:
 @click.option("--out", type=click.Path(dir_okay=False, path_type=Path),
               help="Also write the checkpoint to this file.")
 def checkpoint(out: Path | None) -> None:
-    from sync.audit.store import checkpoint_now, store_checkpoint
+    from sync.audit.store import proven_log, sign_log, store_checkpoint
 
     settings, scope = _store_session()
+    refused: LogRewritten | None = None
     try:
         with scope as session:
-            signed = checkpoint_now(session, settings.audit_signing_key, settings.audit_origin)
-            store_checkpoint(session, signed, run_id=None)
+            try:
+                proven = proven_log(session)
+            except LogRewritten as exc:
+                record_rewrite_alert(session, exc, settings.audit_origin)  # committed
+                refused = exc
+            else:
+                signed = sign_log(proven, settings.audit_signing_key, settings.audit_origin)
+                store_checkpoint(session, signed, run_id=None)
     except (AuditError, OSError) as exc:
         raise click.ClickException(str(exc)) from exc
+    if refused is not None:
+        raise click.ClickException(f"checkpoint REFUSED, an audit.alert event was recorded: {refused}")
     if out is not None:
         out.write_text(signed.note())
+    if proven.extension is not None:
+        old = proven.extension.old
+        click.echo(f"consistent with stored checkpoint {old.checkpoint_id} (size {old.size}): "
+                   f"RFC 6962 proof of {len(proven.extension.proof)} hashes verified", err=True)
     click.echo(signed.note(), nl=False)
 
 
@@ -104,6 +154,10 @@ def export(since: dt.datetime | None, until: dt.datetime | None, formats: tuple[
         with scope as session:
             summary = export_bundle(session, out_dir, settings.audit_signing_key, settings.audit_origin,
                                     since=_utc(since), until=_utc(until), from_checkpoint=older)
+    except LogRewritten as exc:
+        with _store_session()[1] as session:
+            record_rewrite_alert(session, exc, settings.audit_origin)
+        raise click.ClickException(f"export REFUSED, an audit.alert event was recorded: {exc}") from exc
     except (AuditError, OSError) as exc:
         raise click.ClickException(str(exc)) from exc
     click.echo(f"exported events {summary.first_seq}..{summary.last_seq} to {out_dir} "

@@ -60,3 +60,13 @@ class BundleInvalid(AuditError):
     def __init__(self, reason: Reason, detail: str) -> None:
         super().__init__(f"{reason}: {detail}")
         self.reason, self.detail = reason, detail
+
+
+class LogRewritten(AuditError):
+    """The stored log does not extend its last stored checkpoint: events were rewritten,
+    deleted or truncated since it was signed, so nothing new is signed over them."""
+
+    def __init__(self, checkpoint_id: int, old_size: int, new_size: int, detail: str) -> None:
+        super().__init__(f"the audit log ({new_size} events) does not extend stored checkpoint "
+                         f"{checkpoint_id} (size {old_size}): {detail}")
+        self.checkpoint_id, self.old_size, self.new_size = checkpoint_id, old_size, new_size

@@ -12,12 +12,27 @@ from sqlalchemy import func, select
 from sqlmodel import Session
 
 from sync.audit.bundle import (
-    BATCH, BundleError, BundleHead, BundleSummary, bundle_head, consistency_start, write_bundle_dir,
+    BATCH,
+    BundleError,
+    BundleHead,
+    BundleSummary,
+    bundle_head,
+    consistency_start,
+    write_bundle_dir,
 )
 from sync.audit.checkpoint import (
-    Checkpoint, SignedCheckpoint, load_private_key, sign_checkpoint,
+    Checkpoint,
+    SignedCheckpoint,
+    load_private_key,
+    sign_checkpoint,
 )
-from sync.audit.errors import NoSigningKey, NothingToExport
+from sync.audit.consistency import (
+    Extension,
+    largest_stored_head,
+    prove_extension,
+    record_rewrite_alert,
+)
+from sync.audit.errors import LogRewritten, NoSigningKey, NothingToExport
 from sync.audit.log import exported_event
 from sync.audit.merkle import root_hash
 from sync.models import AuditCheckpoint, AuditEvent
@@ -32,9 +47,31 @@ def leaf_hashes(session: Session) -> list[bytes]:
     return [bytes.fromhex(h) for h in session.scalars(select(AuditEvent.leaf_hash).order_by(AuditEvent.seq))]
 
 
-def checkpoint_now(session: Session, key_path: Path | None, origin: str) -> SignedCheckpoint:
+@dataclass(frozen=True)
+class ProvenLog:
+    """The log's leaf hashes and root, with the verified consistency proof from the largest
+    stored checkpoint to them (None before the first checkpoint)."""
+
+    hashes: list[bytes]
+    root: bytes
+    extension: Extension | None
+
+
+def proven_log(session: Session) -> ProvenLog:
+    """Read the log and prove it extends the stored checkpoints; LogRewritten when it does
+    not (see ``consistency.py``), so nothing can be signed over it."""
+    stored = largest_stored_head(session)  # before the leaves: see largest_stored_head
     hashes = leaf_hashes(session)
-    return sign_checkpoint(Checkpoint(origin, len(hashes), root_hash(hashes), _now()),
+    root = root_hash(hashes)
+    return ProvenLog(hashes, root, prove_extension(stored, hashes, root))
+
+
+def checkpoint_now(session: Session, key_path: Path | None, origin: str) -> SignedCheckpoint:
+    return sign_log(proven_log(session), key_path, origin)
+
+
+def sign_log(log: ProvenLog, key_path: Path | None, origin: str) -> SignedCheckpoint:
+    return sign_checkpoint(Checkpoint(origin, len(log.hashes), log.root, _now()),
                            load_private_key(_key(key_path)))
 
 
@@ -43,11 +80,18 @@ def checkpoint_after_run(session: Session, key_path: Path | None, origin: str,
     """Sign and store a checkpoint of the log as it stands at the end of a run, in the
     caller's transaction. Without a configured key there is nothing to sign with: the run
     goes on and ``None`` says no checkpoint was taken (``hr2bi audit checkpoint`` can sign
-    the same tree later, since a checkpoint covers every event before it)."""
+    the same tree later, since a checkpoint covers every event before it). ``None`` too
+    when the log does not extend the stored checkpoints: an ``audit.alert`` event and an
+    ERROR line say so, and nothing is signed until an operator looks."""
     if key_path is None:
         return None
     session.flush()
-    signed = checkpoint_now(session, key_path, origin)
+    try:
+        signed = checkpoint_now(session, key_path, origin)
+    except LogRewritten as refusal:
+        # The run's own changes stand; the alert is committed with them.
+        record_rewrite_alert(session, refusal, origin, run_id)
+        return None
     store_checkpoint(session, signed, run_id)
     return signed
 
@@ -91,7 +135,7 @@ def export_head(session: Session, key_path: Path | None, origin: str,
     AuditError) before any byte of a bundle is written, so an API can still answer 4xx."""
     key = load_private_key(_key(key_path))
     first, last = event_range(session, request.since, request.until)
-    hashes = leaf_hashes(session)
+    hashes = proven_log(session).hashes  # a rewritten log is never signed, not even here
     start = None
     if request.from_checkpoint is not None:
         start = consistency_start(request.from_checkpoint, origin)

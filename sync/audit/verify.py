@@ -61,6 +61,7 @@ class VerifyReport:
     last_seq: int
     signature_checked: bool
     consistent_with: int | None  # the trusted checkpoint's size, when one was given
+    checkpoint: SignedCheckpoint  # the bundle's, which an auditor may keep as the next trusted one
 
     def summary(self) -> str:
         signed = "signature verified" if self.signature_checked else "signature NOT checked"
@@ -108,7 +109,7 @@ def verify_bundle(
                             "the events")
     cp = signed.checkpoint
     return VerifyReport(cp.origin, cp.size, cp.root, proof["first_seq"], proof["last_seq"],
-                        public_key is not None, consistent_with)
+                        public_key is not None, consistent_with, signed)
 
 
 def _default_jobs(events_path: Path) -> int:

@@ -99,6 +99,25 @@ def test_postgresql_refuses_update_and_delete(client: FlaskClient, auth: dict[st
     assert [e.actor for e in events(engine)] == ["token:okta-test"]
 
 
+@pytest.mark.skipif(not os.environ.get("DATABASE_URL", "").startswith("postgres"),
+                    reason="the TRUNCATE trigger is PostgreSQL's; CI runs the suite there too")
+def test_postgresql_refuses_truncate_of_the_log_and_its_checkpoints(
+        client: FlaskClient, auth: dict[str, str], engine: Engine) -> None:
+    """Row triggers never fire on TRUNCATE: an emptied log was signed afresh (issue 12)."""
+    client.post("/scim/v2/Users", headers=auth, json={"userName": "x@corp.com"})
+    with engine.begin() as conn:
+        conn.execute(text("INSERT INTO audit_checkpoints (size, root, note, created_at) "
+                          "VALUES (1, :root, 'note', now())"), {"root": "00" * 32})
+    for table in ("audit_events", "audit_checkpoints"):
+        with engine.connect() as conn, pytest.raises(DBAPIError, match=f"{table} is append-only: TRUNCATE refused"):
+            conn.execute(text(f"TRUNCATE {table} CASCADE"))
+    with engine.connect() as conn, pytest.raises(DBAPIError, match="audit_checkpoints is append-only: DELETE"):
+        conn.execute(text("DELETE FROM audit_checkpoints"))
+    assert [e.actor for e in events(engine)] == ["token:okta-test"]
+    with engine.connect() as conn:
+        assert conn.scalar(text("SELECT count(*) FROM audit_checkpoints")) == 1
+
+
 def test_export_checkpoint_and_verify_from_the_command_line(
         database_url: str, engine: Engine, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     monkeypatch.setenv("DATABASE_URL", database_url)

@@ -146,6 +146,25 @@ def test_degenerate_consistency_cases() -> None:
             verify_consistency(*args)
 
 
+def test_every_pair_of_sizes_up_to_48_is_consistent_and_tampering_fails() -> None:
+    """Exhaustive over 1 <= m <= n <= 48 (RFC 9162 section 2.1.4): the proof verifies; a
+    rewritten leaf inside the old tree, or a wrong old or new root, does not."""
+    hashes = leaves(48)
+    roots = [root_hash(hashes[:n]) for n in range(1, 49)]
+    for n in range(1, 49):
+        for m in range(1, n + 1):
+            proof = consistency_proof(hashes[:n], m)
+            verify_consistency(m, n, roots[m - 1], roots[n - 1], proof)
+            with pytest.raises(InvalidProof):
+                verify_consistency(m, n, flip(roots[m - 1], 5), roots[n - 1], proof)
+            if m < n:
+                with pytest.raises(InvalidProof):
+                    verify_consistency(m, n, roots[m - 1], flip(roots[n - 1], 5), proof)
+            forged = [*hashes[: m - 1], leaf_hash(b"forged"), *hashes[m:n]]
+            with pytest.raises(InvalidProof):
+                verify_consistency(m, n, roots[m - 1], root_hash(forged), consistency_proof(forged, m))
+
+
 sizes = st.integers(min_value=1, max_value=140)
 
 
