@@ -191,17 +191,13 @@ class ResourceStore:
         row = self.get_row(resource_id)
         check_version(row.version, if_match)
         before = self._before(row)
-        self.before_delete(row)
         self.session.add(ScimDeletion(
             resource_type=self.rtype.name, resource_id=row.id, resource=row.resource,
             name=row.resource.get("userName") or row.resource.get("displayName") or "",
             deleted_by=actor))
         self.session.delete(row)
-        self.session.flush()
+        self.session.flush()  # the foreign keys cascade to the resource's membership rows
         self._emit("delete", resource_id, before, None, actor)
-
-    def before_delete(self, row: Any) -> None:
-        pass
 
     def _write(self, row: Any, stored: dict[str, Any], actor: str | None) -> None:
         related = self.fill(row, stored)
@@ -220,7 +216,12 @@ class ResourceStore:
             raise Uniqueness(f"{self.unique_name} {taken!r} is already taken "
                              "(names are unique whatever their letter case)") from exc
         self.after_write(row, stored, related)
-        self.session.flush()
+        try:
+            with self.session.begin_nested():
+                self.session.flush()
+        except IntegrityError as exc:  # a member deleted since _member_types looked it up
+            raise InvalidValue("members refer to unknown resources "
+                               "(deleted while this request was written)") from exc
 
     unique_name: str  # the attribute the unique key column is derived from
 
@@ -256,9 +257,6 @@ class UserStore(ResourceStore):
             for element in stored.get(attribute.name, [])
         ]
         self.session.add_all(values)
-
-    def before_delete(self, row: ScimUser) -> None:
-        self.session.execute(delete(ScimGroupMember).where(ScimGroupMember.member_id == row.id))
 
     def computed(self, ids: list[str]) -> dict[str, dict[str, Any]]:
         groups: dict[str, list[dict[str, Any]]] = {}
@@ -326,8 +324,11 @@ class GroupStore(ResourceStore):
         for member in members:
             if isinstance(member, Mapping) and member.get("value"):
                 member_id = str(member["value"])
+                kind = kinds[member_id]
                 rows[member_id] = ScimGroupMember(
-                    group_id=group_id, member_id=member_id, member_type=kinds[member_id],
+                    group_id=group_id, member_id=member_id, member_type=kind,
+                    member_user_id=member_id if kind == "User" else None,
+                    member_group_id=member_id if kind == "Group" else None,
                     display=member.get("display"), ref=member.get("$ref"))
         return rows
 
