@@ -26,6 +26,7 @@ test: $(STAMP)
 
 bench: $(STAMP)
 	$(PY) bench/scim_lookup.py
+	$(PY) bench/scim_patch_concurrency.py
 	$(PY) bench/rules_100k.py
 	$(PY) bench/import_100k.py
 	$(PY) bench/push_latency.py

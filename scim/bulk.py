@@ -19,6 +19,7 @@ from sqlmodel import Session
 from scim.errors import InvalidSyntax, InvalidValue, PayloadTooLarge, ScimError
 from scim.schema import BULK_REQUEST, BULK_RESPONSE
 from scim.store import ResourceStore
+from sync.db import lock_for_write
 
 REFERENCE = re.compile(r"bulkId:([A-Za-z0-9_.~-]+)")
 _PATH = re.compile(r"^/(Users|Groups)(?:/([^/]+))?$")
@@ -40,6 +41,9 @@ class _Run:
 def run_bulk(body: Any, store_for: Callable[[str], ResourceStore], session: Session,
              actor: str | None, max_operations: int) -> dict[str, Any]:
     run = _start(body, max_operations)
+    # Before the first operation's savepoint: on SQLite a SAVEPOINT opens a deferred
+    # transaction, after which the store could no longer take the write lock up front.
+    lock_for_write(session)
     pending = list(range(len(run.operations)))
     while pending and not run.stopped():
         waiting = [i for i in pending if _unresolved(run, run.operations[i])]

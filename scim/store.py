@@ -3,6 +3,13 @@
 Every write validates the whole resulting resource, keeps the indexed columns, the
 multi-valued rows and the membership rows in step with the stored JSON, bumps the
 version (the ETag) and records the token that made it.
+
+A replace, patch or delete is a read-modify-write of one resource: it re-reads the row
+locked (``SELECT ... FOR UPDATE`` on PostgreSQL, the write lock on SQLite) before it reads
+anything else, so identity providers writing one resource in parallel are serialised, the
+``If-Match`` check sees the version the write replaces, and the audit "before" is what the
+row held. Membership rows carry foreign keys to the member, so a member deleted while it
+is being added is either cascaded away or refused.
 """
 
 from __future__ import annotations
@@ -22,6 +29,7 @@ from scim.patch import apply_patch
 from scim.query import Translator, group_translator, sort_expression, user_translator
 from scim.resources import etag, meta, normalize, render
 from scim.schema import ENTERPRISE_USER, ResourceType, group_type, user_type
+from sync.db import lock_for_write
 from sync.models import (
     ScimDeletion, ScimGroup, ScimGroupMember, ScimUser, ScimUserValue, utcnow,
 )
@@ -90,6 +98,22 @@ class ResourceStore:
             raise NotFound(f"{self.rtype.name} {resource_id} not found")
         return row
 
+    def locked_row(self, resource_id: str, *, deleting: bool = False) -> Any:
+        """The row re-read for a read-modify-write, locked until the transaction ends.
+
+        PostgreSQL: ``FOR NO KEY UPDATE`` for a replace or patch, which still lets other
+        writers add this resource to a group (their foreign key check takes ``KEY SHARE``),
+        so two groups adding each other cannot deadlock; ``FOR UPDATE`` for a delete, which
+        waits for those adds to commit and then cascades their rows away."""
+        if len(resource_id) > 36:
+            raise NotFound(f"{self.rtype.name} {resource_id} not found")
+        lock_for_write(self.session)
+        row = self.session.get(self.model, resource_id, populate_existing=True,
+                               with_for_update=True if deleting else {"key_share": True})
+        if row is None:
+            raise NotFound(f"{self.rtype.name} {resource_id} not found")
+        return row
+
     def get(self, resource_id: str) -> dict[str, Any]:
         return self.render_rows([self.get_row(resource_id)])[0]
 
@@ -146,7 +170,7 @@ class ResourceStore:
         return self._written("create", row.id, None, actor)
 
     def replace(self, resource_id: str, body: Any, actor: str | None, if_match: str | None) -> dict[str, Any]:
-        row = self.get_row(resource_id)
+        row = self.locked_row(resource_id)
         check_version(row.version, if_match)
         stored = normalize(body, self.rtype)
         before = self._before(row)
@@ -154,7 +178,7 @@ class ResourceStore:
         return self._written("replace", row.id, before, actor)
 
     def patch(self, resource_id: str, request: Any, actor: str | None, if_match: str | None) -> dict[str, Any]:
-        row = self.get_row(resource_id)
+        row = self.locked_row(resource_id)
         check_version(row.version, if_match)
         current = self.patchable(row)
         patched = apply_patch(current, request, self.rtype)
@@ -188,20 +212,16 @@ class ResourceStore:
         return dict(row.resource)
 
     def delete(self, resource_id: str, actor: str | None, if_match: str | None) -> None:
-        row = self.get_row(resource_id)
+        row = self.locked_row(resource_id, deleting=True)
         check_version(row.version, if_match)
         before = self._before(row)
-        self.before_delete(row)
         self.session.add(ScimDeletion(
             resource_type=self.rtype.name, resource_id=row.id, resource=row.resource,
             name=row.resource.get("userName") or row.resource.get("displayName") or "",
             deleted_by=actor))
         self.session.delete(row)
-        self.session.flush()
+        self.session.flush()  # the foreign keys cascade to the resource's membership rows
         self._emit("delete", resource_id, before, None, actor)
-
-    def before_delete(self, row: Any) -> None:
-        pass
 
     def _write(self, row: Any, stored: dict[str, Any], actor: str | None) -> None:
         related = self.fill(row, stored)
@@ -220,7 +240,12 @@ class ResourceStore:
             raise Uniqueness(f"{self.unique_name} {taken!r} is already taken "
                              "(names are unique whatever their letter case)") from exc
         self.after_write(row, stored, related)
-        self.session.flush()
+        try:
+            with self.session.begin_nested():
+                self.session.flush()
+        except IntegrityError as exc:  # a member deleted since _member_types looked it up
+            raise InvalidValue("members refer to unknown resources "
+                               "(deleted while this request was written)") from exc
 
     unique_name: str  # the attribute the unique key column is derived from
 
@@ -256,9 +281,6 @@ class UserStore(ResourceStore):
             for element in stored.get(attribute.name, [])
         ]
         self.session.add_all(values)
-
-    def before_delete(self, row: ScimUser) -> None:
-        self.session.execute(delete(ScimGroupMember).where(ScimGroupMember.member_id == row.id))
 
     def computed(self, ids: list[str]) -> dict[str, dict[str, Any]]:
         groups: dict[str, list[dict[str, Any]]] = {}
@@ -326,8 +348,11 @@ class GroupStore(ResourceStore):
         for member in members:
             if isinstance(member, Mapping) and member.get("value"):
                 member_id = str(member["value"])
+                kind = kinds[member_id]
                 rows[member_id] = ScimGroupMember(
-                    group_id=group_id, member_id=member_id, member_type=kinds[member_id],
+                    group_id=group_id, member_id=member_id, member_type=kind,
+                    member_user_id=member_id if kind == "User" else None,
+                    member_group_id=member_id if kind == "Group" else None,
                     display=member.get("display"), ref=member.get("$ref"))
         return rows
 

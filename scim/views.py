@@ -9,11 +9,14 @@ from __future__ import annotations
 
 import json
 import logging
+import random
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import Any
+from typing import Any, TypeVar
 
 from flask import Blueprint, Response, current_app, g, request
+from sqlalchemy.exc import DBAPIError
 from sqlmodel import Session
 from werkzeug.exceptions import HTTPException
 
@@ -29,12 +32,16 @@ from scim.resources import project
 from scim.schema import LIST_RESPONSE, SEARCH_REQUEST
 from scim.service import SCIM_PREFIX
 from scim.store import STORES, Page, Query, ResourceStore
+from sync.db import is_transient
 
 log = logging.getLogger(__name__)
 CONTENT_TYPE = "application/scim+json"
 MAX_START_INDEX = 2**31 - 1
 
+WRITE_ATTEMPTS = 3  # a deadlock victim is rare; twice in a row on one request is rarer still
+
 blueprint = Blueprint("scim", __name__)
+T = TypeVar("T")
 
 
 # --- plumbing ---------------------------------------------------------------------------
@@ -107,6 +114,23 @@ def unit_of_work() -> Iterator[Session]:
         except BaseException:
             session.rollback()
             raise
+
+
+def written(work: Callable[[Session], T]) -> T:
+    """``work`` in its own unit of work, run again (a bounded number of times, after a short
+    random pause) when the database gave the transaction up as a deadlock victim or busy:
+    each attempt starts from what is committed, so nothing of a failed one is kept."""
+    for attempt in range(1, WRITE_ATTEMPTS + 1):
+        try:
+            with unit_of_work() as session:
+                return work(session)
+        except DBAPIError as exc:
+            if attempt == WRITE_ATTEMPTS or not is_transient(exc):
+                raise
+            log.warning("SCIM write %s %s: %s; attempt %d of %d", request.method, request.path,
+                        type(exc.orig).__name__, attempt + 1, WRITE_ATTEMPTS)
+            time.sleep(random.uniform(0.01, 0.05) * attempt)
+    raise AssertionError("unreachable")
 
 
 def store_for(kind: str, session: Session) -> ResourceStore:
@@ -298,8 +322,7 @@ def search_all() -> Response:
 @blueprint.post("/<any(Users, Groups):kind>")
 def create_resource(kind: str) -> Response:
     body = json_body()
-    with unit_of_work() as session:
-        resource = store_for(kind, session).create(body, g.scim_actor)
+    resource = written(lambda session: store_for(kind, session).create(body, g.scim_actor))
     return single(resource, 201, location=True)
 
 
@@ -315,26 +338,24 @@ def get_resource(kind: str, resource_id: str) -> Response:
 
 @blueprint.put("/<any(Users, Groups):kind>/<resource_id>")
 def replace_resource(kind: str, resource_id: str) -> Response:
-    body = json_body()
-    with unit_of_work() as session:
-        resource = store_for(kind, session).replace(
-            resource_id, body, g.scim_actor, request.headers.get("If-Match"))
+    body, if_match = json_body(), request.headers.get("If-Match")
+    resource = written(lambda session: store_for(kind, session).replace(
+        resource_id, body, g.scim_actor, if_match))
     return single(resource)
 
 
 @blueprint.patch("/<any(Users, Groups):kind>/<resource_id>")
 def patch_resource(kind: str, resource_id: str) -> Response:
-    body = json_body()
-    with unit_of_work() as session:
-        resource = store_for(kind, session).patch(
-            resource_id, body, g.scim_actor, request.headers.get("If-Match"))
+    body, if_match = json_body(), request.headers.get("If-Match")
+    resource = written(lambda session: store_for(kind, session).patch(
+        resource_id, body, g.scim_actor, if_match))
     return single(resource)
 
 
 @blueprint.delete("/<any(Users, Groups):kind>/<resource_id>")
 def delete_resource(kind: str, resource_id: str) -> Response:
-    with unit_of_work() as session:
-        store_for(kind, session).delete(resource_id, g.scim_actor, request.headers.get("If-Match"))
+    if_match = request.headers.get("If-Match")
+    written(lambda session: store_for(kind, session).delete(resource_id, g.scim_actor, if_match))
     return scim_response(None, 204)
 
 
@@ -344,9 +365,8 @@ def bulk() -> Response:
     if request.content_length and request.content_length > config.bulk_max_payload:
         raise PayloadTooLarge(f"a bulk request may carry at most {config.bulk_max_payload} bytes")
     body = json_body()
-    with unit_of_work() as session:
-        result = run_bulk(body, lambda kind: store_for(kind, session), session, g.scim_actor,
-                          config.bulk_max_operations)
+    result = written(lambda session: run_bulk(
+        body, lambda kind: store_for(kind, session), session, g.scim_actor, config.bulk_max_operations))
     return scim_response(result)
 
 

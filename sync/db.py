@@ -14,7 +14,7 @@ from alembic import command
 from alembic.config import Config
 from sqlalchemy import event, text
 from sqlalchemy.engine import Engine, make_url
-from sqlalchemy.exc import ArgumentError, OperationalError
+from sqlalchemy.exc import ArgumentError, DBAPIError, OperationalError
 from sqlalchemy.pool import StaticPool
 from sqlmodel import Session, create_engine
 
@@ -67,6 +67,20 @@ def lock_for_write(session: Session) -> None:
     raw = connection.connection.dbapi_connection
     if raw is not None and not raw.in_transaction:
         connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+# PostgreSQL's serialization_failure and deadlock_detected: the server gave this transaction
+# up so another could go on; run again, it will likely pass.
+RETRYABLE_SQLSTATES = frozenset({"40001", "40P01"})
+
+
+def is_transient(exc: DBAPIError) -> bool:
+    """Whether running the whole transaction again can cure ``exc``: PostgreSQL picked it
+    as a deadlock victim, or SQLite's write lock stayed taken past the busy timeout."""
+    orig = exc.orig
+    if getattr(orig, "sqlstate", None) in RETRYABLE_SQLSTATES:
+        return True
+    return str(getattr(orig, "sqlite_errorname", "")).startswith("SQLITE_BUSY")
 
 
 def describe(engine: Engine) -> str:

@@ -12,7 +12,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from sqlalchemy import JSON, Column, DateTime, ForeignKey, Index, Integer, String, UniqueConstraint
+from sqlalchemy import JSON, CheckConstraint, Column, DateTime, ForeignKey, Index, Integer, String, UniqueConstraint
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlmodel import Field, SQLModel
 
@@ -117,8 +117,17 @@ class ScimGroup(SQLModel, table=True):
     updated_by: str | None = Field(default=None, max_length=100)
 
 
+# A member is a user or a group: its id is also in the one column whose foreign key fits,
+# so the database refuses a member that does not exist and drops it when it is deleted.
+MEMBER_REFERENCE = (
+    "(member_type = 'User' AND member_user_id = member_id AND member_group_id IS NULL) OR "
+    "(member_type = 'Group' AND member_group_id = member_id AND member_user_id IS NULL)"
+)
+
+
 class ScimGroupMember(SQLModel, table=True):
     __tablename__ = "scim_group_members"
+    __table_args__ = (CheckConstraint(MEMBER_REFERENCE, name="ck_scim_group_members_member_reference"),)
 
     group_id: str = Field(
         sa_column=Column(String(36), ForeignKey("scim_groups.id", ondelete="CASCADE"),
@@ -126,6 +135,10 @@ class ScimGroupMember(SQLModel, table=True):
     )
     member_id: str = Field(primary_key=True, max_length=36, index=True)
     member_type: str = Field(default="User", max_length=10)
+    member_user_id: str | None = Field(default=None, sa_column=Column(
+        String(36), ForeignKey("scim_users.id", ondelete="CASCADE"), index=True))
+    member_group_id: str | None = Field(default=None, sa_column=Column(
+        String(36), ForeignKey("scim_groups.id", ondelete="CASCADE"), index=True))
     # As the identity provider sent them: returned verbatim, never derived.
     display: str | None = Field(default=None)
     ref: str | None = Field(default=None)

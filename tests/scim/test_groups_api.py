@@ -101,6 +101,17 @@ def test_deleting_a_user_removes_its_memberships(client: FlaskClient, auth: dict
     assert member_ids(client, auth, gid) == {b}
 
 
+def test_deleting_a_group_removes_it_from_the_groups_it_was_in(
+        client: FlaskClient, auth: dict[str, str], engine: Engine) -> None:
+    (a,) = make_users(client, auth, 1)
+    inner = make_group(client, auth, "Inner", [a])["id"]
+    outer = make_group(client, auth, "Outer", [inner, a])["id"]
+    assert client.delete(f"/scim/v2/Groups/{inner}", headers=auth).status_code == 204
+    assert member_ids(client, auth, outer) == {a}
+    with Session(engine) as session:  # its own members went with it, by the foreign keys
+        assert session.exec(select(ScimGroupMember.group_id, ScimGroupMember.member_id)).all() == [(outer, a)]
+
+
 def test_nested_group_members_and_no_self_membership(client: FlaskClient, auth: dict[str, str]) -> None:
     inner = make_group(client, auth, "Inner")["id"]
     outer = make_group(client, auth, "Outer", [inner])
