@@ -25,7 +25,7 @@ from sync.db import session_scope
 from sync.models import ImportedFile, Run, RunRecord
 from sync.people.apply import Policy, apply_feed
 from sync.people.changes import Decision
-from sync.people.snapshot import BATCH, PEOPLE, chunks
+from sync.people.snapshot import BATCH, CHUNK, PEOPLE, chunks
 from sync.rules import AttributeMap
 from sync.runs import (
     FAILED,
@@ -42,6 +42,7 @@ from sync.sources import audit
 from sync.sources.collector import collector_paused
 from sync.sources.errors import AlreadyImported
 from sync.sources.feed import FULL, Feed, Record, Reject
+from sync.sources.fit import content_reasons, sample_ids
 from sync.sources.guard import Baseline, hold_reasons
 from sync.sources.rejects import write_rejects
 from sync.sources.validate import missing_columns, validate_records
@@ -95,6 +96,8 @@ def import_feed(engine: Engine, feed: Feed, attribute_map: AttributeMap, options
             run = session.merge(run)
             baseline = _baseline(session, feed)
             reasons = hold_reasons(feed.mode, feed.columns, len(feed.records), missing, baseline, options.max_shrink)
+            stored = _hr_records(session, sample_ids(feed.records, attribute_map))
+            reasons += content_reasons(feed.records, attribute_map, stored, feed.mode == FULL)
             if reasons:
                 _hold(session, run, feed, reasons, options)
             else:
@@ -230,8 +233,18 @@ def _merge(session: Session, run: Run, feed: Feed, attribute_map: AttributeMap, 
 
 
 def _carried(session: Session) -> Callable[[str], dict[str, str]]:
-    records = {row.employee_id: row.hr_record for row in session.execute(select(PEOPLE.c.employee_id, PEOPLE.c.hr_record))}
+    records = _hr_records(session)
     return lambda employee_id: records.get(employee_id, {})
+
+
+def _hr_records(session: Session, employee_ids: Sequence[str] | None = None) -> dict[str, dict[str, str]]:
+    """Employee id -> the HR columns last read for them: everyone's, or those of
+    ``employee_ids`` (what a feed is compared with)."""
+    query = select(PEOPLE.c.employee_id, PEOPLE.c.hr_record)
+    if employee_ids is None:
+        return {row.employee_id: row.hr_record or {} for row in session.execute(query)}
+    return {row.employee_id: row.hr_record or {} for batch in chunks(list(employee_ids), CHUNK)
+            for row in session.execute(query.where(PEOPLE.c.employee_id.in_(batch)))}
 
 
 def _rejects_details(run: Run, feed: Feed, rejects: list[Reject], options: ImportOptions) -> dict[str, Any]:
