@@ -3,9 +3,9 @@
 A header can keep every column name and still be wrong: an export template edited by hand
 with the Hire Date and Termination Date labels swapped (everyone "leaves" on their hire
 day), or first and last name swapped. The header checks in ``guard`` cannot see it; the
-cells can. Pure and streaming: one pass over the records, O(rows), with the store's last
-HR record of each person (column -> text) to compare against. Three checks, each per HR
-column that ``fields.yaml`` reads:
+cells can. Pure and cheap: one pass over an evenly spaced sample of the records (at most
+``SAMPLE``), with the store's last HR record of those people (column -> text) to compare
+against. Three checks, each per HR column that ``fields.yaml`` reads:
 
 - **type**: a date, number or email column (a field of ``type: date`` or ``number``, or
   the ``email`` field) where more than half of the non-empty values do not parse as one;
@@ -15,8 +15,8 @@ column that ``fields.yaml`` reads:
   for more than half of the people compared at once (a termination date appearing for most
   people, most hire dates changing).
 
-The people compared are those of the feed the store holds an HR record of, among at most
-``SAMPLE`` evenly spaced records (every one of a smaller feed).
+Checked are at most ``SAMPLE`` evenly spaced records (every one of a smaller feed); the
+people compared are those of them the store holds an HR record of.
 
 Fewer than ``MIN_PEOPLE`` values prove nothing, so small feeds are never held by this.
 A held feed's reason names the column, the check, the counts and two examples.
@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import functools
 from collections import Counter
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 from sync.rules import AttributeMap
@@ -36,8 +36,9 @@ from sync.sources.feed import Record
 from sync.sources.validate import EMAIL, id_columns
 
 MIN_PEOPLE = 5  # fewer misfits, changes or swaps than this are a few people, not a column
-# People compared with the store: a swap moves more than half of them, which a sample this
-# size shows as surely as everyone, and reading 100,000 stored records would cost a second.
+# Records checked: a mislabelled column is wrong for more than half of the people, which
+# 2,000 evenly spaced records show as surely as 100,000, at a fiftieth of the cost (reading
+# 100,000 stored records alone takes a second). Single bad cells are validation's to reject.
 SAMPLE = 2000
 SHARE = 0.5  # more than this share of a column's values (or people) is the column itself
 EXAMPLES = 2
@@ -114,25 +115,28 @@ def _read(spec: FieldSpec, kind: str, text: str) -> tuple[bool, str]:
     return True, typed.isoformat() if hasattr(typed, "isoformat") else str(typed)
 
 
+def sample(records: Sequence[Record]) -> Sequence[Record]:
+    """Every k-th record, at most ``SAMPLE`` of them (all of a smaller feed): what is checked."""
+    return records[::-(-len(records) // SAMPLE) or 1]
+
+
 def sample_ids(records: Sequence[Record], attribute_map: AttributeMap) -> list[str]:
-    """The employee ids of every k-th record, at most ``SAMPLE`` (all of a smaller feed):
-    whose stored records the comparisons read."""
-    step = -(-len(records) // SAMPLE) or 1
+    """The sampled records' employee ids: whose stored HR records the comparisons read."""
     ids = id_columns(attribute_map)
-    return [eid for record in records[::step] if (eid := _employee_id(record.values, ids))]
+    return [eid for record in sample(records) if (eid := _employee_id(record.values, ids))]
 
 
-def content_reasons(records: Iterable[Record], attribute_map: AttributeMap, stored: Stored,
+def content_reasons(records: Sequence[Record], attribute_map: AttributeMap, stored: Stored,
                     full: bool) -> list[str]:
-    """Why the feed's columns look mislabelled (empty: they fit), in one pass; the
-    comparisons cover the people in ``stored`` (see ``sample_ids``)."""
+    """Why the feed's columns look mislabelled (empty: they fit), in one pass over the
+    sampled records; ``stored`` holds (at least) the HR records of their people."""
     checks = column_checks(attribute_map)
     columns = tuple(checks)
     tallies = {column: _Tally() for column in columns}
     typed = [(tallies[c], checks[c]) for c in columns if checks[c].kind != "text"]
     ids = id_columns(attribute_map)
     known = 0
-    for record in records:
+    for record in sample(records):
         values = record.values
         for tally, check in typed:
             _fit(tally, check, values.get(check.column, ""))
@@ -196,7 +200,7 @@ def _reason(check: ColumnCheck, tally: _Tally, known: int, full: bool) -> str | 
     column = check.column
     if _most(tally.misfits, tally.filled):
         shown = ", ".join(repr(_short(v)) for v in tally.misfit_examples)
-        return (f"{column}: {tally.misfits} of its {tally.filled} values are not {KIND_NAMES[check.kind]} "
+        return (f"{column}: {tally.misfits} of the {tally.filled} values checked are not {KIND_NAMES[check.kind]} "
                 f"(e.g. {shown}): the column's contents do not fit its name")
     if tally.took:
         other, count = tally.took.most_common(1)[0]

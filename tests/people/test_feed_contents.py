@@ -23,7 +23,7 @@ from hr_export import (
 )
 
 from sync.sources.feed import Record
-from sync.sources.fit import content_reasons
+from sync.sources.fit import content_reasons, sample_ids
 from sync.sources.importer import ImportOptions, approve_import
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "hr" / "northwind_workers.csv"
@@ -73,7 +73,7 @@ def test_swapped_first_and_last_name_labels_are_held(engine, tmp_path):
 def test_swapped_name_and_email_labels_are_held_even_on_a_first_import(engine, tmp_path):
     held = run_import(engine, tmp_path, relabelled(example(), "Work Email", "Legal First Name"))
     assert held.status == "held" and everyone(engine) == {}
-    assert "Work Email: 301 of its 301 values are not email addresses (e.g. 'Grace', 'Hiro')" in held.reason
+    assert "Work Email: 301 of the 301 values checked are not email addresses (e.g. 'Grace', 'Hiro')" in held.reason
 
 
 def test_a_normal_next_day_export_with_a_leaver_and_a_mover_is_not_held(engine, tmp_path):
@@ -109,6 +109,16 @@ def test_the_check_reads_only_columns_it_knows_and_values_it_can_read():
     rows = [Record(n, dict(person(str(n), Hire_Date="not a date", Security_Level="high"))) for n in range(10)]
     reasons = content_reasons(rows, amap, {}, full=True)
     assert [r.split(":")[0] for r in reasons] == ["Security Level", "Hire Date"]
-    assert "10 of its 10 values are not numbers (e.g. 'high', 'high')" in reasons[0]
+    assert "10 of the 10 values checked are not numbers (e.g. 'high', 'high')" in reasons[0]
     fine = [Record(n, {c: v for c, v in person(str(n)).items() if c in HEADER}) for n in range(10)]
     assert content_reasons(fine, amap, {str(n): person(str(n)) for n in range(10)}, full=True) == []
+
+
+def test_a_large_feed_is_judged_on_an_evenly_spaced_sample():
+    amap = attribute_map()
+    people = [person(str(n), Last_Name=f"Last{n}") for n in range(5000)]
+    stored = {row["Employee ID"]: row for row in people}
+    swapped = [Record(n, row) for n, row in enumerate(relabelled(people, "Legal First Name", "Last Name"))]
+    assert len(sample_ids(swapped, amap)) == 1667  # every 3rd record: at most SAMPLE
+    reasons = content_reasons(swapped, amap, {eid: stored[eid] for eid in sample_ids(swapped, amap)}, full=True)
+    assert "Legal First Name now holds what Last Name held before for 1667 of the 1667 people compared" in reasons[0]
