@@ -45,7 +45,7 @@ from sync.sources.feed import FULL, Feed, Record, Reject
 from sync.sources.fit import content_reasons, sample_ids
 from sync.sources.guard import Baseline, hold_reasons
 from sync.sources.rejects import write_rejects
-from sync.sources.validate import missing_columns, validate_records
+from sync.sources.validate import missing_columns, raw_employee_id, validate_records
 
 KIND = "import"
 SHOWN_REJECTS = 200  # rejects kept in the run's details; the report file has them all
@@ -222,7 +222,7 @@ def _merge(session: Session, run: Run, feed: Feed, attribute_map: AttributeMap, 
         select(PEOPLE.c.employee_id, PEOPLE.c.record_hash))}
     candidates, rejects = validate_records(feed.records, attribute_map, feed.unit, carried, progress, known,
                                            f"prehire_lead_days={options.prehire_lead_days}")
-    rejects = sorted([*feed.rejects, *rejects], key=lambda r: r.position)
+    rejects = sorted([*_identified(feed.rejects, attribute_map), *rejects], key=lambda r: r.position)
     seen = {c.employee_id for c in candidates} | {r.employee_id for r in rejects if r.employee_id}
     outcome = apply_feed(session, run.id, feed.source, feed.mode == FULL, candidates, seen,
                          attribute_map, options.policy())
@@ -230,6 +230,13 @@ def _merge(session: Session, run: Run, feed: Feed, attribute_map: AttributeMap, 
               "unchanged": 0, "missing": 0, **outcome.counts}
     details = {**_rejects_details(run, feed, rejects, options), "problems": outcome.problems}
     return counts, details, outcome.decisions, rejects
+
+
+def _identified(rejects: Sequence[Reject], attribute_map: AttributeMap) -> list[Reject]:
+    """Rows that could not be read (a control character, bad bytes, a wrong cell count) with
+    the employee id their id cell shows: that person is in the feed, not absent from it (a
+    broken row must not count toward leaving)."""
+    return [r if r.employee_id else replace(r, employee_id=raw_employee_id(r.values, attribute_map)) for r in rejects]
 
 
 def _carried(session: Session) -> Callable[[str], dict[str, str]]:
