@@ -122,3 +122,27 @@ def test_a_large_feed_is_judged_on_an_evenly_spaced_sample():
     assert len(sample_ids(swapped, amap)) == 1667  # every 3rd record: at most SAMPLE
     reasons = content_reasons(swapped, amap, {eid: stored[eid] for eid in sample_ids(swapped, amap)}, full=True)
     assert "Legal First Name now holds what Last Name held before for 1667 of the 1667 people compared" in reasons[0]
+
+
+def test_hr2bi_import_csv_exits_2_on_swapped_labels_and_says_why(engine, database_url, tmp_path, repo_root):
+    from click.testing import CliRunner
+
+    from sync.cli import main
+
+    (tmp_path / "hr2bi.toml").write_text(f'[sources]\nrejects_dir = "{tmp_path / "rejects"}"\n')
+    env = {"DATABASE_URL": database_url, "HR2BI_MAPPINGS_DIR": str(repo_root / "mappings"),
+           "HR2BI_MIGRATE_ON_START": "false", "HR2BI_CONFIG": str(tmp_path / "hr2bi.toml")}
+    header = list(example()[0])
+    swapped = [header[:13] + ["Termination Date", "Hire Date"]]  # the labels only: the cells stay put
+    with EXAMPLE.open(encoding="utf-8", newline="") as export:
+        swapped += list(csv.reader(export))[1:]
+    path = tmp_path / "northwind_workers_swapped.csv"
+    with path.open("w", encoding="utf-8", newline="") as out:
+        csv.writer(out).writerows(swapped)
+    assert CliRunner().invoke(main, ["import", "csv", str(EXAMPLE)], env=env).exit_code == 0
+    before = state(engine)
+    result = CliRunner().invoke(main, ["import", "csv", str(path)], env=env)
+    assert result.exit_code == 2 and "Traceback" not in result.output  # held (see sync/sources/cli.py)
+    assert "HELD: held as run 2: Hire Date changed for 301 of the 301 people compared" in result.output
+    assert "hr2bi runs approve 2 --by NAME" in result.output
+    assert state(engine) == before  # nobody terminated
