@@ -28,6 +28,7 @@ import functools
 from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 from sync.rules import AttributeMap
 from sync.rules.fields import FieldSpec
@@ -190,7 +191,7 @@ def _changed(tally: _Tally, check: ColumnCheck, cell: str, previous: str, before
             return
 
 
-def _example(examples: list, item: object) -> None:
+def _example(examples: list[Any], item: Any) -> None:
     if len(examples) < EXAMPLES:
         examples.append(item)
 
