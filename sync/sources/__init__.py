@@ -8,7 +8,10 @@ nothing.
 
 * ``csv_feed(path, source, mode, CsvOptions, attribute_map)`` and
   ``api_feed(HrApi(client, auth, retry, sleep), ApiSource, mode)`` -> ``Feed``;
+  cells holding control characters are rejected while reading (``cells``);
 * ``validate_records(records, attribute_map, unit)`` -> ``(candidates, rejects)``;
+* the feed guard: ``hold_reasons`` (``guard``: shrink, missing columns, a changed header) and
+  ``content_reasons`` (``fit``: columns whose contents no longer fit their names);
 * ``import_feed(engine, feed, attribute_map, ImportOptions)`` -> the finished ``Run``
   (succeeded, or held by the feed guard), ``approve_import(engine, run_id, by, ...)``;
 * ``load_sources()`` reads the ``[sources]`` of hr2bi.toml; ``PRESETS`` names the vendor presets.

@@ -23,6 +23,7 @@ from urllib.parse import urljoin
 
 import httpx
 
+from sync.sources.cells import escaped, forbidden_problem, has_forbidden, visible
 from sync.sources.errors import SourceResponseError
 from sync.sources.feed import Feed, Record, Reject
 from sync.sources.http import Auth, HrApi, Retry
@@ -79,6 +80,10 @@ def api_feed(api: HrApi, source: ApiSource, mode: str) -> Feed:
     raw = [record for page in _pages(api, source) for record in page]
     columns = list(source.fields) or list(dict.fromkeys(k for r in raw if isinstance(r, dict) for k in r))
     present = {c for c in columns if any(_path(r, source.fields.get(c, c)) is not _MISSING for r in raw)}
+    for column in columns:
+        if has_forbidden(column):
+            raise SourceResponseError(f"{source.url}: a record's key {escaped(column)!r} holds a control "
+                                      "character: configure fields for this source, or fix the API's answer")
     records, rejects = [], []
     for number, item in enumerate(raw, 1):
         converted = _record(item, columns, present, source)
@@ -100,9 +105,11 @@ def _record(item: Any, columns: list[str], present: set[str], source: ApiSource)
         value = _path(item, source.fields.get(column, column))
         if isinstance(value, dict):
             return Reject(0, f"{column}: the value at {source.fields.get(column, column)!r} is an object: "
-                             "point the field path at one of its values", None, values)
+                             "point the field path at one of its values", None, visible(values))
         values[column] = _text(value, source.null_values)
-    return values
+    # A JSON string may carry \u0000 or a lone surrogate, which no database stores: see cells.
+    problem = forbidden_problem(values)
+    return values if problem is None else Reject(0, problem, None, visible(values))
 
 
 def _text(value: Any, nulls: tuple[str, ...]) -> str:

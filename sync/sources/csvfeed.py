@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from sync.rules import AttributeMap
+from sync.sources.cells import escaped, forbidden_problem, has_forbidden, visible
 from sync.sources.collector import collector_paused
 from sync.sources.decoding import DecodedText, decode_feed
 from sync.sources.errors import FeedError
@@ -98,11 +99,15 @@ def parse_csv(decoded: DecodedText, delimiter: str, check_header: HeaderCheck,
     records: list[Record] = []
     rejects: list[Reject] = []
     bad_lines = decoded.bad_lines
+    # One scan of the whole text; only a file holding a control character checks its rows.
+    controls = has_forbidden(decoded.text)
     for start, end, cells, problem in _rows(lines, delimiter, len(header)):
         # Nearly every file decodes cleanly: only then is a row's every line looked up.
         bad = next((bad_lines[n] for n in range(start, end + 1) if n in bad_lines), None) if bad_lines else None
         problem = problem or (f"{bad}: fix the file's encoding" if bad else _shape(cells, header))
         values = dict(zip(header, cells, strict=False))
+        if controls and (control := forbidden_problem(values)):
+            problem, values = problem or control, visible(values)  # storable on any database
         if problem:
             rejects.append(Reject(start, problem, None, values))
         else:
@@ -119,6 +124,9 @@ def _header(lines: _Lines, delimiter: str, where: str) -> tuple[str, ...]:
         for index, name in enumerate(names, 1):
             if not name:
                 raise FeedError(f"{where}: header column {index} has no name: name every column")
+            if has_forbidden(name):
+                raise FeedError(f"{where}: header column {index} ({escaped(name)!r}) holds a "
+                                "control character: fix the header line")
             if name in seen:
                 raise FeedError(f"{where}: the header names {name!r} twice (columns {seen[name]} "
                                 f"and {index}): rename one of them in the export")

@@ -2,7 +2,8 @@
 
 Pure. A full feed that shrank sharply since the last accepted one, a feed without some of
 the columns the attribute map reads, or a full feed whose header changed is most likely a
-broken export, not a mass layoff: it is held for a person to look at and approve.
+broken export, not a mass layoff: it is held for a person to look at and approve. A header
+that kept its names while its columns' contents no longer fit them is ``fit``'s to find.
 """
 
 from __future__ import annotations

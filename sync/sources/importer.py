@@ -25,7 +25,7 @@ from sync.db import session_scope
 from sync.models import ImportedFile, Run, RunRecord
 from sync.people.apply import Policy, apply_feed
 from sync.people.changes import Decision
-from sync.people.snapshot import BATCH, PEOPLE, chunks
+from sync.people.snapshot import BATCH, CHUNK, PEOPLE, chunks
 from sync.rules import AttributeMap
 from sync.runs import (
     FAILED,
@@ -42,9 +42,10 @@ from sync.sources import audit
 from sync.sources.collector import collector_paused
 from sync.sources.errors import AlreadyImported
 from sync.sources.feed import FULL, Feed, Record, Reject
+from sync.sources.fit import content_reasons, sample_ids
 from sync.sources.guard import Baseline, hold_reasons
 from sync.sources.rejects import write_rejects
-from sync.sources.validate import missing_columns, validate_records
+from sync.sources.validate import missing_columns, raw_employee_id, validate_records
 
 KIND = "import"
 SHOWN_REJECTS = 200  # rejects kept in the run's details; the report file has them all
@@ -95,6 +96,8 @@ def import_feed(engine: Engine, feed: Feed, attribute_map: AttributeMap, options
             run = session.merge(run)
             baseline = _baseline(session, feed)
             reasons = hold_reasons(feed.mode, feed.columns, len(feed.records), missing, baseline, options.max_shrink)
+            stored = _hr_records(session, sample_ids(feed.records, attribute_map))
+            reasons += content_reasons(feed.records, attribute_map, stored, feed.mode == FULL)
             if reasons:
                 _hold(session, run, feed, reasons, options)
             else:
@@ -219,7 +222,7 @@ def _merge(session: Session, run: Run, feed: Feed, attribute_map: AttributeMap, 
         select(PEOPLE.c.employee_id, PEOPLE.c.record_hash))}
     candidates, rejects = validate_records(feed.records, attribute_map, feed.unit, carried, progress, known,
                                            f"prehire_lead_days={options.prehire_lead_days}")
-    rejects = sorted([*feed.rejects, *rejects], key=lambda r: r.position)
+    rejects = sorted([*_identified(feed.rejects, attribute_map), *rejects], key=lambda r: r.position)
     seen = {c.employee_id for c in candidates} | {r.employee_id for r in rejects if r.employee_id}
     outcome = apply_feed(session, run.id, feed.source, feed.mode == FULL, candidates, seen,
                          attribute_map, options.policy())
@@ -229,9 +232,26 @@ def _merge(session: Session, run: Run, feed: Feed, attribute_map: AttributeMap, 
     return counts, details, outcome.decisions, rejects
 
 
+def _identified(rejects: Sequence[Reject], attribute_map: AttributeMap) -> list[Reject]:
+    """Rows that could not be read (a control character, bad bytes, a wrong cell count) with
+    the employee id their id cell shows: that person is in the feed, not absent from it (a
+    broken row must not count toward leaving)."""
+    return [r if r.employee_id else replace(r, employee_id=raw_employee_id(r.values, attribute_map)) for r in rejects]
+
+
 def _carried(session: Session) -> Callable[[str], dict[str, str]]:
-    records = {row.employee_id: row.hr_record for row in session.execute(select(PEOPLE.c.employee_id, PEOPLE.c.hr_record))}
+    records = _hr_records(session)
     return lambda employee_id: records.get(employee_id, {})
+
+
+def _hr_records(session: Session, employee_ids: Sequence[str] | None = None) -> dict[str, dict[str, str]]:
+    """Employee id -> the HR columns last read for them: everyone's, or those of
+    ``employee_ids`` (what a feed is compared with)."""
+    query = select(PEOPLE.c.employee_id, PEOPLE.c.hr_record)
+    if employee_ids is None:
+        return {row.employee_id: row.hr_record or {} for row in session.execute(query)}
+    return {row.employee_id: row.hr_record or {} for batch in chunks(list(employee_ids), CHUNK)
+            for row in session.execute(query.where(PEOPLE.c.employee_id.in_(batch)))}
 
 
 def _rejects_details(run: Run, feed: Feed, rejects: list[Reject], options: ImportOptions) -> dict[str, Any]:

@@ -94,7 +94,7 @@ def validate_records(records: Iterable[Record], attribute_map: AttributeMap, uni
         if carried is not None:
             hr_record = _with_carried(hr_record, record, carried, attribute_map)
         digest = record_hash(hr_record, fingerprint)
-        raw_id = _raw_id(hr_record, attribute_map)
+        raw_id = raw_employee_id(hr_record, attribute_map)
         if known and raw_id is not None and known.get(raw_id) == digest:
             candidates.append(Candidate(record.position, hr_record, None, raw_id, digest))
             continue
@@ -110,11 +110,12 @@ def _with_carried(hr_record: dict[str, str], record: Record, carried: Carried,
     absent = [c for c in hr_record if c not in record.values]
     if not absent:
         return hr_record
-    previous = carried(_raw_id(record.values, attribute_map) or "")
+    previous = carried(raw_employee_id(record.values, attribute_map) or "")
     return {**hr_record, **{c: previous.get(c, "") for c in absent}}
 
 
-def _raw_id(values: Mapping[str, str], attribute_map: AttributeMap) -> str | None:
+def raw_employee_id(values: Mapping[str, str], attribute_map: AttributeMap) -> str | None:
+    """The employee id as the row says it (trimmed), before the attribute map's transforms."""
     return next((values[c].strip() for c in id_columns(attribute_map) if values.get(c, "").strip()), None)
 
 

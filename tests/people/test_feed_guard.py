@@ -101,3 +101,15 @@ def test_no_employee_id_column_fails_before_reading_rows(engine, tmp_path):
 def test_the_first_full_feed_has_nothing_to_shrink_from(engine, tmp_path):
     assert run_import(engine, tmp_path, staff(1)).status == "succeeded"
     assert events(engine, "1000")[0][0] == "joined"
+
+
+def test_a_held_feed_with_a_nul_cell_keeps_that_row_as_a_reject_through_approval(engine, tmp_path):
+    run_import(engine, tmp_path, staff(20))
+    rows = staff(20)[:15]  # held: 25% fewer people
+    rows[3]["Job Title"] = "Ana\x00lyst"
+    held = run_import(engine, tmp_path, rows)  # PostgreSQL cannot store U+0000 in a held row
+    assert held.status == "held" and held.counts["rejected"] == 1
+    approved = approve(engine, held.id, tmp_path)
+    assert approved.counts["rejected"] == 1 and approved.counts["unchanged"] == 14
+    [shown] = approved.details["rejects"]
+    assert shown["line"] == 5 and "Job Title" in shown["reason"] and "U+0000" in shown["reason"]

@@ -117,6 +117,15 @@ def test_a_rejected_row_is_not_an_absence(engine, tmp_path):
     assert stored(engine, "1005").absences == 0
 
 
+def test_a_row_that_cannot_be_read_is_not_an_absence_when_its_id_can(engine, tmp_path):
+    rows = staff(30)
+    run_import(engine, tmp_path, rows)
+    rows[5] = person("1005", Job_Title="Ana\x00lyst")  # rejected while reading (see sources.cells)
+    for _ in range(2):  # two consecutive full feeds would make an absentee a leaver
+        run = run_import(engine, tmp_path, rows)
+        assert run.counts["rejected"] == 1 and run.counts["missing"] == 0
+    assert stored(engine, "1005").absences == 0 and stored(engine, "1005").lifecycle == "active"
+    assert run.details["rejects"][0]["employee_id"] == "1005"
 def test_incremental_feeds_count_no_absences(engine, tmp_path):
     run_import(engine, tmp_path, staff(30))
     run = run_import(engine, tmp_path, [person("1003", Job_Title="Controller")], mode="incremental")
