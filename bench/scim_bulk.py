@@ -27,6 +27,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from scim.bulk import MAX_REFERENCE_DEPTH
 from scim.schema import BULK_REQUEST, GROUP, USER
 from sync.config import load_settings
 from sync.db import make_engine, migrate, session_scope
@@ -71,9 +72,8 @@ def main() -> None:
         client = create_app(settings, engine).test_client()
         auth = {"Authorization": f"Bearer {token}"}
         config = client.get("/scim/v2/ServiceProviderConfig", headers=auth).json
-        limits = config.get("urn:hr2bi:params:scim:ServiceProviderConfig:limits", {})
         n = args.operations or config["bulk"]["maxOperations"]
-        depth = args.chain or limits.get("maxBulkReferenceDepth", n)
+        depth = args.chain or MAX_REFERENCE_DEPTH
         for name, operations in (("flat", flat(n)), ("chain", chain(depth)), ("star", star(n)),
                                  ("chain+1", chain(depth + 1))):
             body = {"schemas": [BULK_REQUEST], "Operations": operations}

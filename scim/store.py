@@ -25,6 +25,7 @@ from scim.schema import ENTERPRISE_USER, ResourceType, group_type, user_type
 from sync.models import (
     ScimDeletion, ScimGroup, ScimGroupMember, ScimUser, ScimUserValue, utcnow,
 )
+from sync.names import name_key
 
 MEMBER_CHUNK = 500  # ids per IN (...) query: well under SQLite's variable limit
 
@@ -239,7 +240,7 @@ class UserStore(ResourceStore):
     unique_name = "userName"
 
     def fill(self, row: ScimUser, stored: dict[str, Any]) -> None:
-        key = stored["userName"].lower()
+        key = name_key(stored["userName"])
         enterprise = stored.get(ENTERPRISE_USER, {})
         row.user_name, row.user_name_key = stored["userName"], key
         row.external_id = stored.get("externalId")
@@ -298,7 +299,7 @@ class GroupStore(ResourceStore):
     unique_name = "displayName"
 
     def fill(self, row: ScimGroup, stored: dict[str, Any]) -> list[Any]:
-        key = stored["displayName"].lower()
+        key = name_key(stored["displayName"])
         row.display_name, row.display_name_key = stored["displayName"], key
         row.external_id = stored.get("externalId")
         # Members live in their own table, the stored JSON keeps the rest.

@@ -10,7 +10,13 @@ import pytest
 from flask.testing import FlaskClient
 from test_users_api import assert_error, create, user
 
-from scim.schema import BULK_REQUEST, GROUP, PATCH_OP, USER
+from scim.schema import (
+    BULK_REQUEST, ENTERPRISE_USER, GROUP, PATCH_OP, SPC_SCHEMA, USER, ResourceType, group_type, user_type,
+)
+from scim.bulk import MAX_REFERENCE_DEPTH
+from scim.filters import MAX_FILTER_DEPTH, MAX_FILTER_LENGTH, MAX_FILTER_OPERATORS
+from scim.input import MAX_JSON_DEPTH, MAX_NUMBER_DIGITS
+from sync.models import ScimGroup, ScimUser
 
 SCIM_JSON = {"Content-Type": "application/scim+json"}
 
@@ -277,10 +283,28 @@ def test_the_stored_user_name_is_what_the_client_sent(client: FlaskClient, auth:
 # --- limits are advertised ------------------------------------------------------------------
 
 
-def test_service_provider_config_advertises_the_input_limits(client: FlaskClient, auth: dict[str, str]) -> None:
+def test_service_provider_config_advertises_the_limits_scim_has_a_place_for(
+        client: FlaskClient, auth: dict[str, str], app: Any) -> None:
     config = client.get("/scim/v2/ServiceProviderConfig", headers=auth).json
-    assert config["bulk"]["maxOperations"] >= 1 and config["bulk"]["maxPayloadSize"] >= 1024
-    limits = config["urn:hr2bi:params:scim:ServiceProviderConfig:limits"]
-    assert set(limits) >= {"maxFilterLength", "maxFilterDepth", "maxJsonDepth", "maxBulkReferenceDepth",
-                           "maxPayloadSize"}
-    assert json.dumps(limits)
+    assert config["schemas"] == [SPC_SCHEMA]  # no extension: clients refuse unknown keys here
+    scim = app.extensions["scim"]
+    assert config["bulk"] == {"supported": True, "maxOperations": scim.bulk_max_operations,
+                              "maxPayloadSize": scim.bulk_max_payload}
+    assert config["filter"] == {"supported": True, "maxResults": scim.max_results}
+
+
+def test_the_readme_documents_every_input_limit(repo_root: Any) -> None:
+    readme = (repo_root / "README.md").read_text()
+    for limit in (MAX_FILTER_LENGTH, MAX_FILTER_DEPTH, MAX_FILTER_OPERATORS, MAX_JSON_DEPTH,
+                  MAX_NUMBER_DIGITS, MAX_REFERENCE_DEPTH):
+        assert f"| {limit:,} |" in readme or f"| {limit} |" in readme, limit
+
+
+@pytest.mark.parametrize("rtype,model", [(user_type(), ScimUser), (group_type(), ScimGroup)])
+def test_the_advertised_lengths_are_the_columns(rtype: ResourceType, model: Any) -> None:
+    columns = {"userName": "user_name", "externalId": "external_id", "displayName": "display_name",
+               f"{ENTERPRISE_USER}:employeeNumber": "employee_number"}
+    for path, limit in rtype.max_lengths:
+        assert model.__table__.c[columns[path]].type.length == limit, path
+    key = model.__table__.c["user_name_key" if model is ScimUser else "display_name_key"]
+    assert key.type.length == dict(rtype.max_lengths)[rtype.key_attribute]
