@@ -286,7 +286,7 @@ def _value_row(user_id: str, attribute: str, element: Any) -> ScimUserValue:
     kind = element.get("type")
     return ScimUserValue(
         user_id=user_id, attribute=attribute, value=text,
-        value_key=text.lower()[:512] if text is not None else None,
+        value_key=name_key(text)[:512] if text is not None else None,
         type=str(kind).lower()[:64] if kind is not None else None,
         primary=element.get("primary"), display=element.get("display"), element=dict(element),
     )
