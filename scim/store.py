@@ -211,7 +211,7 @@ class ResourceStore:
         row.updated_at = utcnow()
         row.updated_by = actor
         self.session.add(row)
-        # The unique index on the lower-cased key is the one uniqueness check: it also holds
+        # The unique index on the canonical key is the one uniqueness check: it also holds
         # when two writers race, which a SELECT beforehand would not.
         try:
             with self.session.begin_nested():
@@ -219,7 +219,7 @@ class ResourceStore:
         except IntegrityError as exc:
             taken = stored.get(self.unique_name)
             raise Uniqueness(f"{self.unique_name} {taken!r} is already taken "
-                             "(names are unique whatever their letter case)") from exc
+                             "(names are unique whatever their case, Unicode form or surrounding spaces)") from exc
         self.after_write(row, stored, related)
         self.session.flush()
 
