@@ -23,8 +23,8 @@ from scim.store import ResourceStore
 
 REFERENCE = re.compile(r"bulkId:([A-Za-z0-9_.~-]+)")
 _PATH = re.compile(r"^/(Users|Groups)(?:/([^/]+))?$")
-# The longest chain of operations waiting on one another's bulkIds (advertised in
-# /ServiceProviderConfig): users, then a group of them, then groups of groups.
+# The longest chain of operations waiting on one another's bulkIds: users, then a group of
+# them, then groups of groups. RFC 7643 5 has no place to advertise it: the README says it.
 MAX_REFERENCE_DEPTH = 64
 
 
@@ -51,7 +51,7 @@ def run_bulk(body: Any, store_for: Callable[[str], ResourceStore], session: Sess
         for i in range(len(run.operations)):
             if i not in run.results:
                 _fail(run, i, ScimError("the bulkId references of this operation cannot be "
-                                        "resolved (a cycle)", status=409))
+                                        "resolved (operations that wait on one another)", status=409))
     ordered = [run.results[i] for i in sorted(run.results)]
     return {"schemas": [BULK_RESPONSE], "Operations": ordered}
 
@@ -64,17 +64,7 @@ def _schedule(operations: list[dict[str, Any]]) -> list[int]:
     Refuses the whole request when references chain more than ``MAX_REFERENCE_DEPTH``
     operations deep: no identity provider needs that, and it bounds the work of one request.
     """
-    definers: dict[str, list[int]] = {}
-    for i, operation in enumerate(operations):
-        if operation.get("bulkId") is not None:
-            definers.setdefault(operation["bulkId"], []).append(i)
-    waiting_on = [0] * len(operations)
-    dependants: list[list[int]] = [[] for _ in operations]
-    for i, operation in enumerate(operations):
-        for ref in _references(operation) - {operation.get("bulkId")}:
-            for definer in definers.get(ref, ()):
-                dependants[definer].append(i)
-                waiting_on[i] += 1
+    waiting_on, dependants = _dependencies(operations)
     ready = [i for i, count in enumerate(waiting_on) if count == 0]
     heapq.heapify(ready)
     depth = [1] * len(operations)
@@ -91,6 +81,23 @@ def _schedule(operations: list[dict[str, Any]]) -> list[int]:
             if waiting_on[dependant] == 0:
                 heapq.heappush(ready, dependant)
     return order
+
+
+def _dependencies(operations: list[dict[str, Any]]) -> tuple[list[int], list[list[int]]]:
+    """For each operation: how many operations it waits on, and which wait on it.
+    A reference to a bulkId no operation declares waits on nothing (it fails when run)."""
+    definers: dict[str, list[int]] = {}
+    for i, operation in enumerate(operations):
+        if operation.get("bulkId") is not None:
+            definers.setdefault(operation["bulkId"], []).append(i)
+    waiting_on = [0] * len(operations)
+    dependants: list[list[int]] = [[] for _ in operations]
+    for i, operation in enumerate(operations):
+        for ref in _references(operation) - {operation.get("bulkId")}:
+            for definer in definers.get(ref, ()):
+                dependants[definer].append(i)
+                waiting_on[i] += 1
+    return waiting_on, dependants
 
 
 def _start(body: Any, max_operations: int) -> _Run:

@@ -10,12 +10,20 @@ import pytest
 from flask.testing import FlaskClient
 from test_users_api import assert_error, create, user
 
-from scim.schema import (
-    BULK_REQUEST, ENTERPRISE_USER, GROUP, PATCH_OP, SPC_SCHEMA, USER, ResourceType, group_type, user_type,
-)
 from scim.bulk import MAX_REFERENCE_DEPTH
 from scim.filters import MAX_FILTER_DEPTH, MAX_FILTER_LENGTH, MAX_FILTER_OPERATORS
 from scim.input import MAX_JSON_DEPTH, MAX_NUMBER_DIGITS
+from scim.schema import (
+    BULK_REQUEST,
+    ENTERPRISE_USER,
+    GROUP,
+    PATCH_OP,
+    SPC_SCHEMA,
+    USER,
+    ResourceType,
+    group_type,
+    user_type,
+)
 from sync.models import ScimGroup, ScimUser
 
 SCIM_JSON = {"Content-Type": "application/scim+json"}
@@ -308,3 +316,40 @@ def test_the_advertised_lengths_are_the_columns(rtype: ResourceType, model: Any)
         assert model.__table__.c[columns[path]].type.length == limit, path
     key = model.__table__.c["user_name_key" if model is ScimUser else "display_name_key"]
     assert key.type.length == dict(rtype.max_lengths)[rtype.key_attribute]
+
+
+# --- Bulk reference chains ------------------------------------------------------------------
+
+
+def chain(n: int) -> list[dict[str, Any]]:
+    """n group POSTs, each naming the next as a member: every one waits on a later one."""
+    return [{"method": "POST", "path": "/Groups", "bulkId": f"g{i}",
+             "data": {"schemas": [GROUP], "displayName": f"chain {i}",
+                      "members": [{"value": f"bulkId:g{i + 1}"}] if i + 1 < n else []}}
+            for i in range(n)]
+
+
+def test_a_bulk_chain_at_the_depth_limit_runs_in_dependency_order(client: FlaskClient, auth: dict[str, str]) -> None:
+    response = client.post("/scim/v2/Bulk", json={"schemas": [BULK_REQUEST], "Operations": chain(MAX_REFERENCE_DEPTH)},
+                           headers=auth)
+    assert response.status_code == 200
+    assert {op["status"] for op in response.json["Operations"]} == {"201"}
+    assert [op["bulkId"] for op in response.json["Operations"]] == [f"g{i}" for i in range(MAX_REFERENCE_DEPTH)]
+
+
+def test_a_bulk_chain_past_the_depth_limit_is_refused_before_it_runs(
+        client: FlaskClient, auth: dict[str, str]) -> None:
+    response = client.post("/scim/v2/Bulk", headers=auth,
+                           json={"schemas": [BULK_REQUEST], "Operations": chain(MAX_REFERENCE_DEPTH + 1)})
+    body = assert_error(response, 400, "invalidValue")
+    assert str(MAX_REFERENCE_DEPTH) in body["detail"]
+    assert client.get("/scim/v2/Groups", headers=auth).json["totalResults"] == 0
+
+
+def test_bulk_operations_waiting_on_each_other_fail_with_409(client: FlaskClient, auth: dict[str, str]) -> None:
+    operations = chain(2)
+    operations[1]["data"]["members"] = [{"value": "bulkId:g0"}]
+    operations.append({"method": "POST", "path": "/Users", "bulkId": "u", "data": user("free@example.com")})
+    response = client.post("/scim/v2/Bulk", json={"schemas": [BULK_REQUEST], "Operations": operations},
+                           headers=auth)
+    assert [op["status"] for op in response.json["Operations"]] == ["409", "409", "201"]
