@@ -511,7 +511,8 @@ def test_any_unicode_in_a_resource_gets_a_scim_answer(client: FlaskClient, auth:
             if kind == "Users" else {"schemas": [GROUP], "displayName": name})
     # json.dumps escapes a lone surrogate as "\ud800": legal JSON, not text.
     response = send(client, "POST", f"/{kind}", headers=auth, raw=json.dumps(body).encode())
-    sent = name + other if kind == "Users" else name
+    # A high and a low surrogate side by side are one escaped astral character: valid.
+    sent = json.loads(json.dumps(name + other if kind == "Users" else name))
     if any("\ud800" <= c <= "\udfff" for c in sent):
         assert response.status_code == 400
     for filter_text in (f"{'userName' if kind == 'Users' else 'displayName'} eq {json.dumps(name)}",
