@@ -27,7 +27,14 @@ from werkzeug.test import TestResponse
 
 from scim.errors import ERROR_SCHEMA, InvalidFilter
 from scim.filters import MAX_FILTER_DEPTH, Present, lookup, matches, parse_filter
-from scim.schema import BULK_REQUEST, ENTERPRISE_USER, GROUP, PATCH_OP, SEARCH_REQUEST, USER
+from scim.schema import (
+    BULK_REQUEST,
+    ENTERPRISE_USER,
+    GROUP,
+    PATCH_OP,
+    SEARCH_REQUEST,
+    USER,
+)
 
 FUZZ = settings(max_examples=250, deadline=None,
                 suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
