@@ -23,6 +23,9 @@ def listing(items: list[dict[str, Any]]) -> dict[str, Any]:
 
 
 def service_provider_config(root: str, config: Any) -> dict[str, Any]:
+    # RFC 7643 5 has a place for the bulk and page limits only, and clients (scim2-models
+    # among them) refuse any other key here; the other input limits (scim.input,
+    # scim.filters, scim.bulk, column lengths) are in the README's SCIM section.
     return {
         "schemas": [SPC_SCHEMA],
         "documentationUri": "https://github.com/hr2bi/hr2bi#identity-providers",

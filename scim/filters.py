@@ -29,11 +29,19 @@ from scim2_filter_parser import ast as sfp
 from scim2_filter_parser.lexer import SCIMLexer
 from scim2_filter_parser.parser import SCIMParser, SCIMParserError
 
-from scim.errors import InvalidFilter
+from scim.errors import InvalidFilter, InvalidValue
+from scim.input import check_text
 
 COMPARE_OPS = frozenset({"eq", "ne", "co", "sw", "ew", "gt", "ge", "lt", "le"})
 ORDER_OPS = frozenset({"gt", "ge", "lt", "le"})
 MAX_FILTER_LENGTH = 4096
+# Every consumer of the tree (the Python evaluator, the SQL translator, SQLAlchemy's
+# compiler) recurses over it, so its depth is bounded before the parser builds it:
+# parentheses and value-path brackets nested in one another, and and/or/not operators
+# in all (an unparenthesised chain of n "and"s is a tree n deep).
+MAX_FILTER_DEPTH = 16
+MAX_FILTER_OPERATORS = 100
+_LOGICAL = re.compile(r"\b(?:and|or|not)\b", re.IGNORECASE)
 
 
 @dataclass(frozen=True)
@@ -155,6 +163,7 @@ def parse_filter(text: str) -> Node:
         raise InvalidFilter("the filter is empty")
     if len(text) > MAX_FILTER_LENGTH:
         raise InvalidFilter(f"the filter is longer than {MAX_FILTER_LENGTH} characters")
+    _check_nesting(text)
     try:
         tree = SCIMParser().parse(_tokens(text))
     except (SCIMParserError, ValueError, TypeError, AttributeError, IndexError) as exc:
@@ -162,6 +171,24 @@ def parse_filter(text: str) -> Node:
     if tree is None:
         raise InvalidFilter(f"cannot parse filter {text!r}: unexpected end of input")
     return _convert(tree)
+
+
+def _check_nesting(text: str) -> None:
+    bare = _STRING.sub('""', text)  # brackets and words inside string literals do not count
+    depth = deepest = 0
+    for char in bare:
+        if char in "([":
+            depth += 1
+            deepest = max(deepest, depth)
+        elif char in ")]":
+            depth -= 1
+    if deepest > MAX_FILTER_DEPTH:
+        raise InvalidFilter(f"the filter nests parentheses or brackets {deepest} deep; "
+                            f"at most {MAX_FILTER_DEPTH} are allowed")
+    operators = len(_LOGICAL.findall(bare))
+    if operators > MAX_FILTER_OPERATORS:
+        raise InvalidFilter(f"the filter has {operators} and/or/not operators; "
+                            f"at most {MAX_FILTER_OPERATORS} are allowed")
 
 
 def _convert(node: Any) -> Node:
@@ -242,8 +269,12 @@ def _leaf(op: str, path: AttrPath, comp_value: sfp.CompValue | None) -> Node:
 
 def _literal(raw: str) -> str | int | Decimal | bool | None:
     if isinstance(raw, _Quoted):
-        if "\x00" in raw:  # no identity attribute holds one, and PostgreSQL text cannot
-            raise InvalidFilter("a filter value must not contain the NUL character (U+0000)")
+        # A JSON escape can spell a NUL or a lone surrogate ("\ud800"): neither is text
+        # any identity attribute holds, and neither can reach a database driver.
+        try:
+            check_text(raw)
+        except InvalidValue as exc:
+            raise InvalidFilter(f"a filter value is not valid text: {exc.detail}") from exc
         return str(raw)
     if raw in ("true", "false"):
         return raw == "true"

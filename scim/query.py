@@ -25,6 +25,7 @@ from scim.filters import (
 )
 from scim.schema import Attribute, ResourceType, group_type, user_type
 from sync.models import ScimGroup, ScimGroupMember, ScimUser, ScimUserValue
+from sync.names import fold, name_key
 
 Expr = ColumnElement[Any]
 
@@ -150,7 +151,8 @@ def compare_column(column: Column, node: Compare | Present, attribute: Attribute
     if kind == "string":
         expr, text = func.lower(expr), text.lower()
     elif kind == "key":
-        text = text.lower()
+        # The column holds sync.names.name_key of the value: compare like with like.
+        text = name_key(text) if op in ("eq", "ne") else fold(text)
         if op == "sw" and text and ord(text[-1]) < 0x10FFFF:
             # Key columns compare bytewise: a prefix is an index range (LIKE alone is not
             # served by the index on SQLite, nor on PostgreSQL outside the C collation).

@@ -17,14 +17,19 @@ from typing import Any
 from scim.errors import InvalidSyntax, InvalidValue
 from scim.filters import InvalidFilter, parse_datetime, parse_path
 from scim.schema import Attribute, ResourceType, Schema
+from sync.names import has_invisible, name_key
 
 _BOOL_WORDS = {"true": True, "false": False}
+# Employee numbers and cost centres arrive as JSON numbers from some HR-fed IdPs; every
+# other string attribute must be a JSON string (RFC 7643 2.3.1).
+_NUMBERS_AS_TEXT = frozenset({"employeeNumber", "costCenter"})
 
 
 def normalize(payload: Any, rtype: ResourceType) -> dict[str, Any]:
     """The stored form of a client resource (POST/PUT body or a PATCH result)."""
     if not isinstance(payload, Mapping):
         raise InvalidSyntax(f"a {rtype.name} must be a JSON object")
+    _check_schemas(payload, rtype)
     stored: dict[str, Any] = {}
     for key, value in payload.items():
         if not isinstance(key, str):
@@ -34,7 +39,63 @@ def normalize(payload: Any, rtype: ResourceType) -> dict[str, Any]:
         if stored.get(extension.id) == {}:
             del stored[extension.id]
     _check_required(stored, rtype)
+    _check_key(stored, rtype)
+    _check_lengths(stored, rtype)
     return stored
+
+
+def _check_schemas(payload: Mapping[str, Any], rtype: ResourceType) -> None:
+    """RFC 7643 3: "schemas" lists the resource's core schema and the extensions it uses.
+
+    Absent is tolerated (a PATCH result; clients that omit it). An unknown URN is refused
+    unless the body carries attributes under it (a vendor's custom extension, which
+    ``_place_qualified`` ignores) or it is a URN an identity provider always sends.
+    """
+    schemas = next((v for k, v in payload.items() if isinstance(k, str) and k.lower() == "schemas"), None)
+    if schemas is None:
+        return
+    if not isinstance(schemas, list) or not all(isinstance(urn, str) for urn in schemas):
+        raise InvalidValue("schemas must be a list of schema URNs")
+    known = {u.lower() for u in (rtype.schema.id, *(e.id for e in rtype.extensions), *rtype.tolerated_urns)}
+    carried = [k.lower() for k in payload if isinstance(k, str) and k.lower().startswith("urn:")]
+    for urn in schemas:
+        lowered = urn.lower()
+        if lowered not in known and not any(k == lowered or k.startswith(lowered + ":") for k in carried):
+            raise InvalidValue(f"unknown schema {_show(urn)} for a {rtype.name}; "
+                               f"this server knows {', '.join(sorted(known))}")
+    if rtype.schema.id.lower() not in {urn.lower() for urn in schemas}:
+        raise InvalidValue(f"schemas must list {rtype.schema.id}")
+
+
+# Invisible characters in a login name are a paste accident or a spoof; they are refused
+# rather than silently dropped, so what is stored is what the BI platform will show.
+_NO_INVISIBLE = frozenset({"userName"})
+
+
+def _check_key(stored: Mapping[str, Any], rtype: ResourceType) -> None:
+    name = rtype.key_attribute
+    value = stored.get(name) if name else None
+    if not isinstance(value, str):
+        return
+    if name in _NO_INVISIBLE and has_invisible(value):
+        raise InvalidValue(f"{name} {_show(value)} holds invisible characters (zero-width, BOM, "
+                           "soft hyphen, bidi controls...); send it without them")
+    key = name_key(value)
+    if not key:
+        raise InvalidValue(f"{name} must not be blank")
+    limit = dict(rtype.max_lengths).get(name)
+    if limit is not None and len(key) > limit:
+        raise InvalidValue(f"{name} may be at most {limit} characters once normalised (NFKC), "
+                           f"this one has {len(key)}")
+
+
+def _check_lengths(stored: Mapping[str, Any], rtype: ResourceType) -> None:
+    for path, limit in rtype.max_lengths:
+        urn, _, attr = path.rpartition(":")
+        container = stored.get(urn) if urn else stored
+        value = container.get(attr) if isinstance(container, Mapping) else None
+        if isinstance(value, str) and len(value) > limit:
+            raise InvalidValue(f"{attr} may be at most {limit} characters, this one has {len(value)}")
 
 
 def _place(stored: dict[str, Any], key: str, value: Any, rtype: ResourceType) -> None:
@@ -128,6 +189,9 @@ def _single(attribute: Attribute, value: Any) -> Any:
         cleaned = _scalar(sub_value, sub.type, f"{attribute.name}.{sub.name}")
         if cleaned is not None:
             out[sub.name] = cleaned
+    missing = [s.name for s in attribute.sub_attributes.values() if s.required and s.name not in out]
+    if missing:
+        raise InvalidValue(f"each of {attribute.name} needs a {missing[0]}, not {_show(dict(value))}")
     return out or None
 
 
@@ -144,11 +208,15 @@ def _scalar(value: Any, kind: str, name: str) -> Any:
     if kind in ("integer", "decimal"):
         if isinstance(value, bool) or not isinstance(value, int | float):
             raise InvalidValue(f"{name} must be a number, not {_show(value)}")
+        if kind == "integer" and isinstance(value, float) and not value.is_integer():
+            raise InvalidValue(f"{name} must be an integer, not {_show(value)}")
         return int(value) if kind == "integer" else value
     if isinstance(value, bool) or isinstance(value, Mapping | list):
         raise InvalidValue(f"{name} must be a string, not {_show(value)}")
     if isinstance(value, int | float):
-        value = str(value)  # employee numbers arrive as JSON numbers from some HR-fed IdPs
+        if name not in _NUMBERS_AS_TEXT:
+            raise InvalidValue(f"{name} must be a string, not {_show(value)}")
+        value = str(value)
     if not isinstance(value, str):
         raise InvalidValue(f"{name} must be a string, not {_show(value)}")
     if kind == "dateTime":

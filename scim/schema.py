@@ -70,6 +70,14 @@ class ResourceType:
     endpoint: str
     schema: Schema
     extensions: tuple[Schema, ...] = ()
+    # The attribute unique on its canonical key (sync.names.name_key).
+    key_attribute: str | None = None
+    # The longest value each stored column holds ("attr" or "urn:attr"), so an over-long
+    # value is a 400 before the database sees it; tests/scim/test_input.py checks these
+    # against the columns in sync/models.py.
+    max_lengths: tuple[tuple[str, int], ...] = ()
+    # Schema URNs identity providers list in "schemas" for data hr2bi does not keep.
+    tolerated_urns: tuple[str, ...] = ()
 
     def extension(self, urn: str) -> Schema | None:
         lowered = urn.lower()
@@ -152,15 +160,23 @@ def user_type() -> ResourceType:
     # $ref is derived, so it cannot be required of them.
     enterprise_doc = _document(EnterpriseUser, {"manager.$ref": {"required": False},
                                                 "manager.value": {"required": False}})
-    return ResourceType("User", "/Users", _schema(user_doc), (_schema(enterprise_doc),))
+    lengths = (("userName", 512), ("externalId", 512), ("displayName", 512),
+               (f"{ENTERPRISE_USER}:employeeNumber", 255))
+    return ResourceType("User", "/Users", _schema(user_doc), (_schema(enterprise_doc),),
+                        key_attribute="userName", max_lengths=lengths)
 
 
 @cache
 def group_type() -> ResourceType:
     # The BI platform needs a name for every group; Omni caps names at 64 characters but
     # an identity provider's group may be longer, so that limit is enforced later, not here.
-    doc = _document(Group, {"displayName": {"required": True}})
-    return ResourceType("Group", "/Groups", _schema(doc))
+    # A member is its id: one without "value" names no one (RFC 7643 4.2).
+    doc = _document(Group, {"displayName": {"required": True}, "members.value": {"required": True}})
+    # Entra lists its own Group schema in every group it sends, with no attributes of it.
+    entra = "http://schemas.microsoft.com/2006/11/ResourceManagement/ADSCIM/Group"
+    return ResourceType("Group", "/Groups", _schema(doc), key_attribute="displayName",
+                        max_lengths=(("displayName", 512), ("externalId", 512)),
+                        tolerated_urns=(entra,))
 
 
 def resource_types() -> tuple[ResourceType, ...]:

@@ -33,6 +33,7 @@ from sync.db import lock_for_write
 from sync.models import (
     ScimDeletion, ScimGroup, ScimGroupMember, ScimUser, ScimUserValue, utcnow,
 )
+from sync.names import name_key
 
 MEMBER_CHUNK = 500  # ids per IN (...) query: well under SQLite's variable limit
 
@@ -230,7 +231,7 @@ class ResourceStore:
         row.updated_at = utcnow()
         row.updated_by = actor
         self.session.add(row)
-        # The unique index on the lower-cased key is the one uniqueness check: it also holds
+        # The unique index on the canonical key is the one uniqueness check: it also holds
         # when two writers race, which a SELECT beforehand would not.
         try:
             with self.session.begin_nested():
@@ -238,7 +239,7 @@ class ResourceStore:
         except IntegrityError as exc:
             taken = stored.get(self.unique_name)
             raise Uniqueness(f"{self.unique_name} {taken!r} is already taken "
-                             "(names are unique whatever their letter case)") from exc
+                             "(names are unique whatever their case, Unicode form or surrounding spaces)") from exc
         self.after_write(row, stored, related)
         try:
             with self.session.begin_nested():
@@ -264,7 +265,7 @@ class UserStore(ResourceStore):
     unique_name = "userName"
 
     def fill(self, row: ScimUser, stored: dict[str, Any]) -> None:
-        key = stored["userName"].lower()
+        key = name_key(stored["userName"])
         enterprise = stored.get(ENTERPRISE_USER, {})
         row.user_name, row.user_name_key = stored["userName"], key
         row.external_id = stored.get("externalId")
@@ -307,7 +308,7 @@ def _value_row(user_id: str, attribute: str, element: Any) -> ScimUserValue:
     kind = element.get("type")
     return ScimUserValue(
         user_id=user_id, attribute=attribute, value=text,
-        value_key=text.lower()[:512] if text is not None else None,
+        value_key=name_key(text)[:512] if text is not None else None,
         type=str(kind).lower()[:64] if kind is not None else None,
         primary=element.get("primary"), display=element.get("display"), element=dict(element),
     )
@@ -320,7 +321,7 @@ class GroupStore(ResourceStore):
     unique_name = "displayName"
 
     def fill(self, row: ScimGroup, stored: dict[str, Any]) -> list[Any]:
-        key = stored["displayName"].lower()
+        key = name_key(stored["displayName"])
         row.display_name, row.display_name_key = stored["displayName"], key
         row.external_id = stored.get("externalId")
         # Members live in their own table, the stored JSON keeps the rest.

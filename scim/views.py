@@ -14,6 +14,7 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any, TypeVar
+from urllib.parse import unquote_to_bytes
 
 from flask import Blueprint, Response, current_app, g, request
 from sqlalchemy.exc import DBAPIError
@@ -28,6 +29,7 @@ from scim.errors import (
     PayloadTooLarge, ScimError, Unauthorized,
 )
 from scim.filters import parse_filter
+from scim.input import check_text, load_json
 from scim.resources import project
 from scim.schema import LIST_RESPONSE, SEARCH_REQUEST
 from scim.service import SCIM_PREFIX
@@ -147,39 +149,23 @@ def json_body() -> Any:
     raw = read_body()
     if not raw.strip():
         raise InvalidSyntax("the request body is empty; a JSON object is expected")
-    try:
-        body = json.loads(raw)
-    except (ValueError, UnicodeDecodeError, RecursionError) as exc:
-        raise InvalidSyntax(f"the request body is not valid JSON: {exc}") from exc
-    if _has_nul(body):
-        raise InvalidValue(NUL_MESSAGE)
-    return body
-
-
-# PostgreSQL text cannot hold U+0000 and no identity attribute needs it: refuse it at the
-# door rather than fail (or silently differ between databases) deeper down.
-NUL_MESSAGE = "text must not contain the NUL character (U+0000)"
-
-
-def _has_nul(value: Any) -> bool:
-    stack = [value]
-    while stack:
-        item = stack.pop()
-        if isinstance(item, str):
-            if "\x00" in item:
-                return True
-        elif isinstance(item, dict):
-            stack.extend(item.keys())
-            stack.extend(item.values())
-        elif isinstance(item, list):
-            stack.extend(item)
-    return False
+    return load_json(raw)
 
 
 @blueprint.before_request
-def _refuse_nul_in_url() -> None:
-    if "\x00" in request.path or any("\x00" in k or "\x00" in v for k, v in request.args.items(multi=True)):
-        raise InvalidValue(NUL_MESSAGE)
+def _check_url_text() -> None:
+    # werkzeug decodes the path and query with errors="replace": look at the raw bytes, so
+    # percent-encoded surrogates (%ED%A0%80) or other non-UTF-8 are refused, not replaced.
+    raw_path = request.environ.get("PATH_INFO", "").encode("latin-1", "replace")
+    for raw in (raw_path, unquote_to_bytes(request.query_string)):
+        try:
+            raw.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise InvalidValue("the URL is not valid UTF-8 once percent-decoded (RFC 3986 2.5)") from exc
+    check_text(request.path)
+    for key, value in request.args.items(multi=True):
+        check_text(key)
+        check_text(value)
 
 
 def _csv(value: Any) -> list[str]:

@@ -18,7 +18,7 @@ from sqlmodel import Field, SQLModel
 
 # JSONB on PostgreSQL (indexable, compact), JSON text elsewhere.
 JSONType = JSON().with_variant(JSONB(), "postgresql")
-# Lower-cased lookup keys compare bytewise on every database (SQLite's default), so a
+# Lookup keys (sync.names.name_key) compare bytewise on every database (SQLite's default), so a
 # prefix filter (userName sw "ad") is an index range whatever the server's locale.
 KeyType = String(512).with_variant(String(512, collation="C"), "postgresql")
 
@@ -59,7 +59,7 @@ class ScimUser(SQLModel, table=True):
 
     id: str = Field(primary_key=True, max_length=36)
     user_name: str = Field(max_length=512)
-    # userName is unique case-insensitively (RFC 7643 4.1.1: caseExact false).
+    # userName is unique on sync.names.name_key (RFC 7643 4.1.1: caseExact false; issue 12).
     user_name_key: str = Field(sa_type=KeyType, unique=True)
     external_id: str | None = Field(default=None, max_length=512, index=True)
     display_name: str | None = Field(default=None, max_length=512)
@@ -322,7 +322,7 @@ class Lock(SQLModel, table=True):
 
 
 class BiUserState(SQLModel, table=True):
-    """What hr2bi last applied to one BI user, keyed on the lower-cased userName (the BI's
+    """What hr2bi last applied to one BI user, keyed on the canonical userName (the BI's
     id is only a hint: Omni may mint a new one on re-activation). The planner diffs the
     desired accounts against these rows, so a run with nothing changed calls the BI zero
     times; only a reconcile reads the BI's actual state."""

@@ -23,6 +23,7 @@ from sync import pipeline
 from sync.config import Settings
 from sync.db import session_scope
 from sync.models import ScimUser, ScimUserValue, StoredPerson
+from sync.names import name_key
 from sync.people.views import PersonNotFound
 from sync.plan.desired import Scope, merged_people
 from sync.plan.review import review_entries
@@ -59,7 +60,7 @@ def find(session: Session, key: str) -> Scope:
     """The people and SCIM users ``key`` names (employee id, email, userName or SCIM id),
     with whoever is linked to them; :class:`PersonNotFound` when nobody is."""
     key = key.strip()
-    lower = key.lower()
+    lower = name_key(key)
     users = set(session.scalars(select(ScimUser.id).where(or_(
         ScimUser.id == key, ScimUser.user_name_key == lower, ScimUser.employee_number == key))))
     users |= set(session.scalars(select(ScimUserValue.user_id).where(

@@ -92,7 +92,9 @@ def _from_size(args: Mapping[str, list[str]]) -> int | None:
     if "from_size" not in args:
         return None
     text = args["from_size"][0]
-    if not text.isdigit() or int(text) < 1:
+    # isascii: str.isdigit() also accepts "²" and other digits int() refuses; the length
+    # bound keeps int() under Python's 4,300-digit limit (a ValueError, not a 400, past it).
+    if not (text.isascii() and text.isdigit()) or len(text) > 18 or int(text) < 1:
         raise ApiError(400, f"from_size={text[:40]!r} must be a positive integer: the size "
                        "of the checkpoint you trust")
     return int(text)

@@ -22,6 +22,7 @@ from sync.audit.log import EncodedValue
 from sync.bulk import EncodedJSON
 from sync.jsontext import dumps, stored
 from sync.models import ScimUser, utcnow
+from sync.names import name_key
 from sync.people.changes import ADD, Decision, Outcome, record_changes
 from sync.people.document import Built, build, rfc8785_text
 from sync.people.lifecycle import TERMINATED, absent
@@ -86,7 +87,7 @@ def _conversions(candidates: Sequence[Candidate], known: Mapping[str, Known]) ->
     for candidate in candidates:
         if candidate.person is None or candidate.employee_id in known:
             continue
-        matches = by_email.get((candidate.person["email"] or "").lower(), [])
+        matches = by_email.get(name_key(candidate.person["email"] or ""), [])
         if len(matches) == 1:
             found[candidate.employee_id] = matches[0]
     return found
@@ -97,7 +98,7 @@ def _links(session: Session, candidates: Sequence[Candidate],
     outcome = Outcome()
     if session.execute(select(ScimUser.id).limit(1)).first() is None:
         return {}, outcome  # no identity provider has pushed anyone yet
-    emails = {c.employee_id: ((c.person["email"] or "").lower() or None) if c.person is not None
+    emails = {c.employee_id: (name_key(c.person["email"] or "") or None) if c.person is not None
               else known[c.employee_id].email_key for c in candidates}
     links, problems = link_all(emails, load_scim_index(session))
     outcome.problems.extend(problems)
@@ -156,7 +157,7 @@ class _Context:
         document, standing = built.document, built.standing
         return {
             "employee_id": merged.employee_id, "source": self.source,
-            "email_key": (document.get("email") or "").lower() or None,
+            "email_key": name_key(document.get("email") or "") or None,
             "hr_record": candidate.hr_record, "fields": document,
             "field_sources": _sources_json(tuple(merged.sources.items())), "content_hash": built.content_hash,
             "lifecycle": standing.state, "employment_type": document.get("employment_type"),

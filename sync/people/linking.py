@@ -17,6 +17,7 @@ from sqlmodel import Session
 from scim.store import ScimWrite
 from sync.bulk import chunks
 from sync.models import PersonEvent, ScimUser, ScimUserValue, StoredPerson
+from sync.names import name_key
 
 CHUNK = 500  # keys per IN (...): well under SQLite's bound-variable limit
 
@@ -189,8 +190,8 @@ def relink_on_write(session: Session, write: ScimWrite) -> None:
     for resource in (write.before, write.after):
         if not resource:
             continue
-        keys.add(str(resource.get("userName") or "").strip().lower())
-        keys.update(str(e.get("value") or "").strip().lower() for e in resource.get("emails") or ()
+        keys.add(name_key(str(resource.get("userName") or "")))
+        keys.update(name_key(str(e.get("value") or "")) for e in resource.get("emails") or ()
                     if isinstance(e, Mapping))
         number = (resource.get(ENTERPRISE) or {}).get("employeeNumber")
         if isinstance(number, str) and number.strip():

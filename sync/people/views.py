@@ -15,6 +15,7 @@ from sqlalchemy import func, or_, select
 from sqlmodel import Session
 
 from sync.models import PersonEvent, ScimUser, ScimUserValue, StoredPerson
+from sync.names import name_key
 
 if TYPE_CHECKING:
     from sync.rules import Tables
@@ -76,7 +77,7 @@ def show_person(session: Session, key: str, tables: Tables | None = None) -> dic
     also the merged person and the account the tables give them."""
     key = key.strip()
     person = session.scalars(select(StoredPerson).where(or_(
-        StoredPerson.employee_id == key, StoredPerson.email_key == key.lower()))
+        StoredPerson.employee_id == key, StoredPerson.email_key == name_key(key)))
         .order_by(StoredPerson.employee_id != key)).first()
     if person is None and tables is not None:
         found = _idp_person(session, key, tables)
@@ -94,7 +95,7 @@ def show_person(session: Session, key: str, tables: Tables | None = None) -> dic
 
 def _idp_person(session: Session, key: str, tables: Tables) -> dict[str, Any] | None:
     """The IdP-only person ``key`` names, or None (a linked SCIM user is shown as its person)."""
-    lower = key.lower()
+    lower = name_key(key)
     ids = set(session.scalars(select(ScimUser.id).where(or_(ScimUser.id == key, ScimUser.user_name_key == lower))))
     ids |= set(session.scalars(select(ScimUserValue.user_id).where(
         ScimUserValue.attribute == "emails", ScimUserValue.value_key == lower)))

@@ -8,6 +8,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from sync.names import name_key
+
 Json = Any
 
 # Apply order: users exist before groups list them as members; deactivations go last so a
@@ -27,8 +29,9 @@ KINDS = {
 
 
 def key_of(name: str) -> str:
-    """userNames and group names compare case-insensitively, as Omni compares them."""
-    return name.lower()
+    """The key a BI userName or group name is planned under: ``sync.names.name_key``, the
+    same key the SCIM store and the importers use, so one person is one BI account."""
+    return name_key(name)
 
 
 @dataclass(frozen=True)

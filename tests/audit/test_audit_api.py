@@ -193,6 +193,8 @@ def test_a_scim_token_is_403_and_a_revoked_admin_401(keyed_app: Flask, engine: E
     ("?since=2026-01-01&since=2026-02-01", "more than once"),
     ("?from_size=0", "positive integer"),
     ("?from_size=abc", "positive integer"),
+    ("?from_size=" + "9" * 5000, "positive integer"),  # past Python's int-string limit
+    ("?from_size=%C2%B2", "positive integer"),  # "²": isdigit() yet not int()
     ("?from_size=99", "not within the log's 3"),
 ])
 def test_bad_parameters_are_400_with_the_reason(keyed_app: Flask, engine: Engine, admin: dict[str, str],

@@ -6,7 +6,7 @@ from pathlib import Path
 
 from sync.plan.core import plan_changes
 from sync.plan.desired import group_roles
-from sync.plan.values import AppliedGroup, AppliedUser, DesiredUser, GroupRoles
+from sync.plan.values import AppliedGroup, AppliedUser, DesiredUser, GroupRoles, key_of
 from sync.rules import load_dir
 
 V = "sha256:test"
@@ -135,3 +135,13 @@ def test_the_shipped_role_rows_that_share_a_group_condition_follow_that_group() 
     assert found.roles["Finance"]["warehouse/finance"] == "QUERIER"
     assert found.roles["BI Admins"]["warehouse"] == "CONNECTION_ADMIN"
     assert found.roles["All Staff"]["warehouse/finance"] == "NO_ACCESS"
+
+
+def test_one_person_spelled_two_ways_is_one_bi_account() -> None:
+    # Issue 12: "José" composed in the BI state, decomposed and full-width from a feed.
+    d = ada(user_name="Jose\u0301@\uff45xample.com ", groups=frozenset({"Finance", "All Staff"}))
+    before = applied(ada(), user_name="Jos\u00e9@example.com")
+    plan = plan_changes([d], {key_of("Jos\u00e9@example.com"): before}, groups("Finance", "All Staff"),
+                        NO_GROUP_ROLES, everyone=True)
+    assert plan.changes == ()
+    assert key_of("Jose\u0301@\uff45xample.com ") == key_of("JOS\u00c9@EXAMPLE.COM") == "jos\u00e9@example.com"

@@ -1,7 +1,7 @@
 """audit log: refuse TRUNCATE, and keep checkpoints append-only too
 
 Revision ID: 0009
-Revises: 0007
+Revises: 0008
 
 Row triggers never fire on TRUNCATE, so the UPDATE/DELETE guard of 0003 let
 ``TRUNCATE audit_events`` empty the log, after which the server signed a fresh one that
@@ -15,7 +15,7 @@ file is the operator's to protect. The test suite (a superuser) empties the tabl
 from alembic import op
 
 revision = '0009'
-down_revision = '0007'
+down_revision = '0008'
 branch_labels = None
 depends_on = None
 
