@@ -106,6 +106,11 @@ class PushHook:
 
 
 def _after_commit(session: Session) -> None:
+    # SQLAlchemy also calls this when a savepoint is released (Bulk runs each operation in
+    # one): only the outermost commit makes the writes visible to the provisioner, and the
+    # transaction still holds the write lock the queue's lease would wait for.
+    if session.in_nested_transaction():
+        return
     users = session.info.pop(PENDING_KEY, set())
     queue = session.info.get(QUEUE_KEY)
     if users and queue is not None:
