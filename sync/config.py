@@ -54,7 +54,7 @@ class Settings(BaseSettings):
                               "its checkpoints: one per deployment, so logs are never confused.")
     migrate_on_start: bool = Field(default=True)
     serve_timeout: float = Field(default=60.0, gt=0, description="Seconds `hr2bi serve` "
-                                 "waits on a silent client (a request not sent, a body stalled) "
+                                 "and gunicorn wait on a silent client (a request not sent, a body stalled) "
                                  "before it closes the connection.")
     log_level: str = Field(default="INFO")
     # The BI target (sync/pipeline.py); the defaults reach `hr2bi sandbox` as it starts.

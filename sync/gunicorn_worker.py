@@ -6,20 +6,39 @@ the web server's own errors are SCIM error bodies on every path.
 
 from __future__ import annotations
 
+import sys
 from typing import Any
 
 from gunicorn import glogging
 from gunicorn.http.errors import ParseException
-from gunicorn.workers.gthread import ThreadWorker
+from gunicorn.workers.gthread import TConn, ThreadWorker
 from werkzeug.exceptions import BadRequest
 
+from sync.config import load_settings
 from sync.serving import CONTENT_TYPE, error_body, reason, redact_logger
 
 SERVER_FAULT = "internal error; the server log has the details"
 
 
 class ScimThreadWorker(ThreadWorker):
-    """gunicorn's gthread worker; its error pages are SCIM error bodies."""
+    """gunicorn's gthread worker; its error pages are SCIM error bodies, and a client that
+    stalls in the middle of a request is disconnected after ``HR2BI_SERVE_TIMEOUT``."""
+
+    def init_process(self) -> None:
+        self.read_timeout = load_settings().serve_timeout
+        super().init_process()
+
+    def handle(self, conn: Any) -> Any:
+        # gthread waits a few seconds for a new connection's first bytes, then reads the
+        # request with a blocking socket and no timeout: a client that sends half a request
+        # and stops holds a thread for good (a handful of them stop the worker). The socket
+        # is made blocking again on every call, so the timeout is set right after that.
+        def init() -> None:
+            TConn.init(conn)
+            conn.sock.settimeout(self.read_timeout)
+
+        conn.init = init
+        return super().handle(conn)
 
     def handle_error(self, req: Any, client: Any, addr: Any, exc: BaseException) -> None:
         # gunicorn picks the status (414, 431, 400...), logs the error and writes the access
@@ -97,3 +116,11 @@ class RedactingLogger(glogging.Logger):
         super().setup(cfg)
         for logger in (self.error_log, self.access_log):
             redact_logger(logger)
+
+    def exception(self, msg: str, *args: Any, **kwargs: Any) -> None:
+        # A client that timed out (see ScimThreadWorker.handle) is the client's fault and an
+        # everyday event on the internet: one line, not a traceback.
+        if isinstance(sys.exc_info()[1], TimeoutError):
+            self.warning("closed a connection whose client stalled mid-request")
+            return
+        super().exception(msg, *args, **kwargs)
