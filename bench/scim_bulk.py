@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 import tempfile
 import time
@@ -90,6 +91,7 @@ def main() -> None:
             print(f"{name:8} ops={len(operations):5} http={response.status_code} statuses={statuses} "
                   f"wall={wall:6.2f}s cpu={cpu:6.2f}s bytes={len(json.dumps(body))}")
         engine.dispose()
+    print("load average: " + " ".join(f"{x:.2f}" for x in os.getloadavg()))
 
 
 if __name__ == "__main__":

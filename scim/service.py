@@ -22,7 +22,7 @@ class ScimConfig:
     base_url: str | None = None
     max_results: int = 1000
     default_count: int = 100
-    bulk_max_operations: int = 1000
+    bulk_max_operations: int = 250
     bulk_max_payload: int = 1_048_576
     max_payload: int = 1_048_576
     # Called in the write's own transaction for every stored write (the audit log).

@@ -43,7 +43,7 @@ class Settings(BaseSettings):
     )
     scim_max_results: int = Field(default=1000, ge=1, description="Largest SCIM page size.")
     scim_default_count: int = Field(default=100, ge=0)
-    scim_bulk_max_operations: int = Field(default=1000, ge=1)
+    scim_bulk_max_operations: int = Field(default=250, ge=1)
     scim_bulk_max_payload_bytes: int = Field(default=1_048_576, ge=1024)
     scim_max_payload_bytes: int = Field(default=1_048_576, ge=1024)
     mappings_dir: Path = Field(default=Path("mappings"), description="The mapping tables.")

@@ -19,7 +19,7 @@ def clean_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
 def test_embedded_defaults() -> None:
     settings = load_settings()
     assert settings.database_url == "sqlite:///hr2bi.db"
-    assert settings.scim_bulk_max_operations == 1000
+    assert settings.scim_bulk_max_operations == 250
 
 
 def test_file_then_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:

@@ -270,7 +270,7 @@ def test_revoked_and_admin_scope_tokens_are_refused(client: FlaskClient, auth: d
 def test_discovery_tells_the_truth(client: FlaskClient, auth: dict[str, str]) -> None:
     config = client.get("/scim/v2/ServiceProviderConfig", headers=auth).json
     assert config["patch"]["supported"] and config["filter"]["supported"] and config["etag"]["supported"]
-    assert config["bulk"]["maxOperations"] == 1000 and config["changePassword"]["supported"] is False
+    assert config["bulk"]["maxOperations"] == 250 and config["changePassword"]["supported"] is False
     types = client.get("/scim/v2/ResourceTypes", headers=auth).json["Resources"]
     assert {t["endpoint"] for t in types} == {"/Users", "/Groups"}
     schemas = client.get("/scim/v2/Schemas", headers=auth).json["Resources"]
