@@ -43,17 +43,20 @@ def enqueue(session: Session, run_id: int, plan: Plan, *, everyone: bool = False
     previous = _unfinished(session, [c.name for c in plan.changes])
     in_scope = {key_of(name) for name in scope}
     carried = {"retried": 0, "quarantined": 0}
-    rows = []
+    rows, narrowed = [], set()
     for change in plan.changes:
         old = previous.get(change.name)
         if old is not None and not everyone and old.status in OPEN:
             change = keep_others(change, old.payload, in_scope)
+            change, waiting = _leave_waiting(session, change, old)
+            if waiting:
+                narrowed.add(old.id)
         row = outbox_row(run_id, change)
         if old is not None:
             _carry_over(row, old, carried)
         rows.append(row)
     stale = (OutboxChange.run_id != run_id) if everyone else OutboxChange.id.in_(
-        [r.id for r in previous.values()])
+        [r.id for r in previous.values() if r.id not in narrowed])
     # RETURNING: only the rows this statement changed (a worker may finish one meanwhile).
     touched = frozenset(session.scalars(
         update(OutboxChange).where(stale, OutboxChange.status.in_(OPEN))
@@ -61,6 +64,30 @@ def enqueue(session: Session, run_id: int, plan: Plan, *, everyone: bool = False
     session.add_all(rows)
     session.flush()
     return Enqueued(carried, touched)
+
+
+def _leave_waiting(session: Session, change: Change, old: OutboxChange) -> tuple[Change, list[str]]:
+    """Members ``old`` (a group batch of an earlier run) adds whose own create is still
+    open in that run stay there, and ``change`` (which took the batch over) drops them:
+    applied here, perhaps before the other run has created them, they would be skipped as
+    unknown and lost until the next full plan; applied by their own run, they come after
+    their create. ``old`` is narrowed to them (and not superseded) when there are any;
+    returns ``change`` without them, and them."""
+    if change.kind != "group.members" or not old.payload.get("add"):
+        return change, []
+    creating = {key_of(name) for name in session.scalars(
+        select(OutboxChange.subject).where(OutboxChange.run_id == old.run_id,
+                                           OutboxChange.kind == "user.create",
+                                           OutboxChange.status.in_(OPEN)))}
+    waiting = [name for name in old.payload["add"] if key_of(name) in creating]
+    if not waiting:
+        return change, []
+    held = {key_of(name) for name in waiting}
+    payload = {**change.payload, "add": [n for n in change.payload["add"] if key_of(n) not in held]}
+    # Only while still open: if its run applied it meanwhile, they were added there.
+    session.execute(update(OutboxChange).where(OutboxChange.id == old.id, OutboxChange.status.in_(OPEN))
+                    .values(payload={"add": waiting, "remove": []}))
+    return replace(change, payload=payload), waiting
 
 
 def keep_others(change: Change, older: Mapping[str, Any], in_scope: set[str]) -> Change:

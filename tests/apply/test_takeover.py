@@ -84,3 +84,27 @@ def test_a_failure_recorded_after_another_worker_applied_the_change_changes_noth
         assert (row.status, row.attempts, row.claimed_by) == ("done", 0, "fast worker")
         outcomes = list(session.scalars(select(AuditEvent.outcome).where(AuditEvent.run_id == run)))
     assert outcomes == ["applied"]
+
+
+def test_a_push_taking_over_a_batch_leaves_a_member_whose_create_is_pending_to_its_own_run(
+        engine: Engine, omni: OmniTarget) -> None:
+    """Two IdP pushes a moment apart (a rename, a new hire): the second plans the group's
+    batch with the first's new member in it. Applied before the first run has created that
+    user, the member was skipped as unknown and the first run's batch was superseded: the
+    user stayed out of the group until the next full plan."""
+    base = plan_run(engine, [person(1, "Sales")], everyone=True)
+    apply_rows(engine, omni, base, "w", Policy())
+    first = plan_run(engine, [person(2, "Sales")], everyone=False)
+    second = plan_run(engine, [person(3, "Sales")], everyone=False)
+
+    assert payloads(engine, first)["group.members:sales"] == {"add": ["p2@example.com"], "remove": []}
+    assert payloads(engine, second)["group.members:sales"] == {"add": ["p3@example.com"], "remove": []}
+    apply_rows(engine, omni, second, "w", Policy())  # the second push's worker is faster
+    apply_rows(engine, omni, first, "w", Policy())
+
+    ids = {omni.find_user(f"p{n}@example.com").id for n in (1, 2, 3)}
+    assert omni.find_group("Sales").member_ids == ids
+    with session_scope(engine) as session:
+        plan = plan_changes([person(n, "Sales") for n in (1, 2, 3)], applied_users(session),
+                            applied_groups(session), NONE, everyone=True)
+    assert plan.changes == ()
