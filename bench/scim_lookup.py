@@ -49,7 +49,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from scim.resources import normalize
 from scim.schema import ENTERPRISE_USER, USER
-from scim.store import UserStore, _value_row
+from scim.sqlstorage import value_row
+from scim.store import UserStore
 from sync.config import load_settings
 from sync.db import make_engine, migrate, session_scope
 from sync.models import ScimUser, ScimUserValue
@@ -105,7 +106,7 @@ def user_rows(body: dict[str, Any], user_id: str, when: dt.datetime) -> tuple[Ro
         "created_by": ACTOR, "updated_by": ACTOR,
     }
     values = [
-        _value_row(user_id, attribute.name, element).model_dump(exclude={"id"})
+        value_row(user_id, attribute.name, element).model_dump(exclude={"id"})
         for attribute in UserStore.rtype.schema.attributes.values()
         if attribute.multi_valued and attribute.name != "groups"
         for element in stored.get(attribute.name, [])

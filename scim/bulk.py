@@ -18,8 +18,8 @@ from typing import Any
 from sqlmodel import Session
 
 from scim.errors import InvalidSyntax, InvalidValue, PayloadTooLarge, ScimError
+from scim.resource_service import ResourceService
 from scim.schema import BULK_REQUEST, BULK_RESPONSE
-from scim.store import ResourceStore
 from sync.db import lock_for_write
 
 REFERENCE = re.compile(r"bulkId:([A-Za-z0-9_.~-]+)")
@@ -41,7 +41,7 @@ class _Run:
         return self.fail_on_errors is not None and self.errors >= self.fail_on_errors
 
 
-def run_bulk(body: Any, store_for: Callable[[str], ResourceStore], session: Session,
+def run_bulk(body: Any, store_for: Callable[[str], ResourceService], session: Session,
              actor: str | None, max_operations: int) -> dict[str, Any]:
     run = _start(body, max_operations)
     # Before the first operation's savepoint: on SQLite a SAVEPOINT opens a deferred
@@ -155,7 +155,7 @@ def _resolve(run: _Run, value: Any) -> Any:
     return value
 
 
-def _execute(run: _Run, index: int, store_for: Callable[[str], ResourceStore], session: Session,
+def _execute(run: _Run, index: int, store_for: Callable[[str], ResourceService], session: Session,
              actor: str | None) -> None:
     operation = run.operations[index]
     method = str(operation.get("method", "")).upper()
@@ -178,7 +178,7 @@ def _execute(run: _Run, index: int, store_for: Callable[[str], ResourceStore], s
 
 
 def _dispatch(method: str, path: Any, data: Any, operation: Mapping[str, Any],
-              store_for: Callable[[str], ResourceStore], actor: str | None
+              store_for: Callable[[str], ResourceService], actor: str | None
               ) -> tuple[int, dict[str, Any] | None, str]:
     match = _PATH.match(path) if isinstance(path, str) else None
     if match is None:

@@ -5,11 +5,12 @@ from __future__ import annotations
 from typing import Any
 
 from scim.errors import InvalidFilter, NotFound
+from scim.resource_service import Page, ResourceService
 from scim.schema import (
     LIST_RESPONSE, RESOURCE_TYPE_SCHEMA, SPC_SCHEMA, all_schemas, resource_type_named,
     resource_types as types,
 )
-from scim.store import Page, Query, ResourceStore
+from scim.storage import Query
 
 
 def listing(items: list[dict[str, Any]]) -> dict[str, Any]:
@@ -91,7 +92,7 @@ def schema(root: str, schema_id: str) -> dict[str, Any]:
     raise NotFound(f"no schema {schema_id!r}")
 
 
-def search_everything(query: Query, stores: list[ResourceStore]) -> Page:
+def search_everything(query: Query, stores: list[ResourceService]) -> Page:
     """POST /.search at the root: every resource type, paged as one list (RFC 7644 3.4.3)."""
     resources: list[dict[str, Any]] = []
     total, skip, room = 0, query.start_index - 1, query.count

@@ -1,8 +1,8 @@
 """The SCIM 2.0 HTTP surface: a Flask blueprint mounted at ``/scim/v2``.
 
-Views only translate: HTTP in, a call on ``scim.store``, SCIM JSON out. Every failure is a
-``ScimError`` rendered by one handler; anything unexpected becomes a SCIM 500 body with
-no traceback (and is logged with one).
+Views only translate: HTTP in, a call on the SCIM service (``scim.store``), SCIM JSON out.
+Every failure is a ``ScimError`` rendered by one handler; anything unexpected becomes a
+SCIM 500 body with no traceback (and is logged with one).
 """
 
 from __future__ import annotations
@@ -30,10 +30,12 @@ from scim.errors import (
 )
 from scim.filters import parse_filter
 from scim.input import check_text, load_json
+from scim.resource_service import Page, ResourceService
 from scim.resources import project
 from scim.schema import LIST_RESPONSE, SEARCH_REQUEST
 from scim.service import SCIM_PREFIX
-from scim.store import STORES, Page, Query, ResourceStore
+from scim.storage import Query
+from scim.store import STORES
 from sync.db import is_transient
 
 log = logging.getLogger(__name__)
@@ -135,7 +137,7 @@ def written(work: Callable[[Session], T]) -> T:
     raise AssertionError("unreachable")
 
 
-def store_for(kind: str, session: Session) -> ResourceStore:
+def store_for(kind: str, session: Session) -> ResourceService:
     return STORES[kind](session, scim_root(), scim_config().on_write)
 
 
