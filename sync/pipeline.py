@@ -27,6 +27,7 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
 from sync.apply.runner import Policy, apply_rows
+from sync.audit.actors import PLAN, system_actor
 from sync.audit.log import record_event
 from sync.audit.record import record_settings_changes
 from sync.audit.store import checkpoint_after_run
@@ -196,7 +197,7 @@ def _save_plan(session: Session, settings: Settings, tables: Tables, target: Tar
     if verdict.held:
         reason = hold_message(run.id, verdict.reason or "")
         finish_run(run, RunStatus.HELD, summary, reason)
-        record_event(session, actor="hr2bi plan", action="bi.run.held", target={"type": "run", "id": run.id},
+        record_event(session, actor=system_actor(PLAN), action="bi.run.held", target={"type": "run", "id": run.id},
                      after=summary, reason={"guard": verdict.reason, "tables_version": tables.version},
                      run=run.id, outcome="held")
         return PlanResult(run.id, RunStatus.HELD, summary, reason, tuple(problems))

@@ -16,6 +16,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlmodel import Session
 
+from sync.audit.actors import approver_actor
 from sync.audit.log import record_event
 from sync.models import Run, utcnow
 from sync.statuses import ACCEPTED_RUNS, RunStatus
@@ -90,7 +91,7 @@ def approve_run(session: Session, run_id: int, by: str, apply: Applier) -> Run:
     if newer is not None:
         raise RunError(f"run {newer} of {run.source} was applied after run {run_id} was held: approving "
                        f"{run_id} would roll its data back; import the current feed again instead")
-    record_event(session, actor=f"approver:{by.strip()}", action="run.approve",
+    record_event(session, actor=approver_actor(by), action="run.approve",
                  target={"type": "run", "id": run.id, "name": f"{run.kind} {run.source}"},
                  before={"status": RunStatus.HELD}, after={"status": RunStatus.APPROVED},
                  reason={"run": run.id, "held_because": run.reason}, run=run.id)
@@ -111,7 +112,7 @@ def reject_run(session: Session, run_id: int, by: str, reason: str, discard: Dis
     if run.status != RunStatus.HELD:
         raise RunError(f"run {run_id} is {run.status}, not held: only held runs can be rejected")
     discarded = discard(session, run)
-    record_event(session, actor=f"approver:{by.strip()}", action="run.reject",
+    record_event(session, actor=approver_actor(by), action="run.reject",
                  target={"type": "run", "id": run.id, "name": f"{run.kind} {run.source}"},
                  before={"status": RunStatus.HELD}, after={"status": RunStatus.REJECTED, "discarded": discarded},
                  reason={"run": run.id, "rejected_because": reason.strip(), "held_because": run.reason},

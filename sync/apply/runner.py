@@ -25,6 +25,7 @@ from sqlmodel import Session
 
 from sync.apply.execute import Effect, perform
 from sync.apply.progress import Progress
+from sync.audit.actors import APPLY, system_actor
 from sync.audit.log import record_event
 from sync.models import OutboxChange, Run, utcnow
 from sync.plan.store import retry_at
@@ -162,7 +163,7 @@ def _subject(row: OutboxChange) -> dict[str, str]:
 
 def _audit(session: Session, row: OutboxChange, worker: str, effect: Effect, outcome: str) -> None:
     reason = {**row.reason, "change": row.name, "payload": row.payload}
-    record_event(session, actor=f"hr2bi apply ({worker})", action=KINDS[row.kind][0],
+    record_event(session, actor=system_actor(APPLY, worker), action=KINDS[row.kind][0],
                  target=dict(effect.target), before=effect.before, after=effect.after,
                  reason=reason, run=row.run_id, outcome=outcome)
 
