@@ -223,7 +223,7 @@ class ImportedFile(SQLModel, table=True):
 class StoredPerson(SQLModel, table=True):
     """One person, whatever told us about them: the HR record, the merged person fields the
     rules read, the lifecycle, the link to an identity provider's SCIM user, and the
-    ``dirty`` marker the planner reads (set when ``content_hash`` changes)."""
+    ``dirty`` marker (set when ``content_hash`` changes; ``hr2bi people list --dirty``)."""
 
     __tablename__ = "people"
 
