@@ -13,6 +13,7 @@ from typing import Any
 
 import click
 
+from sync.audit.actors import cli_actor
 from sync.audit.record import record_token_change
 from sync.config import ConfigError, Settings, load_settings
 from sync.db import DatabaseUnavailable, engine_for, session_scope
@@ -116,9 +117,9 @@ def tokens_revoke(name: str) -> None:
 def _operator() -> str:
     """Who ran the command, for the audit log: the operating-system account."""
     try:
-        return f"cli:{getpass.getuser()}"
+        return cli_actor(getpass.getuser())
     except (KeyError, OSError):  # no passwd entry (some containers)
-        return "cli:unknown"
+        return cli_actor(None)
 
 
 @main.command(help="The whole flow on embedded defaults, in its own directory: the BI sandbox, "

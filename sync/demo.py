@@ -27,7 +27,12 @@ from sqlalchemy.engine import Engine
 from werkzeug.serving import BaseWSGIServer, make_server
 
 from sync import jobs, pipeline
-from sync.audit.checkpoint import PRIVATE_KEY_FILE, PUBLIC_KEY_FILE, generate_key_files, load_public_key
+from sync.audit.checkpoint import (
+    PRIVATE_KEY_FILE,
+    PUBLIC_KEY_FILE,
+    generate_key_files,
+    load_public_key,
+)
 from sync.audit.errors import AuditError
 from sync.audit.store import export
 from sync.audit.verify import verify_bundle
@@ -36,9 +41,10 @@ from sync.db import engine_for, session_scope
 from sync.models import OutboxChange
 from sync.pipeline import PipelineError
 from sync.sources.errors import FeedError
+from sync.statuses import RunStatus
+from sync.targets.errors import TargetError
 from sync.targets.sandbox.app import create_sandbox_app
 from sync.targets.sandbox.limits import SandboxConfig, keys_of
-from sync.targets.errors import TargetError
 from sync.targets.sandbox.state import SandboxStore, load_seed
 from sync.tokens import create_token
 from sync.web import create_app
@@ -185,7 +191,7 @@ def _a_day_of_changes(engine: Engine, settings: Settings, paths: DemoPaths, say:
 
 def _import(engine: Engine, settings: Settings, say: Say) -> None:
     outcome = jobs.import_source(engine, settings, SOURCE)
-    if outcome.status not in ("succeeded",):
+    if outcome.status != RunStatus.SUCCEEDED:
         raise DemoError(f"the demo's import {outcome.status}: {outcome.reason}")
     say(f"   import run {outcome.run_id}: {outcome.status}")
 
@@ -205,7 +211,7 @@ def _show_plan(engine: Engine, planned: pipeline.PlanResult, say: Say, limit: in
 
 def _apply(engine: Engine, settings: Settings, planned: pipeline.PlanResult, say: Say,
            progress: bool = False) -> None:
-    if planned.status != "planned":
+    if planned.status != RunStatus.PLANNED:
         say(f"   nothing to apply ({planned.status})")
         return
     result = pipeline.apply(engine, settings, planned.run_id, progress=progress)

@@ -28,11 +28,11 @@ from sync.sources.csvfeed import CsvOptions, csv_feed
 from sync.sources.errors import AlreadyImported, FeedError
 from sync.sources.feed import Feed
 from sync.sources.importer import Progress, import_feed
+from sync.statuses import RunStatus, SyncStatus
 
 log = logging.getLogger(__name__)
 
-SKIPPED, DONE, FAILED = "skipped", "done", "failed"
-UNCHANGED = "unchanged"  # the source's export was already imported: nothing new to read
+UNCHANGED = "unchanged"  # a source's export was already imported: nothing new to read, no run
 
 
 @dataclass(frozen=True)
@@ -40,17 +40,16 @@ class SourceOutcome:
     """One source's import within a sync: its run (when one was made) and how it ended."""
 
     source: str
-    status: str  # succeeded | held | failed | unchanged
+    status: str  # its run's RunStatus (succeeded | held | failed), or UNCHANGED
     run_id: int | None = None
     reason: str | None = None
 
 
 @dataclass(frozen=True)
 class SyncOutcome:
-    """What one sync did. ``status`` is done, skipped (another sync held the lock) or failed
-    (a source or some changes failed: the rest was still done, and the runs say why)."""
+    """What one sync did: ``status`` says how it ended (``SyncStatus``)."""
 
-    status: str
+    status: SyncStatus
     imports: tuple[SourceOutcome, ...] = ()
     plan: dict[str, Any] = field(default_factory=dict)
     apply: dict[str, Any] = field(default_factory=dict)
@@ -64,13 +63,13 @@ def run_sync(engine: Engine, settings: Settings, *, progress: bool = False) -> S
     with held(engine, SYNC, settings.sync_lock_ttl, label="sync") as lease:
         if lease is None:
             log.info("another sync is running: this one is skipped")
-            return SyncOutcome(SKIPPED)
+            return SyncOutcome(SyncStatus.SKIPPED)
         imports = tuple(import_all(engine, settings))
         # A plan carries over changes an interrupted apply left undone; apply signs a
         # checkpoint of the audit log when it ends (so does each import).
         plan, applied = plan_and_apply(engine, settings, progress=progress)
-    failed = any(o.status == FAILED for o in imports) or bool(applied.get("failed"))
-    return SyncOutcome(FAILED if failed else DONE, imports, plan, applied)
+    failed = any(o.status == RunStatus.FAILED for o in imports) or bool(applied.get("failed"))
+    return SyncOutcome(SyncStatus.FAILED if failed else SyncStatus.DONE, imports, plan, applied)
 
 
 def import_all(engine: Engine, settings: Settings) -> list[SourceOutcome]:
@@ -96,7 +95,7 @@ def import_source(engine: Engine, settings: Settings, name: str,
         return SourceOutcome(name, UNCHANGED, reason=str(exc))
     except FeedError as exc:
         log.error("import of %s failed: %s", name, exc)
-        return SourceOutcome(name, FAILED, reason=str(exc))
+        return SourceOutcome(name, RunStatus.FAILED, reason=str(exc))
     return SourceOutcome(name, run.status, run.id, run.reason)
 
 
@@ -120,7 +119,7 @@ def plan_and_apply(engine: Engine, settings: Settings, *, progress: bool = False
 
     planned = pipeline.plan(engine, settings, **scope)
     plan = _plain(planned)
-    if plan.get("status") != "planned":
+    if plan.get("status") != RunStatus.PLANNED:
         return plan, {}
     result = pipeline.apply(engine, settings, planned.run_id, progress=progress)
     return plan, _plain(result)

@@ -26,6 +26,7 @@ from sqlalchemy.engine import Connection, Engine
 
 from sync.audit.consistency import ALERT
 from sync.models import Lock, Run, utcnow
+from sync.statuses import ChangeStatus, RunStatus
 
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 
@@ -36,7 +37,7 @@ SCIM_REQUESTS = Counter("hr2bi_scim_requests", "SCIM requests answered, by metho
 _OUTBOX = table("bi_outbox", column("status"), column("attempts"), column("run_id"))
 _AUDIT = table("audit_events", column("action"))
 # Outbox statuses as the metric names them (done rows were applied).
-_CHANGE_STATES = {"done": "applied"}
+_CHANGE_STATES = {ChangeStatus.DONE: "applied"}
 # Counters a plan run records in its counts as it is applied (or reconciled), summed over
 # every run (sync/pipeline.py add_call_stats).
 _RUN_COUNTERS = {"rate_limited": ("hr2bi_bi_rate_limited", "BI answers 429 (rate limited), "
@@ -105,7 +106,7 @@ def _changes(conn: Connection) -> Metric:
     family = GaugeMetricFamily("hr2bi_bi_changes", "Planned BI changes by outcome (applied, "
                                "failed, quarantined, pending) and those waiting in held runs.",
                                labels=["status"])
-    held = select(Run.id).where(Run.status == "held")
+    held = select(Run.id).where(Run.status == RunStatus.HELD)
     query = (select(_OUTBOX.c.status, func.count()).where(_OUTBOX.c.run_id.not_in(held))
              .group_by(_OUTBOX.c.status))
     for status, count in conn.execute(query):

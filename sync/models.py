@@ -16,6 +16,8 @@ from sqlalchemy import JSON, CheckConstraint, Column, DateTime, ForeignKey, Inde
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlmodel import Field, SQLModel
 
+from sync.statuses import ChangeStatus
+
 # JSONB on PostgreSQL (indexable, compact), JSON text elsewhere.
 JSONType = JSON().with_variant(JSONB(), "postgresql")
 # Lookup keys (sync.names.name_key) compare bytewise on every database (SQLite's default), so a
@@ -165,8 +167,9 @@ class ScimDeletion(SQLModel, table=True):
 class Run(SQLModel, table=True):
     """One unit of work hr2bi did or was asked to do: an import now, plans and applies later.
 
-    ``status`` is running, succeeded, failed, held (waiting for ``hr2bi runs approve`` or
-    ``reject``), approved or rejected (plans also planned, superseded: sync/runs.py);
+    ``status`` is a ``RunStatus`` (sync/statuses.py): running, succeeded, failed, held
+    (waiting for ``hr2bi runs approve`` or ``reject``), approved or rejected (plans also
+    planned, superseded);
     ``counts`` holds what the run did (added, changed, rejected...), ``details`` what it
     looked at (file, header, content hash, rejects) so ``runs show`` can explain it.
     """
@@ -220,7 +223,7 @@ class ImportedFile(SQLModel, table=True):
 class StoredPerson(SQLModel, table=True):
     """One person, whatever told us about them: the HR record, the merged person fields the
     rules read, the lifecycle, the link to an identity provider's SCIM user, and the
-    ``dirty`` marker the planner reads (set when ``content_hash`` changes)."""
+    ``dirty`` marker (set when ``content_hash`` changes; ``hr2bi people list --dirty``)."""
 
     __tablename__ = "people"
 
@@ -390,7 +393,7 @@ class OutboxChange(SQLModel, table=True):
     subject: str = Field(max_length=512)
     payload: dict[str, Any] = Field(default_factory=dict, sa_type=JSONType)
     reason: dict[str, Any] = Field(default_factory=dict, sa_type=JSONType)
-    status: str = Field(default="pending", max_length=20, index=True)
+    status: str = Field(default=ChangeStatus.PENDING, max_length=20, index=True)  # a ChangeStatus
     attempts: int = Field(default=0)
     next_attempt_at: dt.datetime | None = Field(default=None, sa_type=DateTime(timezone=True))
     last_error: str | None = Field(default=None)

@@ -27,6 +27,7 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
 from sync.apply.runner import Policy, apply_rows
+from sync.audit.actors import PLAN, system_actor
 from sync.audit.log import record_event
 from sync.audit.record import record_settings_changes
 from sync.audit.store import checkpoint_after_run
@@ -38,30 +39,11 @@ from sync.plan.core import plan_changes
 from sync.plan.desired import Inputs, Scope, group_roles, plan_inputs, remember_owners
 from sync.plan.reconcile import read_actual
 from sync.plan.state import applied_groups, applied_users, replace_all
-from sync.plan.store import (
-    FAILED,
-    OPEN,
-    QUARANTINED,
-    enqueue,
-    open_count,
-    outbox_counts,
-)
+from sync.plan.store import enqueue, open_count, outbox_counts
 from sync.plan.values import AppliedUser, DesiredUser, Plan
 from sync.rules import Tables, load_dir
-from sync.runs import (
-    APPROVED,
-    HELD,
-    PLANNED,
-    REJECTED,
-    SUCCEEDED,
-    SUPERSEDED,
-    approve_run,
-    finish_run,
-    get_run,
-    hold_message,
-    start_run,
-)
-from sync.runs import FAILED as RUN_FAILED
+from sync.runs import approve_run, finish_run, get_run, hold_message, start_run
+from sync.statuses import OPEN_CHANGES, ChangeStatus, RunStatus
 from sync.targets import Model, Target
 from sync.targets.calls import CallStats
 from sync.targets.omni import OmniTarget
@@ -69,6 +51,7 @@ from sync.targets.sandbox.state import DEFAULT_SEED
 from sync.targets.scim import ScimTarget
 
 KIND = "plan"
+EMPTY = "empty"  # a plan with nothing to change: its run succeeded, nothing reaches the BI platform
 
 
 class PipelineError(Exception):
@@ -78,7 +61,7 @@ class PipelineError(Exception):
 @dataclass(frozen=True)
 class PlanResult:
     run_id: int
-    status: str  # "planned", "held" or "empty"
+    status: str  # RunStatus.PLANNED or RunStatus.HELD (its run's status), or EMPTY
     counts: Mapping[str, int] = field(default_factory=dict)
     reason: str | None = None
     problems: tuple[str, ...] = ()
@@ -208,18 +191,18 @@ def _save_plan(session: Session, settings: Settings, tables: Tables, target: Tar
     # the audit log's lock, so taking the log first here would deadlock with it.
     record_settings_changes(session, settings, tables.version, run=run.id)
     if not the_plan.changes:
-        finish_run(run, SUCCEEDED, summary, "nothing to change")
-        return PlanResult(run.id, "empty", summary, None, tuple(problems))
+        finish_run(run, RunStatus.SUCCEEDED, summary, "nothing to change")
+        return PlanResult(run.id, EMPTY, summary, None, tuple(problems))
     summary |= {f"carried_{k}": v for k, v in queued.carried.items() if v}
     if verdict.held:
         reason = hold_message(run.id, verdict.reason or "")
-        finish_run(run, HELD, summary, reason)
-        record_event(session, actor="hr2bi plan", action="bi.run.held", target={"type": "run", "id": run.id},
+        finish_run(run, RunStatus.HELD, summary, reason)
+        record_event(session, actor=system_actor(PLAN), action="bi.run.held", target={"type": "run", "id": run.id},
                      after=summary, reason={"guard": verdict.reason, "tables_version": tables.version},
                      run=run.id, outcome="held")
-        return PlanResult(run.id, "held", summary, reason, tuple(problems))
-    run.status, run.counts = PLANNED, summary
-    return PlanResult(run.id, PLANNED, summary, None, tuple(problems))
+        return PlanResult(run.id, RunStatus.HELD, summary, reason, tuple(problems))
+    run.status, run.counts = RunStatus.PLANNED, summary
+    return PlanResult(run.id, RunStatus.PLANNED, summary, None, tuple(problems))
 
 
 def _supersede(session: Session, run_ids: Collection[int], newer: int) -> None:
@@ -228,9 +211,9 @@ def _supersede(session: Session, run_ids: Collection[int], newer: int) -> None:
     Failed and approved runs keep their status: it says what happened to them."""
     for run_id in sorted(run_ids):
         old = get_run(session, run_id)
-        if old.status in (PLANNED, HELD) and not open_count(session, run_id):
+        if old.status in (RunStatus.PLANNED, RunStatus.HELD) and not open_count(session, run_id):
             counts = {**old.counts, "outbox": outbox_counts(session, run_id)}
-            finish_run(old, SUPERSEDED, counts, f"superseded by run {newer}: it planned the "
+            finish_run(old, RunStatus.SUPERSEDED, counts, f"superseded by run {newer}: it planned the "
                        f"changes this run had not applied yet (`hr2bi runs show {newer}`)")
 
 
@@ -258,11 +241,11 @@ def apply(engine: Engine, settings: Settings, run_id: int, *, progress: bool = F
         if run.kind != KIND:
             raise PipelineError(f"run {run_id} is an {run.kind} run, not a plan: "
                                 "`hr2bi runs list --kind plan` shows the plans")
-        if run.status == HELD:
+        if run.status == RunStatus.HELD:
             return ApplyResult(run_id, 0, 0, 0, True, 0)
-        if run.status == SUPERSEDED:  # a no-op, so a redelivered apply task is harmless
+        if run.status == RunStatus.SUPERSEDED:  # a no-op, so a redelivered apply task is harmless
             return ApplyResult(run_id, 0, 0, 0, False, 0, superseded=run.reason)
-        if run.status == REJECTED:  # the same: its changes were discarded
+        if run.status == RunStatus.REJECTED:  # the same: its changes were discarded
             return ApplyResult(run_id, 0, 0, 0, False, 0, rejected=run.reason)
     target, stats, http = connect(settings)
     if observe is not None:
@@ -280,29 +263,29 @@ def apply(engine: Engine, settings: Settings, run_id: int, *, progress: bool = F
         add_call_stats(run, stats)
         _finish(run, counts)
         checkpoint_after_run(session, settings.audit_signing_key, settings.audit_origin, run_id)
-    return ApplyResult(run_id, tally.applied, counts.get(FAILED, 0) + counts.get("pending", 0),
-                       counts.get(QUARANTINED, 0), False, stats.calls, tally.stopped)
+    return ApplyResult(run_id, tally.applied, counts.get(ChangeStatus.FAILED, 0) + counts.get(ChangeStatus.PENDING, 0),
+                       counts.get(ChangeStatus.QUARANTINED, 0), False, stats.calls, tally.stopped)
 
 
 def _finish(run: Run, counts: Mapping[str, int]) -> None:
     """An approved run stays ``approved`` (who approved it is what matters), a superseded
     one ``superseded`` (a newer plan took over while it was applied); others end
     ``succeeded``, or ``failed`` while changes are left to retry or quarantined."""
-    left = sum(counts.get(s, 0) for s in OPEN)
-    quarantined = counts.get(QUARANTINED, 0)
+    left = sum(counts.get(s, 0) for s in OPEN_CHANGES)
+    quarantined = counts.get(ChangeStatus.QUARANTINED, 0)
     summary = {**run.counts, "outbox": dict(counts)}
     reason = (f"{left} changes not applied yet (retried on the next apply), {quarantined} "
               f"quarantined: `hr2bi runs show {run.id}`") if left or quarantined else None
-    if run.status in (APPROVED, SUPERSEDED):
+    if run.status in (RunStatus.APPROVED, RunStatus.SUPERSEDED):
         run.counts = summary
     else:
-        finish_run(run, RUN_FAILED if reason else SUCCEEDED, summary, reason)
+        finish_run(run, RunStatus.FAILED if reason else RunStatus.SUCCEEDED, summary, reason)
 
 
 def plan_and_apply(engine: Engine, settings: Settings, **scope: Any) -> ApplyResult | PlanResult:
     progress = scope.pop("progress", False)
     planned = plan(engine, settings, **scope)
-    if planned.status != PLANNED:
+    if planned.status != RunStatus.PLANNED:
         return planned
     return apply(engine, settings, planned.run_id, progress=progress)
 
@@ -322,5 +305,5 @@ def approve_plan(engine: Engine, settings: Settings, run_id: int, by: str, *,
     return apply(engine, settings, run_id, progress=progress)
 
 
-__all__ = ["PLANNED", "ApplyResult", "PipelineError", "PlanResult", "apply", "approve_plan", "make_target",
+__all__ = ["EMPTY", "ApplyResult", "PipelineError", "PlanResult", "apply", "approve_plan", "make_target",
            "plan", "plan_and_apply"]

@@ -33,6 +33,7 @@ from sync.rules import Tables, evaluate, load_dir
 from sync.rules.errors import PersonError
 from sync.rules.explain import explanation_to_dict
 from sync.rules.report import account_to_dict, render_explanation
+from sync.statuses import RunStatus
 
 
 @dataclass
@@ -120,8 +121,8 @@ def provision(engine: Engine, settings: Settings, key: str, *, dry_run: bool = F
     planned = pipeline.plan(engine, settings, people=scope.people, scim_users=scope.scim_users)
     report.run = {"id": planned.run_id, "status": planned.status, "reason": planned.reason}
     report.problems += [p for p in planned.problems if p not in report.problems]
-    if planned.status != pipeline.PLANNED:
-        report.outcome = "held" if planned.status == "held" else "no changes"
+    if planned.status != RunStatus.PLANNED:
+        report.outcome = "held" if planned.status == RunStatus.HELD else "no changes"
         report.changes = _entries(engine, planned.run_id)
         return report
     applied = pipeline.apply(engine, settings, planned.run_id, observe=_recorder(report.calls))

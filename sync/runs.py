@@ -16,15 +16,11 @@ from typing import Any
 from sqlalchemy import select
 from sqlmodel import Session
 
+from sync.audit.actors import approver_actor
 from sync.audit.log import record_event
 from sync.models import Run, utcnow
+from sync.statuses import ACCEPTED_RUNS, RunStatus
 
-RUNNING, SUCCEEDED, FAILED, HELD, APPROVED = "running", "succeeded", "failed", "held", "approved"
-# Plans (sync/pipeline.py): saved and waiting for an apply, or overtaken by a newer plan.
-PLANNED, SUPERSEDED = "planned", "superseded"
-REJECTED = "rejected"  # a held run someone refused: nothing of it is ever applied
-STATUSES = (RUNNING, SUCCEEDED, FAILED, HELD, APPROVED, REJECTED, PLANNED, SUPERSEDED)
-ACCEPTED = (SUCCEEDED, APPROVED)
 Applier = Callable[[Session, Run], tuple[Mapping[str, Any], Mapping[str, Any]]]
 Discarder = Callable[[Session, Run], int]  # drops a held run's work, returns how much
 
@@ -35,13 +31,13 @@ class RunError(Exception):
 
 def start_run(session: Session, kind: str, source: str | None, mode: str | None,
               details: Mapping[str, Any] | None = None) -> Run:
-    run = Run(kind=kind, source=source, mode=mode, status=RUNNING, details=dict(details or {}))
+    run = Run(kind=kind, source=source, mode=mode, status=RunStatus.RUNNING, details=dict(details or {}))
     session.add(run)
     session.flush()
     return run
 
 
-def finish_run(run: Run, status: str, counts: Mapping[str, Any] | None = None,
+def finish_run(run: Run, status: RunStatus, counts: Mapping[str, Any] | None = None,
                reason: str | None = None, details: Mapping[str, Any] | None = None) -> Run:
     run.status, run.reason, run.finished_at = status, reason, utcnow()
     if counts is not None:
@@ -70,7 +66,7 @@ def list_runs(session: Session, kind: str | None = None, status: str | None = No
 def last_accepted(session: Session, kind: str, source: str, mode: str | None = None,
                   before: int | None = None) -> Run | None:
     """The newest run of this kind and source that was applied (succeeded or approved)."""
-    query = (select(Run).where(Run.kind == kind, Run.source == source, Run.status.in_(ACCEPTED))
+    query = (select(Run).where(Run.kind == kind, Run.source == source, Run.status.in_(ACCEPTED_RUNS))
              .order_by(Run.id.desc()).limit(1))
     if mode is not None:
         query = query.where(Run.mode == mode)
@@ -87,21 +83,21 @@ def approve_run(session: Session, run_id: int, by: str, apply: Applier) -> Run:
     if not by.strip():
         raise RunError("say who approves: --by NAME")
     run = get_run(session, run_id)
-    if run.status != HELD:
+    if run.status != RunStatus.HELD:
         raise RunError(f"run {run_id} is {run.status}, not held: only held runs are approved")
     newer = session.scalars(select(Run.id).where(
         Run.kind == run.kind, Run.source == run.source, Run.id > run.id,
-        Run.status.in_(ACCEPTED))).first()
+        Run.status.in_(ACCEPTED_RUNS))).first()
     if newer is not None:
         raise RunError(f"run {newer} of {run.source} was applied after run {run_id} was held: approving "
                        f"{run_id} would roll its data back; import the current feed again instead")
-    record_event(session, actor=f"approver:{by.strip()}", action="run.approve",
+    record_event(session, actor=approver_actor(by), action="run.approve",
                  target={"type": "run", "id": run.id, "name": f"{run.kind} {run.source}"},
-                 before={"status": HELD}, after={"status": APPROVED},
+                 before={"status": RunStatus.HELD}, after={"status": RunStatus.APPROVED},
                  reason={"run": run.id, "held_because": run.reason}, run=run.id)
     counts, details = apply(session, run)
     run.approved_by, run.approved_at = by.strip(), utcnow()
-    return finish_run(run, APPROVED, counts, run.reason, details)
+    return finish_run(run, RunStatus.APPROVED, counts, run.reason, details)
 
 
 def reject_run(session: Session, run_id: int, by: str, reason: str, discard: Discarder) -> Run:
@@ -113,17 +109,17 @@ def reject_run(session: Session, run_id: int, by: str, reason: str, discard: Dis
     if not reason.strip():
         raise RunError("say why: --reason TEXT")
     run = get_run(session, run_id)
-    if run.status != HELD:
+    if run.status != RunStatus.HELD:
         raise RunError(f"run {run_id} is {run.status}, not held: only held runs can be rejected")
     discarded = discard(session, run)
-    record_event(session, actor=f"approver:{by.strip()}", action="run.reject",
+    record_event(session, actor=approver_actor(by), action="run.reject",
                  target={"type": "run", "id": run.id, "name": f"{run.kind} {run.source}"},
-                 before={"status": HELD}, after={"status": REJECTED, "discarded": discarded},
+                 before={"status": RunStatus.HELD}, after={"status": RunStatus.REJECTED, "discarded": discarded},
                  reason={"run": run.id, "rejected_because": reason.strip(), "held_because": run.reason},
                  run=run.id)
     rejected = {"by": by.strip(), "at": utcnow().isoformat(), "reason": reason.strip(),
                 "held_because": run.reason, "discarded": discarded}
-    return finish_run(run, REJECTED, reason=f"rejected by {by.strip()}: {reason.strip()}",
+    return finish_run(run, RunStatus.REJECTED, reason=f"rejected by {by.strip()}: {reason.strip()}",
                       details={"rejected": rejected})
 
 

@@ -12,11 +12,12 @@ from sync.models import Run
 from sync.plan.review import UnknownKind, by_kind, parse_kinds, review_entries, review_lines
 from sync.plan.state import applied_groups, applied_users
 from sync.plan.store import outbox_counts, plan_rows, reject_changes, row_dict
-from sync.runs import STATUSES, RunError, get_run, list_runs, reject_run, run_to_dict
+from sync.runs import RunError, get_run, list_runs, reject_run, run_to_dict
 from sync.sources.cli import attribute_map, report_run, store, user_errors
 from sync.sources.config import load_sources
 from sync.sources.importer import KIND as IMPORT
 from sync.sources.importer import approve_import, discard_held
+from sync.statuses import ChangeStatus, RunStatus
 
 json_option = click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 
@@ -27,7 +28,7 @@ def runs() -> None:
 
 
 @runs.command("list", help="The newest runs first.")
-@click.option("--status", type=click.Choice(STATUSES), default=None)
+@click.option("--status", type=click.Choice([s.value for s in RunStatus]), default=None)
 @click.option("--kind", default=None, help="import or plan.")
 @click.option("--source", default=None)
 @click.option("--limit", default=50, show_default=True, type=click.IntRange(1, 10_000))
@@ -54,14 +55,15 @@ def runs_list(status: str | None, kind: str | None, source: str | None, limit: i
 _PLAN_KINDS = (("creates", "create"), ("updates", "update"), ("reactivations", "reactivate"),
                ("deactivations", "deactivate"), ("group_creates", "group create"),
                ("membership_changes", "membership"), ("role_changes", "role"))
-_OUTCOMES = (("done", "applied"), ("failed", "failed"), ("pending", "pending"),
-             ("quarantined", "quarantined"), ("superseded", "superseded"), ("rejected", "rejected"))
+_OUTCOMES = ((ChangeStatus.DONE, "applied"), (ChangeStatus.FAILED, "failed"), (ChangeStatus.PENDING, "pending"),
+             (ChangeStatus.QUARANTINED, "quarantined"), (ChangeStatus.SUPERSEDED, "superseded"),
+             (ChangeStatus.REJECTED, "rejected"))
 
 
 def _summary(run: dict) -> str:
     if run["kind"] == "plan":
         return _plan_summary(run)
-    if run["status"] in ("held", "failed", "rejected"):
+    if run["status"] in (RunStatus.HELD, RunStatus.FAILED, RunStatus.REJECTED):
         return (run["reason"] or "")[:100]
     counts = run["counts"]
     return ", ".join(f"{k} {counts[k]}" for k in ("added", "changed", "rejected", "missing") if k in counts)
@@ -71,7 +73,7 @@ def _plan_summary(run: dict) -> str:
     counts = run["counts"]
     kinds = ", ".join(f"{label} {counts[k]}" for k, label in _PLAN_KINDS if counts.get(k))
     outbox = counts.get("outbox") or {}
-    if run["status"] == "held":
+    if run["status"] == RunStatus.HELD:
         outcome = f"{counts.get('total', 0)} held"
     elif outbox:
         outcome = ", ".join(f"{label} {outbox[k]}" for k, label in _OUTCOMES if outbox.get(k))

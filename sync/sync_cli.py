@@ -14,9 +14,10 @@ import click
 
 from sync.config import load_settings
 from sync.db import engine_for
-from sync.jobs import FAILED, SKIPPED, SyncOutcome, run_sync
+from sync.jobs import SyncOutcome, run_sync
 from sync.pipeline import PipelineError
 from sync.sources.errors import FeedError
+from sync.statuses import RunStatus, SyncStatus
 from sync.targets.errors import TargetError
 
 HELD_EXIT = 2
@@ -42,15 +43,15 @@ def sync_command(as_json: bool) -> None:
 
 
 def exit_code(outcome: SyncOutcome) -> int:
-    if outcome.status == FAILED:
+    if outcome.status == SyncStatus.FAILED:
         return 1
-    if outcome.plan.get("status") == "held" or any(i.status == "held" for i in outcome.imports):
+    if outcome.plan.get("status") == RunStatus.HELD or any(i.status == RunStatus.HELD for i in outcome.imports):
         return HELD_EXIT
     return 0
 
 
 def report(outcome: SyncOutcome) -> None:
-    if outcome.status == SKIPPED:
+    if outcome.status == SyncStatus.SKIPPED:
         click.echo("Another sync is running: skipped (only one runs at a time).")
         return
     for source in outcome.imports:
@@ -70,5 +71,5 @@ def report(outcome: SyncOutcome) -> None:
 def plan_line(plan: dict[str, Any]) -> str:
     shown = ", ".join(f"{k.replace('_', ' ')} {v}" for k, v in plan.get("counts", {}).items()
                       if isinstance(v, int) and v and not k.startswith("carried"))
-    held = f" — {plan.get('reason')}" if plan.get("status") == "held" else ""  # "held as run N: ..."
+    held = f" — {plan.get('reason')}" if plan.get("status") == RunStatus.HELD else ""  # "held as run N: ..."
     return f"Plan (run {plan.get('run_id')}): {plan.get('status')}{': ' + shown if shown else ''}{held}"

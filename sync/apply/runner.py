@@ -25,11 +25,19 @@ from sqlmodel import Session
 
 from sync.apply.execute import Effect, perform
 from sync.apply.progress import Progress
+from sync.audit.actors import APPLY, system_actor
 from sync.audit.log import record_event
 from sync.models import OutboxChange, Run, utcnow
-from sync.plan.store import DONE, FAILED, OPEN, QUARANTINED, retry_at
+from sync.plan.store import retry_at
 from sync.plan.values import KINDS
-from sync.targets import OutcomeUnknown, RateLimited, Target, TargetError, TargetUnavailable
+from sync.statuses import OPEN_CHANGES, ChangeStatus
+from sync.targets import (
+    OutcomeUnknown,
+    RateLimited,
+    Target,
+    TargetError,
+    TargetUnavailable,
+)
 
 log = logging.getLogger(__name__)
 
@@ -51,7 +59,7 @@ class Tally:
 def claim(session: Session, run_id: int, now: dt.datetime) -> OutboxChange | None:
     """The next due change of the run, locked for this transaction on PostgreSQL."""
     query = (select(OutboxChange)
-             .where(OutboxChange.run_id == run_id, OutboxChange.status.in_(OPEN),
+             .where(OutboxChange.run_id == run_id, OutboxChange.status.in_(OPEN_CHANGES),
                     or_(OutboxChange.next_attempt_at.is_(None), OutboxChange.next_attempt_at <= now))
              .order_by(OutboxChange.phase, OutboxChange.id).limit(1))
     if session.get_bind().dialect.name == "postgresql":
@@ -61,7 +69,7 @@ def claim(session: Session, run_id: int, now: dt.datetime) -> OutboxChange | Non
 
 def due_count(session: Session, run_id: int, now: dt.datetime) -> int:
     return len(list(session.scalars(select(OutboxChange.id).where(
-        OutboxChange.run_id == run_id, OutboxChange.status.in_(OPEN),
+        OutboxChange.run_id == run_id, OutboxChange.status.in_(OPEN_CHANGES),
         or_(OutboxChange.next_attempt_at.is_(None), OutboxChange.next_attempt_at <= now)))))
 
 
@@ -82,9 +90,9 @@ def apply_rows(engine: Engine, target: Target, run_id: int, worker: str, policy:
             break
         if outcome is None:
             break
-        applied += outcome == DONE
-        failed += outcome == FAILED
-        quarantined += outcome == QUARANTINED
+        applied += outcome == ChangeStatus.DONE
+        failed += outcome == ChangeStatus.FAILED
+        quarantined += outcome == ChangeStatus.QUARANTINED
         bar.step()
     bar.close()
     return Tally(applied, failed, quarantined, stopped)
@@ -95,7 +103,7 @@ class Unreachable(Exception):
 
 
 def _apply_next(engine: Engine, target: Target, run_id: int, worker: str, policy: Policy,
-                clock: Callable[[], dt.datetime]) -> str | None:
+                clock: Callable[[], dt.datetime]) -> ChangeStatus | None:
     with Session(engine, expire_on_commit=False) as session:
         row = claim(session, run_id, clock())
         if row is None:
@@ -109,15 +117,15 @@ def _apply_next(engine: Engine, target: Target, run_id: int, worker: str, policy
             if isinstance(exc, TargetUnavailable) and not isinstance(exc, OutcomeUnknown | RateLimited):
                 raise Unreachable(status) from exc
             return status
-        _mark(row, DONE, worker, clock())
+        _mark(row, ChangeStatus.DONE, worker, clock())
         row.done_at = row.claimed_at
         _audit(session, row, worker, effect, effect.outcome)
         session.commit()
-        return DONE
+        return ChangeStatus.DONE
 
 
 def record_failure(session: Session, row_id: int, worker: str, policy: Policy,
-                   exc: TargetError, now: dt.datetime | None = None) -> str:
+                   exc: TargetError, now: dt.datetime | None = None) -> ChangeStatus:
     """The call failed: count the attempt, schedule the retry or quarantine, and audit it,
     in a fresh transaction (the state changes of the failed attempt were rolled back).
     The rollback released the row, so another worker may have applied it meanwhile (or a
@@ -127,24 +135,24 @@ def record_failure(session: Session, row_id: int, worker: str, policy: Policy,
     if session.get_bind().dialect.name == "postgresql":
         query = query.with_for_update()
     row = session.scalars(query).one()
-    if row.status not in OPEN:
-        status = row.status
+    if row.status not in OPEN_CHANGES:
+        status = ChangeStatus(row.status)
         session.rollback()
         return status
     row.attempts += 1
     row.last_error = str(exc)[:1000]
-    status = QUARANTINED if row.attempts >= policy.max_attempts else FAILED
-    row.next_attempt_at = None if status == QUARANTINED else retry_at(now, row.attempts, policy.backoff_seconds)
+    status = ChangeStatus.QUARANTINED if row.attempts >= policy.max_attempts else ChangeStatus.FAILED
+    row.next_attempt_at = None if status == ChangeStatus.QUARANTINED else retry_at(now, row.attempts, policy.backoff_seconds)
     _mark(row, status, worker, now)
     log.warning("change %s failed (attempt %s): %s", row.name, row.attempts, row.last_error)
     _audit(session, row, worker, Effect(_subject(row), None, {"error": row.last_error,
                                                               "attempts": row.attempts}),
-           "failed" if status == FAILED else "quarantined")
+           "failed" if status == ChangeStatus.FAILED else "quarantined")
     session.commit()
     return status
 
 
-def _mark(row: OutboxChange, status: str, worker: str, now: dt.datetime) -> None:
+def _mark(row: OutboxChange, status: ChangeStatus, worker: str, now: dt.datetime) -> None:
     row.status, row.claimed_by, row.claimed_at = status, worker, now
 
 
@@ -155,7 +163,7 @@ def _subject(row: OutboxChange) -> dict[str, str]:
 
 def _audit(session: Session, row: OutboxChange, worker: str, effect: Effect, outcome: str) -> None:
     reason = {**row.reason, "change": row.name, "payload": row.payload}
-    record_event(session, actor=f"hr2bi apply ({worker})", action=KINDS[row.kind][0],
+    record_event(session, actor=system_actor(APPLY, worker), action=KINDS[row.kind][0],
                  target=dict(effect.target), before=effect.before, after=effect.after,
                  reason=reason, run=row.run_id, outcome=outcome)
 

@@ -1,6 +1,9 @@
-"""The compliance audit log's storage-independent core (issue 5, DESIGN.md "Audit log").
+"""The compliance audit log (issue 5, DESIGN.md "Audit log").
 
-Canonical JSON (RFC 8785), RFC 6962 Merkle hashing and proofs, Ed25519-signed checkpoints,
-and export bundles that ``hr2bi audit verify`` checks offline. No database access here:
-the events table and the emitters feed this package plain event dicts and leaf hashes.
+Writing it (``log``: events appended in the caller's transaction; ``record`` and
+``actors``: what each decision writes, and who it says acted), signing it (``store``,
+``checkpoint``, ``consistency``: checkpoints, kept once the log is proven to extend the last
+one), and the storage-independent core an auditor relies on offline: canonical JSON (RFC
+8785), RFC 6962 Merkle hashing and proofs, export bundles and their views, and
+``hr2bi audit verify``.
 """

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from sqlalchemy import select
 from sqlmodel import Session
 
+from sync.audit.actors import AUDIT, system_actor
 from sync.audit.errors import InvalidProof, LogRewritten
 from sync.audit.log import record_event
 from sync.audit.merkle import EMPTY_ROOT, consistency_proof, verify_consistency
@@ -24,7 +25,7 @@ from sync.models import AuditCheckpoint
 
 log = logging.getLogger("hr2bi.audit")
 ALERT = "audit.alert"
-_SYSTEM_ACTOR = "system:hr2bi"
+_SYSTEM_ACTOR = system_actor(AUDIT)
 
 
 @dataclass(frozen=True)

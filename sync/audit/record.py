@@ -1,8 +1,7 @@
 """What each kind of decision writes to the audit log (the emitters).
 
 Actions are ``<target type>.<verb>`` (``user.create``, ``group.patch``, ``token.revoke``);
-targets are ``{"type", "id", "name"}``; the actor is a token's name as ``token:<name>``,
-an importer's ``source:<name>`` or an approver's ``approver:<name>``.
+targets are ``{"type", "id", "name"}``; actors are written by ``sync.audit.actors``.
 """
 
 from __future__ import annotations
@@ -15,6 +14,7 @@ from sqlalchemy import select
 from sqlmodel import Session
 
 from scim.store import ScimWrite
+from sync.audit.actors import CONFIG, system_actor, token_actor
 from sync.audit.config_state import SettingsState, changed_names, settings_state
 from sync.audit.log import lock_log, record_event
 from sync.models import AuditEvent
@@ -24,7 +24,7 @@ def record_scim_write(session: Session, write: ScimWrite) -> None:
     """An identity provider's SCIM write, with the resource before and after."""
     record_event(
         session,
-        actor=f"token:{write.actor}" if write.actor else "token:unknown",
+        actor=token_actor(write.actor),
         action=f"{write.resource_type.lower()}.{write.action}",
         target={"type": write.resource_type.lower(), "id": write.resource_id, "name": write.name},
         before=write.before,
@@ -34,7 +34,8 @@ def record_scim_write(session: Session, write: ScimWrite) -> None:
 
 
 def record_token_change(session: Session, verb: str, name: str, scope: str, by: str) -> None:
-    """A token created or revoked: who can write to hr2bi is itself audited."""
+    """A token created or revoked: who can write to hr2bi is itself audited (``by``: the
+    operator's ``cli_actor``)."""
     record_event(
         session, actor=by, action=f"token.{verb}",
         target={"type": "token", "id": name, "name": name}, after={"scope": scope},
@@ -43,7 +44,7 @@ def record_token_change(session: Session, verb: str, name: str, scope: str, by: 
 
 
 CONFIG_CHANGE, TABLES_CHANGE = "config.change", "tables.change"
-SYSTEM_ACTOR = "system:hr2bi"  # the service noticed the change; who made it is the deploy's record
+SYSTEM_ACTOR = system_actor(CONFIG)  # the service noticed the change; who made it is the deploy's record
 
 
 def record_settings_changes(session: Session, settings: BaseModel, tables_version: str, *,

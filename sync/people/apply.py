@@ -4,7 +4,7 @@
 one person as HR sees them, linked to the identity provider's SCIM user that is them (the
 IdP's values are merged at read time, by ``sync.people.merged``, never stored); a person missing
 from a full feed counts an absence and leaves after ``absences_before_leaver`` of them; only
-people whose content hash changed are marked dirty for the planner.
+people whose content hash changed are marked dirty.
 """
 
 from __future__ import annotations

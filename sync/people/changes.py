@@ -1,7 +1,7 @@
 """What changed for each person whose content hash moved, as history events.
 
 Pure over plain values: the stored documents of the people concerned come in, the update
-rows and events go out in ``Outcome``. Every change marks the person dirty for the planner.
+rows and events go out in ``Outcome``. Every change marks the person dirty.
 """
 
 from __future__ import annotations

@@ -24,7 +24,7 @@ def people() -> None:
 
 @people.command("list", help="People by employee id, with their lifecycle state.")
 @click.option("--status", type=click.Choice(STATES), default=None, help="Only people in this state.")
-@click.option("--dirty", is_flag=True, default=None, help="Only people changed since the planner last looked.")
+@click.option("--dirty", is_flag=True, default=None, help="Only people an import added or changed (marked dirty).")
 @click.option("--limit", default=1000, show_default=True, type=click.IntRange(1, 1_000_000))
 @json_option
 @user_errors

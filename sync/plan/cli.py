@@ -15,6 +15,7 @@ import click
 from sync.config import load_settings
 from sync.db import engine_for, session_scope
 from sync.pipeline import (
+    EMPTY,
     ApplyResult,
     PipelineError,
     PlanResult,
@@ -27,6 +28,7 @@ from sync.plan.review import review_lines
 from sync.plan.store import plan_rows, row_dict
 from sync.rules.errors import RulesError
 from sync.runs import RunError
+from sync.statuses import RunStatus
 from sync.targets import TargetError
 
 json_option = click.option("--json", "as_json", is_flag=True, help="Print JSON.")
@@ -62,7 +64,7 @@ def plan_command(detailed_exitcode: bool, as_json: bool) -> None:
     settings, engine = _store()
     result = plan(engine, settings)
     _report_plan(engine, result, as_json)
-    if detailed_exitcode and result.status != "empty":
+    if detailed_exitcode and result.status != EMPTY:
         sys.exit(2)
 
 
@@ -74,7 +76,7 @@ def plan_command(detailed_exitcode: bool, as_json: bool) -> None:
 def reconcile_command(apply_now: bool, as_json: bool) -> None:
     settings, engine = _store()
     result = plan(engine, settings, reconcile=True)
-    if apply_now and result.status == "planned":
+    if apply_now and result.status == RunStatus.PLANNED:
         _report_apply(apply(engine, settings, result.run_id, progress=not as_json), as_json)
         return
     _report_plan(engine, result, as_json)
@@ -94,7 +96,7 @@ def apply_command(run_id: int | None, yes: bool, as_json: bool) -> None:
         result = plan_and_apply(engine, settings, progress=not as_json)
     else:
         planned = plan(engine, settings)
-        if planned.status != "planned":
+        if planned.status != RunStatus.PLANNED:
             result = planned
         else:
             _report_plan(engine, planned, False, exit_on_hold=False)
@@ -118,9 +120,9 @@ def _report_plan(engine: Any, result: PlanResult, as_json: bool, exit_on_hold: b
             click.echo(line)
         for problem in result.problems[:20]:
             click.echo(f"  problem: {problem}", err=True)
-        if result.status == "planned":
+        if result.status == RunStatus.PLANNED:
             click.echo(f"Apply it with: hr2bi apply --run {result.run_id}")
-    if result.status == "held" and exit_on_hold:
+    if result.status == RunStatus.HELD and exit_on_hold:
         sys.exit(2)
 
 

@@ -15,9 +15,10 @@ from typing import Any
 
 from sync.plan.render import why
 from sync.plan.values import KINDS, AppliedGroup, AppliedUser, key_of
+from sync.statuses import OPEN_CHANGES, ChangeStatus
 
 # Rows whose change has not reached the BI platform: the applied state is their before.
-UNAPPLIED = ("pending", "failed", "quarantined")
+UNAPPLIED = (*OPEN_CHANGES, ChangeStatus.QUARANTINED)
 SHOWN_MEMBERS = 3  # names listed in a membership change before "+N more"
 
 
@@ -77,7 +78,7 @@ def _line(entry: Mapping[str, Any]) -> str:
         person = person[: -len(subject) - 3]
     who = f"{subject} ({person})" if person and person != subject else subject
     status = entry["status"]
-    outcome = "" if status == "pending" else f"  <{status}{': ' + entry['last_error'] if entry.get('last_error') else ''}>"
+    outcome = "" if status == ChangeStatus.PENDING else f"  <{status}{': ' + entry['last_error'] if entry.get('last_error') else ''}>"
     return f"  {entry['kind']:<16} {who:<44} {entry['change']}{why(entry['kind'], entry['reason'])}{outcome}"
 
 

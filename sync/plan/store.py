@@ -19,10 +19,7 @@ from sqlmodel import Session
 
 from sync.models import OutboxChange
 from sync.plan.values import Change, Plan, key_of
-
-PENDING, DONE, FAILED, QUARANTINED, SUPERSEDED = "pending", "done", "failed", "quarantined", "superseded"
-REJECTED = "rejected"  # its run was rejected (``hr2bi runs reject``): never applied
-OPEN = (PENDING, FAILED)
+from sync.statuses import OPEN_CHANGES, ChangeStatus
 
 
 @dataclass(frozen=True)
@@ -46,7 +43,7 @@ def enqueue(session: Session, run_id: int, plan: Plan, *, everyone: bool = False
     rows, narrowed = [], set()
     for change in plan.changes:
         old = previous.get(change.name)
-        if old is not None and not everyone and old.status in OPEN:
+        if old is not None and not everyone and old.status in OPEN_CHANGES:
             change = keep_others(change, old.payload, in_scope)
             change, waiting = _leave_waiting(session, change, old)
             if waiting:
@@ -59,8 +56,8 @@ def enqueue(session: Session, run_id: int, plan: Plan, *, everyone: bool = False
         [r.id for r in previous.values() if r.id not in narrowed])
     # RETURNING: only the rows this statement changed (a worker may finish one meanwhile).
     touched = frozenset(session.scalars(
-        update(OutboxChange).where(stale, OutboxChange.status.in_(OPEN))
-        .values(status=SUPERSEDED).returning(OutboxChange.run_id)))
+        update(OutboxChange).where(stale, OutboxChange.status.in_(OPEN_CHANGES))
+        .values(status=ChangeStatus.SUPERSEDED).returning(OutboxChange.run_id)))
     session.add_all(rows)
     session.flush()
     return Enqueued(carried, touched)
@@ -109,13 +106,13 @@ def reject_changes(session: Session, run_id: int) -> int:
     """Discard a rejected run's queued changes, so no apply ever claims them; returns how
     many. Quarantined ones stay so: a later plan wanting them again keeps them quarantined."""
     return len(list(session.scalars(
-        update(OutboxChange).where(OutboxChange.run_id == run_id, OutboxChange.status.in_(OPEN))
-        .values(status=REJECTED).returning(OutboxChange.id))))
+        update(OutboxChange).where(OutboxChange.run_id == run_id, OutboxChange.status.in_(OPEN_CHANGES))
+        .values(status=ChangeStatus.REJECTED).returning(OutboxChange.id))))
 
 
 def open_count(session: Session, run_id: int) -> int:
     return len(list(session.scalars(select(OutboxChange.id).where(
-        OutboxChange.run_id == run_id, OutboxChange.status.in_(OPEN)))))
+        OutboxChange.run_id == run_id, OutboxChange.status.in_(OPEN_CHANGES)))))
 
 
 def outbox_row(run_id: int, change: Change) -> OutboxChange:
@@ -123,13 +120,13 @@ def outbox_row(run_id: int, change: Change) -> OutboxChange:
                         kind=change.kind, phase=change.phase, subject=change.subject,
                         payload=dict(change.payload),
                         reason={**change.reason.to_dict(), **({"downgrade": True} if change.downgrade else {})},
-                        status=PENDING)
+                        status=ChangeStatus.PENDING)
 
 
 def _carry_over(row: OutboxChange, old: OutboxChange, carried: dict[str, int]) -> None:
-    if old.status == QUARANTINED:
+    if old.status == ChangeStatus.QUARANTINED:
         if old.payload == row.payload:
-            row.status, row.attempts, row.last_error = QUARANTINED, old.attempts, old.last_error
+            row.status, row.attempts, row.last_error = ChangeStatus.QUARANTINED, old.attempts, old.last_error
             carried["quarantined"] += 1
         return
     row.attempts, row.next_attempt_at, row.last_error = old.attempts, old.next_attempt_at, old.last_error
@@ -142,7 +139,7 @@ def _unfinished(session: Session, names: list[str]) -> dict[str, OutboxChange]:
     for start in range(0, len(names), 500):
         query = (select(OutboxChange)
                  .where(OutboxChange.name.in_(names[start:start + 500]),
-                        OutboxChange.status.in_((*OPEN, QUARANTINED)))
+                        OutboxChange.status.in_((*OPEN_CHANGES, ChangeStatus.QUARANTINED)))
                  .order_by(OutboxChange.id))
         for row in session.scalars(query):
             found[row.name] = row

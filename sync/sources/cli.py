@@ -24,7 +24,7 @@ from sync.config import ConfigError, Settings, load_settings
 from sync.db import DatabaseUnavailable, engine_for
 from sync.models import Run
 from sync.rules import AttributeMap, RulesError, TableErrors, load_dir
-from sync.runs import HELD, RunError, run_to_dict
+from sync.runs import RunError, run_to_dict
 from sync.sources.api import fetch_feed
 from sync.sources.config import SourceConfig, load_sources
 from sync.sources.csvfeed import CsvOptions, csv_feed
@@ -32,6 +32,7 @@ from sync.sources.decoding import check_encoding
 from sync.sources.errors import FeedError, SourceConfigError
 from sync.sources.feed import FULL, INCREMENTAL, Feed
 from sync.sources.importer import ImportOptions, Progress, import_feed
+from sync.statuses import RunStatus
 
 F = TypeVar("F", bound=Callable[..., Any])
 ERRORS = (ConfigError, DatabaseUnavailable, FeedError, RunError, RulesError, AuditError)
@@ -152,7 +153,7 @@ def _run(engine: Engine, feed: Feed, amap: AttributeMap, options: ImportOptions,
     with progress_bar(len(feed.records), f"Importing {len(feed.records)} {feed.unit}s") as progress:
         run = import_feed(engine, feed, amap, options, progress)
     report_run(run, as_json)
-    if run.status == HELD:
+    if run.status == RunStatus.HELD:
         sys.exit(HELD_EXIT)
 
 
@@ -167,5 +168,5 @@ def report_run(run: Run, as_json: bool) -> None:
     click.echo("  " + ", ".join(f"{k.replace('_', ' ')} {counts[k]}" for k in shown if k in counts))
     if run.details.get("rejects_file"):
         click.echo(f"  rejected rows: {run.details['rejects_file']}")
-    if run.status == HELD:
+    if run.status == RunStatus.HELD:
         click.echo(f"HELD: {run.reason}", err=True)

@@ -27,17 +27,7 @@ from sync.people.apply import Policy, apply_feed
 from sync.people.changes import Decision
 from sync.people.snapshot import BATCH, CHUNK, PEOPLE, chunks
 from sync.rules import AttributeMap
-from sync.runs import (
-    FAILED,
-    HELD,
-    REJECTED,
-    SUCCEEDED,
-    approve_run,
-    finish_run,
-    hold_message,
-    last_accepted,
-    start_run,
-)
+from sync.runs import approve_run, finish_run, hold_message, last_accepted, start_run
 from sync.sources import audit
 from sync.sources.collector import collector_paused
 from sync.sources.errors import AlreadyImported
@@ -46,6 +36,7 @@ from sync.sources.fit import content_reasons, sample_ids
 from sync.sources.guard import Baseline, hold_reasons
 from sync.sources.rejects import write_rejects
 from sync.sources.validate import missing_columns, raw_employee_id, validate_records
+from sync.statuses import RunStatus
 
 KIND = "import"
 SHOWN_REJECTS = 200  # rejects kept in the run's details; the report file has them all
@@ -110,7 +101,7 @@ def import_feed(engine: Engine, feed: Feed, attribute_map: AttributeMap, options
         # the error goes on to the caller unchanged.
         # No checkpoint here: signing may be what failed, and the next run's covers this event.
         with session_scope(engine) as session:
-            run = finish_run(session.merge(run), FAILED, reason=str(exc) or type(exc).__name__)
+            run = finish_run(session.merge(run), RunStatus.FAILED, reason=str(exc) or type(exc).__name__)
             record_events(session, [audit.run_event(run, feed.origin, run.counts, audit.FAILURE, _first_line(run))])
         raise
 
@@ -168,11 +159,11 @@ def _check_ledger(session: Session, feed: Feed, options: ImportOptions) -> None:
     if seen is None:
         return
     run = session.get(Run, seen.run_id) if seen.run_id is not None else None
-    if run is not None and run.status == HELD:
+    if run is not None and run.status == RunStatus.HELD:
         raise AlreadyImported(
             f"{feed.origin}: the same content is held as run {run.id} of {feed.source}: approve it with "
             f"`hr2bi runs approve {run.id} --by NAME`, or use --force to read it again")
-    if run is not None and run.status == REJECTED:
+    if run is not None and run.status == RunStatus.REJECTED:
         raise AlreadyImported(
             f"{feed.origin}: the same content was rejected as run {run.id} of {feed.source} ({run.reason}): "
             "nothing to do (use --force to read it again)")
@@ -199,14 +190,14 @@ def _hold(session: Session, run: Run, feed: Feed, reasons: Sequence[str], option
     counts = {"records": len(feed.records), "rejected": len(feed.rejects)}
     details = _rejects_details(run, feed, list(feed.rejects), options)
     why = "; ".join(reasons) + ": nothing was imported; check the feed (approving imports it as it is)"
-    finish_run(run, HELD, counts, hold_message(run.id, why), details)
+    finish_run(run, RunStatus.HELD, counts, hold_message(run.id, why), details)
     record_events(session, [audit.hold_event(run, feed.origin, reasons)])
 
 
 def _apply(session: Session, run: Run, feed: Feed, attribute_map: AttributeMap, options: ImportOptions,
            progress: Progress | None) -> None:
     counts, details, decisions, rejects = _merge(session, run, feed, attribute_map, options, progress)
-    finish_run(run, SUCCEEDED, counts, None, details)
+    finish_run(run, RunStatus.SUCCEEDED, counts, None, details)
     _audit(session, run, feed, decisions, rejects)
 
 

@@ -61,7 +61,7 @@ def test_a_new_tables_version_is_one_tables_event(engine: Engine, database_url: 
     assert [e["action"] for e in events] == ["tables.change"]
     assert events[0]["before"] == {"tables_version": "sha256:aaa"}
     assert events[0]["after"] == {"tables_version": "sha256:bbb"}
-    assert events[0]["seq"] == 3 and events[0]["actor"] == "system:hr2bi"
+    assert events[0]["seq"] == 3 and events[0]["actor"] == "system:config"
 
 
 def test_a_changed_setting_is_named_with_its_old_and_new_value(engine: Engine, database_url: str) -> None:

@@ -62,7 +62,7 @@ def test_each_applied_change_is_one_event_with_its_actor_rows_and_tables_version
     assert len(creates) == len({r["Work Email"].lower() for r in rows})
     for event in creates:
         assert event.run_id == result.run_id and event.outcome == "applied"
-        assert event.actor.startswith("hr2bi apply")
+        assert event.actor.startswith("system:apply@")
         assert event.before is None and event.after["userName"] == event.target["userName"]
         assert event.reason["tables_version"].startswith("sha256:")
         assert "scope.yaml:3" in event.reason["rows"]  # why: the mapping rows that decided it

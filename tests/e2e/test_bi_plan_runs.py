@@ -16,7 +16,8 @@ from sqlalchemy.engine import Engine
 from sync import pipeline
 from sync.cli import main
 from sync.db import session_scope
-from sync.runs import STATUSES, get_run
+from sync.runs import get_run
+from sync.statuses import RunStatus
 
 
 def _people(rows: list[dict[str, str]], leaver: str) -> list[dict[str, str]]:
@@ -62,7 +63,7 @@ def test_runs_list_filters_plan_statuses_and_summarises_plans(
         assert result.exit_code == 0, result.output
         return result.output
 
-    assert {"planned", "superseded"} <= set(STATUSES)
+    assert {"planned", "superseded"} <= set(RunStatus)
     planned = json.loads(hr2bi("runs", "list", "--status", "planned", "--json"))
     assert [r["id"] for r in planned] == [second.run_id]
     superseded = json.loads(hr2bi("runs", "list", "--status", "superseded", "--kind", "plan", "--json"))
