@@ -75,14 +75,14 @@ def _leave_waiting(session: Session, change: Change, old: OutboxChange) -> tuple
     creating = {key_of(name) for name in session.scalars(
         select(OutboxChange.subject).where(OutboxChange.run_id == old.run_id,
                                            OutboxChange.kind == "user.create",
-                                           OutboxChange.status.in_(OPEN)))}
+                                           OutboxChange.status.in_(OPEN_CHANGES)))}
     waiting = [name for name in old.payload["add"] if key_of(name) in creating]
     if not waiting:
         return change, []
     held = {key_of(name) for name in waiting}
     payload = {**change.payload, "add": [n for n in change.payload["add"] if key_of(n) not in held]}
     # Only while still open: if its run applied it meanwhile, they were added there.
-    session.execute(update(OutboxChange).where(OutboxChange.id == old.id, OutboxChange.status.in_(OPEN))
+    session.execute(update(OutboxChange).where(OutboxChange.id == old.id, OutboxChange.status.in_(OPEN_CHANGES))
                     .values(payload={"add": waiting, "remove": []}))
     return replace(change, payload=payload), waiting
 
