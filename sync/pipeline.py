@@ -14,12 +14,10 @@ approved.
 
 from __future__ import annotations
 
-import json
 import os
 import socket
 from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass, field, replace
-from pathlib import Path
 from typing import Any
 
 import httpx
@@ -44,11 +42,8 @@ from sync.plan.values import AppliedUser, DesiredUser, Plan
 from sync.rules import Tables, load_dir
 from sync.runs import approve_run, finish_run, get_run, hold_message, start_run
 from sync.statuses import OPEN_CHANGES, ChangeStatus, RunStatus
-from sync.targets import Model, Target
-from sync.targets.calls import CallStats
-from sync.targets.omni import OmniTarget
-from sync.targets.sandbox.state import DEFAULT_SEED
-from sync.targets.scim import ScimTarget
+from sync.targets import Target
+from sync.targets.build import add_call_stats, connect, make_target
 
 KIND = "plan"
 EMPTY = "empty"  # a plan with nothing to change: its run succeeded, nothing reaches the BI platform
@@ -78,53 +73,6 @@ class ApplyResult:
     error: str | None = None  # why the apply stopped early (the BI platform unreachable)
     superseded: str | None = None  # a newer plan took over this one: nothing was applied
     rejected: str | None = None  # someone rejected this held plan: nothing is ever applied
-
-
-# --- The target ---------------------------------------------------------------------------
-
-
-def api_keys(settings: Settings) -> list[str]:
-    keys = [k.strip() for k in settings.bi_api_keys.get_secret_value().split(",") if k.strip()]
-    if not keys:
-        raise PipelineError("HR2BI_BI_API_KEYS is empty: give at least one BI API key")
-    return keys
-
-
-def configured_models(path: Path | None) -> list[Model]:
-    """Omni's API lists no models, so their ids come from a file (default: the sandbox's
-    seed, which matches the shipped mappings)."""
-    path = path or DEFAULT_SEED
-    try:
-        rows = json.loads(path.read_text(encoding="utf-8"))["models"]
-        return [Model(id=m["id"], name=m["name"], connection=m["connection"]) for m in rows if m.get("id")]
-    except (OSError, ValueError, KeyError, TypeError) as exc:
-        raise PipelineError(f"cannot read the BI models from {path}: {exc} "
-                            "(HR2BI_BI_MODELS_FILE: JSON with a models list of id, name, connection)") from exc
-
-
-def connect(settings: Settings) -> tuple[Target, CallStats, httpx.Client]:
-    """The configured target, the tally of what its calls cost, and its client (to close)."""
-    stats = CallStats()
-    http = httpx.Client(base_url=settings.bi_base_url, timeout=settings.bi_timeout)
-    keys = api_keys(settings)
-    if settings.bi_target == "scim":
-        return (ScimTarget(http, keys[0], requests_per_minute=settings.bi_rate_per_key, stats=stats),
-                stats, http)
-    return (OmniTarget(http, keys, models=configured_models(settings.bi_models_file),
-                       requests_per_minute=settings.bi_rate_per_key, stats=stats), stats, http)
-
-
-def add_call_stats(run: Run, stats: CallStats) -> None:
-    """Add what this process's calls cost to the run's counts (a run may be applied by
-    several processes, or again after a crash): /metrics sums them (sync/metrics.py)."""
-    counts = dict(run.counts)
-    for key, value in stats.as_counts().items():
-        counts[key] = int(counts.get(key, 0)) + value
-    run.counts = counts
-
-
-def make_target(settings: Settings) -> Target:
-    return connect(settings)[0]
 
 
 # --- Plan -----------------------------------------------------------------------------------

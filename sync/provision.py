@@ -34,6 +34,7 @@ from sync.rules.errors import PersonError
 from sync.rules.explain import explanation_to_dict
 from sync.rules.report import account_to_dict, render_explanation
 from sync.statuses import RunStatus
+from sync.targets import build
 
 
 @dataclass
@@ -134,7 +135,7 @@ def provision(engine: Engine, settings: Settings, key: str, *, dry_run: bool = F
 
 
 def _dry_run(engine: Engine, settings: Settings, tables: Tables, scope: Scope, report: Report) -> None:
-    target, _stats, http = pipeline.connect(settings)
+    target, _stats, http = build.connect(settings)
     try:
         with session_scope(engine) as session:
             plan, _inputs, users = pipeline.compute_plan(session, tables, target, scope)

@@ -30,6 +30,7 @@ from sync.rules.errors import RulesError
 from sync.runs import RunError
 from sync.statuses import RunStatus
 from sync.targets import TargetError
+from sync.targets.errors import TargetSetupError
 
 json_option = click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 
@@ -39,6 +40,8 @@ def user_errors(command: Callable[..., Any]) -> Callable[..., Any]:
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         try:
             return command(*args, **kwargs)
+        except TargetSetupError as exc:
+            raise click.ClickException(str(exc)) from exc
         except TargetError as exc:
             raise click.ClickException(
                 f"the BI platform did not answer as expected: {exc}. Check HR2BI_BI_BASE_URL and the "

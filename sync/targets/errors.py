@@ -3,9 +3,15 @@ the adapter that met them, with ``raise X(...) from exc``; callers catch these o
 
 from __future__ import annotations
 
+from sync.errors import UserError
 
-class TargetError(Exception):
+
+class TargetError(UserError):
     """Something went wrong talking to the BI platform."""
+
+
+class TargetSetupError(TargetError):
+    """The target cannot be built from the settings (no API key, an unreadable models file)."""
 
 
 class TargetUnavailable(TargetError):

@@ -48,6 +48,7 @@ from sync.plan.desired import Scope
 from sync.plan.values import Change, key_of
 from sync.push import users_touched
 from sync.rules import load_dir
+from sync.targets import build
 from sync.targets.calls import CallStats
 from sync.targets.omni import OmniTarget
 from sync.targets.sandbox.app import create_sandbox_app
@@ -164,7 +165,7 @@ class World:
     def connect(self, settings: Settings) -> tuple[OmniTarget, CallStats, httpx.Client]:
         stats = CallStats()
         http = httpx.Client(base_url="http://bi.test", transport=httpx.WSGITransport(app=self.bi))
-        return (OmniTarget(http, [KEY], models=pipeline.configured_models(settings.bi_models_file),
+        return (OmniTarget(http, [KEY], models=build.configured_models(settings.bi_models_file),
                            requests_per_minute=60000.0, stats=stats), stats, http)
 
     def _ok(self, response: Any) -> dict[str, Any]:

@@ -1,0 +1,62 @@
+"""Building the configured BI target from settings: its API keys, its models, its HTTP
+client, and the tally of what its calls cost (added to a run's counts)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import httpx
+
+from sync.config import Settings
+from sync.models import Run
+from sync.targets.base import Model, Target
+from sync.targets.calls import CallStats
+from sync.targets.errors import TargetSetupError
+from sync.targets.omni import OmniTarget
+from sync.targets.sandbox.state import DEFAULT_SEED
+from sync.targets.scim import ScimTarget
+
+
+def api_keys(settings: Settings) -> list[str]:
+    keys = [k.strip() for k in settings.bi_api_keys.get_secret_value().split(",") if k.strip()]
+    if not keys:
+        raise TargetSetupError("HR2BI_BI_API_KEYS is empty: give at least one BI API key")
+    return keys
+
+
+def configured_models(path: Path | None) -> list[Model]:
+    """Omni's API lists no models, so their ids come from a file (default: the sandbox's
+    seed, which matches the shipped mappings)."""
+    path = path or DEFAULT_SEED
+    try:
+        rows = json.loads(path.read_text(encoding="utf-8"))["models"]
+        return [Model(id=m["id"], name=m["name"], connection=m["connection"]) for m in rows if m.get("id")]
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        raise TargetSetupError(f"cannot read the BI models from {path}: {exc} "
+                            "(HR2BI_BI_MODELS_FILE: JSON with a models list of id, name, connection)") from exc
+
+
+def connect(settings: Settings) -> tuple[Target, CallStats, httpx.Client]:
+    """The configured target, the tally of what its calls cost, and its client (to close)."""
+    stats = CallStats()
+    http = httpx.Client(base_url=settings.bi_base_url, timeout=settings.bi_timeout)
+    keys = api_keys(settings)
+    if settings.bi_target == "scim":
+        return (ScimTarget(http, keys[0], requests_per_minute=settings.bi_rate_per_key, stats=stats),
+                stats, http)
+    return (OmniTarget(http, keys, models=configured_models(settings.bi_models_file),
+                       requests_per_minute=settings.bi_rate_per_key, stats=stats), stats, http)
+
+
+def add_call_stats(run: Run, stats: CallStats) -> None:
+    """Add what this process's calls cost to the run's counts (a run may be applied by
+    several processes, or again after a crash): /metrics sums them (sync/metrics.py)."""
+    counts = dict(run.counts)
+    for key, value in stats.as_counts().items():
+        counts[key] = int(counts.get(key, 0)) + value
+    run.counts = counts
+
+
+def make_target(settings: Settings) -> Target:
+    return connect(settings)[0]
