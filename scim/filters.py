@@ -2,7 +2,7 @@
 
 ``parse_filter`` turns filter text into a small frozen AST, using scim2-filter-parser for
 the grammar. Two consumers walk that AST: ``scim.query`` translates it into SQLAlchemy
-expressions for the store, and ``matches`` below evaluates it in Python against a plain
+expressions for the store, and ``scim.matching.matches`` evaluates it in Python against a plain
 mapping (a PATCH value-path target such as ``members[value eq "x"]``, or a person in the
 mapping tables). One condition language for the whole project.
 
@@ -16,11 +16,10 @@ Normalisation done here so the consumers stay simple:
 
 from __future__ import annotations
 
-import datetime as dt
 import json
 import re
 import uuid
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterator
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from typing import Any, Union
@@ -297,198 +296,3 @@ def _path(node: sfp.AttrPath, *, allow_sub: bool) -> AttrPath:
     if sub is not None and not allow_sub:
         raise InvalidFilter(f"unexpected sub-attribute {sub!r} before '['")
     return AttrPath(node.attr_name, sub, node.uri)
-
-
-# --- evaluation in Python ------------------------------------------------------------
-
-
-def matches(node: Node, item: Mapping[str, Any], case_exact: frozenset[str] = frozenset()) -> bool:
-    """Evaluate ``node`` against a mapping with SCIM semantics.
-
-    Attribute names are case-insensitive; strings compare case-insensitively unless their
-    (lower-cased) name is in ``case_exact``; a multi-valued attribute matches when any of
-    its values does; dates and numbers compare as dates and numbers.
-    """
-    if isinstance(node, And):
-        return matches(node.left, item, case_exact) and matches(node.right, item, case_exact)
-    if isinstance(node, Or):
-        return matches(node.left, item, case_exact) or matches(node.right, item, case_exact)
-    if isinstance(node, Not):
-        return not matches(node.expr, item, case_exact)
-    if isinstance(node, ValuePath):
-        elements = _as_list(lookup(item, AttrPath(node.path.attr, None, node.path.urn)))
-        return any(
-            isinstance(el, Mapping) and matches(node.filter, el, case_exact) for el in elements
-        )
-    values = _as_list(lookup(item, node.path))
-    exact = node.path.attr.lower() in case_exact or str(node.path).lower() in case_exact
-    if isinstance(node, Present):
-        return any(_present(v) for v in values)
-    if node.value is None:  # "eq null": has no value; "ne null": has one
-        present = any(_present(v) for v in values)
-        return present if node.op == "ne" else (node.op == "eq" and not present)
-    if node.op == "ne":
-        return not any(compare(v, "eq", node.value, exact) for v in values)
-    return any(compare(v, node.op, node.value, exact) for v in values)
-
-
-def lookup(item: Mapping[str, Any], path: AttrPath) -> Any:
-    """The value at ``path`` (attribute names case-insensitive); a list for multi-valued."""
-    container: Any = item
-    if path.urn is not None:
-        container = _get(item, path.urn)
-    value = _get(container, path.attr)
-    if path.sub is None:
-        return value
-    return [_get(v, path.sub) for v in _as_list(value)]
-
-
-def _get(container: Any, name: str) -> Any:
-    if not isinstance(container, Mapping):
-        return None
-    if name in container:
-        return container[name]
-    lowered = name.lower()
-    for key, value in container.items():
-        if isinstance(key, str) and key.lower() == lowered:
-            return value
-    return None
-
-
-def _as_list(value: Any) -> list[Any]:
-    if value is None:
-        return []
-    if isinstance(value, list | tuple | set | frozenset):
-        out: list[Any] = []
-        for v in value:
-            out.extend(_as_list(v) if isinstance(v, list) else [v])
-        return out
-    return [value]
-
-
-def _present(value: Any) -> bool:
-    if value is None or value == "" or value == [] or value == {}:
-        return False
-    if isinstance(value, Mapping):
-        return any(_present(v) for v in value.values())
-    return True
-
-
-def compare(actual: Any, op: str, expected: Any, case_exact: bool = False) -> bool:
-    """Compare one attribute value with a filter literal, by the attribute value's type."""
-    if actual is None:
-        return False
-    if isinstance(actual, bool) or isinstance(expected, bool):
-        if op != "eq":
-            return False
-        return _as_bool(actual) is expected if isinstance(expected, bool) else False
-    left, right = _coerce(actual, expected)
-    if left is None:
-        return False
-    if isinstance(left, str):
-        if not case_exact:
-            left, right = left.casefold(), right.casefold()
-        if op == "co":
-            return right in left
-        if op == "sw":
-            return left.startswith(right)
-        if op == "ew":
-            return left.endswith(right)
-    elif op in ("co", "sw", "ew"):
-        return False
-    return _ORDER[op](left, right)
-
-
-_ORDER = {
-    "eq": lambda a, b: a == b,
-    "gt": lambda a, b: a > b,
-    "ge": lambda a, b: a >= b,
-    "lt": lambda a, b: a < b,
-    "le": lambda a, b: a <= b,
-}
-
-
-def _as_bool(value: Any) -> bool | None:
-    if isinstance(value, bool):
-        return value
-    if isinstance(value, str) and value.strip().lower() in ("true", "false"):
-        return value.strip().lower() == "true"
-    return None
-
-
-def _coerce(actual: Any, expected: Any) -> tuple[Any, Any]:
-    """Bring both sides to one comparable type, led by the attribute's own type."""
-    try:
-        if isinstance(actual, dt.datetime):
-            return _aware(actual), _aware(parse_datetime(str(expected)))
-        if isinstance(actual, dt.date):
-            return actual, parse_datetime(str(expected)).date()
-        if isinstance(actual, int | float | Decimal):
-            return Decimal(str(actual)), Decimal(str(expected))
-    except (ValueError, InvalidOperation):
-        return None, None
-    return str(actual), str(expected)
-
-
-def _aware(value: dt.datetime) -> dt.datetime:
-    return value if value.tzinfo else value.replace(tzinfo=dt.timezone.utc)
-
-
-def parse_datetime(text: str) -> dt.datetime:
-    """ISO 8601 date or date-time (``Z`` accepted); naive values are taken as UTC."""
-    value = dt.datetime.fromisoformat(text.strip().replace("Z", "+00:00").replace("z", "+00:00"))
-    return _aware(value)
-
-
-# --- attribute paths (PATCH "path", attributes=, sortBy=) -----------------------------
-
-
-@dataclass(frozen=True)
-class Path:
-    """``[urn:]attr[.sub]``, ``[urn:]attr[filter][.sub]`` or a bare extension ``urn``."""
-
-    urn: str | None
-    attr: str | None
-    filter: Node | None = None
-    sub: str | None = None
-
-    def attr_path(self) -> AttrPath:
-        if self.attr is None:
-            raise InvalidFilter("the path names a whole schema, not an attribute")
-        return AttrPath(self.attr, self.sub, self.urn)
-
-
-_NAME = r"[A-Za-z$][A-Za-z0-9_$-]*"
-_HEAD = re.compile(rf"^({_NAME})(?:\.({_NAME}))?$")
-_TAIL = re.compile(rf"^\[(.*)\](?:\.({_NAME}))?$", re.DOTALL)
-
-
-def parse_path(text: str, schema_urns: Iterable[str]) -> Path:
-    """Parse a PATCH path (RFC 7644 3.5.2, ``PATH = attrPath / valuePath [subAttr]``).
-
-    ``schema_urns`` are the URNs this resource knows: a prefix matching one of them is
-    the attribute's schema, and a path equal to one names that whole extension.
-    Raises ``InvalidFilter``; callers turn it into ``invalidPath``.
-    """
-    text = (text or "").strip()
-    if not text:
-        raise InvalidFilter("the path is empty")
-    bracket = text.find("[")
-    head, tail = (text, "") if bracket < 0 else (text[:bracket], text[bracket:])
-    urn = None
-    for known in sorted(schema_urns, key=len, reverse=True):
-        if head.lower() == known.lower() and not tail:
-            return Path(known, None)
-        if head.lower().startswith(known.lower() + ":"):
-            urn, head = known, head[len(known) + 1:]
-            break
-    match = _HEAD.match(head)
-    if match is None:
-        raise InvalidFilter(f"{text!r} is not an attribute path")
-    attr, sub = match.group(1), match.group(2)
-    if not tail:
-        return Path(urn, attr, None, sub)
-    tail_match = _TAIL.match(tail)
-    if sub is not None or tail_match is None:
-        raise InvalidFilter(f"{text!r} is not a valid value path")
-    return Path(urn, attr, parse_filter(tail_match.group(1)), tail_match.group(2))

@@ -20,7 +20,9 @@ from collections.abc import Mapping
 from typing import Any
 
 from scim.errors import InvalidPath, InvalidSyntax, InvalidValue, Mutability, NoTarget
-from scim.filters import And, Compare, InvalidFilter, Node, Path, matches, parse_path
+from scim.filters import And, Compare, InvalidFilter, Node
+from scim.matching import matches
+from scim.paths import Path, parse_path
 from scim.schema import PATCH_OP, Attribute, ResourceType
 
 OPS = ("add", "replace", "remove")

@@ -20,9 +20,9 @@ from sqlalchemy import and_, false, func, literal, not_, or_, select, true
 from sqlalchemy.sql.elements import ColumnElement
 
 from scim.errors import InvalidFilter, ScimError
-from scim.filters import (
-    And, AttrPath, Compare, Node, Not, Or, Present, ValuePath, compare, parse_datetime, parse_path,
-)
+from scim.filters import And, AttrPath, Compare, Node, Not, Or, Present, ValuePath
+from scim.matching import compare, parse_datetime
+from scim.paths import parse_path
 from scim.schema import Attribute, ResourceType, group_type, user_type
 from sync.models import ScimGroup, ScimGroupMember, ScimUser, ScimUserValue
 from sync.names import fold, name_key

@@ -15,7 +15,9 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from scim.errors import InvalidSyntax, InvalidValue
-from scim.filters import InvalidFilter, parse_datetime, parse_path
+from scim.filters import InvalidFilter
+from scim.matching import parse_datetime
+from scim.paths import parse_path
 from scim.schema import Attribute, ResourceType, Schema
 from sync.names import has_invisible, name_key
 

@@ -15,7 +15,8 @@ from collections.abc import Callable, Mapping
 from decimal import Decimal
 from typing import Any
 
-from scim.filters import And, Compare, Node, Not, Or, Present, matches, parse_datetime
+from scim.filters import And, Compare, Node, Not, Or, Present
+from scim.matching import matches, parse_datetime
 
 Check = Callable[[Mapping[str, Any]], bool]
 _ORDER = {"eq": operator.eq, "gt": operator.gt, "ge": operator.ge, "lt": operator.lt, "le": operator.le}

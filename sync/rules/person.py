@@ -21,10 +21,17 @@ from decimal import Decimal
 from types import MappingProxyType
 from typing import Any
 
-from scim.filters import And, Present, ValuePath, lookup, matches
+from scim.filters import And, Present, ValuePath
+from scim.matching import lookup, matches
 from sync.rules.errors import PersonError
 from sync.rules.fields import AttributeMap, FieldSpec, ScimPath
-from sync.rules.values import Transform, ValueProblem, coerce, is_empty, split_text_steps
+from sync.rules.values import (
+    Transform,
+    ValueProblem,
+    coerce,
+    is_empty,
+    split_text_steps,
+)
 
 
 @dataclass(frozen=True)

@@ -8,14 +8,14 @@ rule sees it, and ``"7"`` must become ``7`` for ``security_level ge 5`` to compa
 from __future__ import annotations
 
 import datetime as dt
-import re
 import functools
+import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from scim.filters import parse_datetime
+from scim.matching import parse_datetime
 
 FIELD_TYPES = ("string", "date", "number", "bool", "list")
 TRANSFORMS = ("trim", "lower", "upper", "split", "map", "date")

@@ -8,7 +8,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from rules_tables import table_files
 
-from scim.filters import matches
+from scim.matching import matches
 from sync.rules import load_tables
 
 CONDITIONS = [

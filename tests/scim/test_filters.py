@@ -9,8 +9,17 @@ import pytest
 
 from scim.errors import InvalidFilter
 from scim.filters import (
-    And, AttrPath, Compare, Not, Or, Present, ValuePath, matches, parse_filter, parse_path,
+    And,
+    AttrPath,
+    Compare,
+    Not,
+    Or,
+    Present,
+    ValuePath,
+    parse_filter,
 )
+from scim.matching import matches
+from scim.paths import parse_path
 
 ENT = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"
 

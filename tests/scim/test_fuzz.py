@@ -26,7 +26,8 @@ from hypothesis import strategies as st
 from werkzeug.test import TestResponse
 
 from scim.errors import ERROR_SCHEMA, InvalidFilter
-from scim.filters import MAX_FILTER_DEPTH, Present, lookup, matches, parse_filter
+from scim.filters import MAX_FILTER_DEPTH, Present, parse_filter
+from scim.matching import lookup, matches
 from scim.schema import (
     BULK_REQUEST,
     ENTERPRISE_USER,

@@ -4,11 +4,10 @@ from __future__ import annotations
 
 from sqlalchemy import text
 from sqlalchemy.engine import Engine
+from sqlmodel import select
 
 from scim.filters import parse_filter
 from scim.query import user_translator
-from sqlmodel import select
-
 from sync.models import ScimUser
 
 
