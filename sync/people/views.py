@@ -1,7 +1,7 @@
 """People as the commands show them: plain dicts read from the identity store.
 
 HR people come from ``people``; people only an identity provider knows come from the one
-read model of SCIM users as people (``sync.plan.desired``), marked ``idp_only``. Given
+read model of SCIM users as people (``sync.people.merged``), marked ``idp_only``. Given
 the mapping tables, ``show_person`` also gives the merged person (HR and IdP, by
 ``fields.yaml``) and the account the tables give them, as ``mappings explain`` and
 ``hr2bi provision --dry-run`` do."""
@@ -9,16 +9,17 @@ the mapping tables, ``show_person`` also gives the merged person (HR and IdP, by
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from sqlalchemy import func, or_, select
 from sqlmodel import Session
 
 from sync.models import PersonEvent, ScimUser, ScimUserValue, StoredPerson
 from sync.names import name_key
-
-if TYPE_CHECKING:
-    from sync.rules import Tables
+from sync.people.document import json_value
+from sync.people.merged import Scope, idp_only_people, merged_people
+from sync.rules import PersonError, Tables, evaluate
+from sync.rules.report import account_to_dict
 
 IDP_STATES = {"active": True, "terminated": False}  # --status for an IdP-only person: their active flag
 
@@ -54,8 +55,6 @@ def _summary(person: StoredPerson) -> dict[str, Any]:
 
 
 def _idp_only(session: Session, tables: Tables) -> list[Any]:
-    from sync.plan.desired import idp_only_people
-
     return list(idp_only_people(session, tables.attribute_map, []))
 
 
@@ -120,9 +119,6 @@ def _idp_person(session: Session, key: str, tables: Tables) -> dict[str, Any] | 
 
 def _as_planned(session: Session, tables: Tables, people: frozenset[int], users: frozenset[str]) -> dict[str, Any]:
     """The person as the planner merges them and the account the tables give them."""
-    from sync.plan.desired import Scope, merged_people
-    from sync.rules import PersonError, evaluate
-    from sync.rules.report import account_to_dict
 
     problems: list[str] = []
     for m in merged_people(session, tables.attribute_map, Scope(people, users), problems):
@@ -139,7 +135,6 @@ def _as_planned(session: Session, tables: Tables, people: frozenset[int], users:
 
 
 def _json(values: dict[str, Any]) -> dict[str, Any]:
-    from sync.people.document import json_value
 
     return {k: json_value(v) for k, v in values.items()}
 
