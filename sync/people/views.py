@@ -155,8 +155,21 @@ def _hr_person(session: Session, person: StoredPerson) -> dict[str, Any]:
         "scim_user": ({"id": scim.id, "userName": scim.user_name, "active": scim.active,
                        "why": person.link_reason} if scim else None),
         "changed_at": _iso(person.changed_at), "created_at": _iso(person.created_at),
+        "scheduled": scheduled(person),
         "history": [{"at": _iso(e.at), "run": e.run_id, "event": e.event, "details": e.details} for e in events],
     }
+
+
+def scheduled(person: StoredPerson) -> list[dict[str, str]]:
+    """What is dated to happen to them with nothing else changing: the nightly sync reads
+    their export again on that day (``sync.sources.importer.dates_due``) and decides anew."""
+    if person.review_on is None:
+        return []
+    if person.lifecycle == "pre_hire":
+        return [{"on": person.review_on.isoformat(), "change": "provisioned (pre-hire lead before the start "
+                 f"date {person.fields.get('hire_date') or '?'})"}]
+    return [{"on": person.review_on.isoformat(),
+             "change": f"leaves (termination date {person.fields.get('termination_date') or '?'} has passed)"}]
 
 
 def _iso(value: Any) -> str | None:
