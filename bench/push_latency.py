@@ -239,7 +239,7 @@ def main() -> None:
         # The sample company first: a BI with a few hundred accounts, as in production (the
         # safety guard holds any deactivation while there are only a handful).
         outcome = run_sync(engine, settings)
-        print(f"sample company synced: {outcome.apply.get('applied', 0)} changes applied")
+        print(f"sample company synced: {outcome.apply.applied if outcome.apply else 0} changes applied")
         worker = start_worker(settings, tmp) if args.broker else None
         web_url = serve(create_app(settings, engine))
         mode = f"Celery worker via {args.broker.split('@')[-1]}" if args.broker else "embedded (in-process)"
