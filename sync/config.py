@@ -65,7 +65,7 @@ class Settings(BaseSettings):
                                  "and gunicorn wait on a silent client (a request not sent, a body stalled) "
                                  "before it closes the connection.")
     log_level: str = Field(default="INFO")
-    # The BI target (sync/pipeline.py); the defaults reach `hr2bi sandbox` as it starts.
+    # The BI target (sync/targets/build.py); the defaults reach `hr2bi sandbox` as it starts.
     bi_target: Literal["omni", "scim"] = Field(default="omni", description="omni, or any "
                                                "SCIM 2.0 BI platform (scim; no roles).")
     bi_base_url: str = Field(default="http://127.0.0.1:8010", description="Omni: "
@@ -83,7 +83,7 @@ class Settings(BaseSettings):
                                    "for this many or fewer (so one leaver on a tiny account goes through).")
     apply_max_attempts: int = Field(default=5, ge=1, description="Tries before a change is quarantined.")
     apply_backoff_seconds: float = Field(default=60.0, ge=0, description="First retry delay; doubles.")
-    # Tasks (sync/celery_app.py): no broker means the embedded mode, tasks run in-process.
+    # Tasks (sync/jobs/celery_app.py): no broker means the embedded mode, tasks run in-process.
     broker_url: str | None = Field(
         default=None,
         validation_alias=AliasChoices("BROKER_URL", "HR2BI_BROKER_URL", "broker_url"),

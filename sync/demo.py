@@ -26,7 +26,7 @@ from sqlalchemy import select
 from sqlalchemy.engine import Engine
 from werkzeug.serving import BaseWSGIServer, make_server
 
-from sync import jobs, pipeline
+from sync.apply.service import apply
 from sync.audit.checkpoint import (
     PRIVATE_KEY_FILE,
     PUBLIC_KEY_FILE,
@@ -38,8 +38,9 @@ from sync.audit.store import export
 from sync.audit.verify import verify_bundle
 from sync.config import Settings, load_settings
 from sync.db import engine_for, session_scope
+from sync.jobs.imports import import_source
 from sync.models import OutboxChange
-from sync.pipeline import PipelineError
+from sync.plan.service import PipelineError, PlanResult, plan
 from sync.sources.errors import FeedError
 from sync.statuses import RunStatus
 from sync.targets.errors import TargetError
@@ -158,7 +159,7 @@ def _first_sync(engine: Engine, settings: Settings, paths: DemoPaths, say: Say) 
     say("1. Import the HR export (examples/hr: Northwind, 301 people)")
     _import(engine, settings, say)
     say("2. Plan: what the BI platform must get")
-    planned = pipeline.plan(engine, settings)
+    planned = plan(engine, settings)
     _show_plan(engine, planned, say, limit=6)
     say("3. Apply it to the BI sandbox")
     _apply(engine, settings, planned, say, progress=True)
@@ -179,24 +180,24 @@ def _a_day_of_changes(engine: Engine, settings: Settings, paths: DemoPaths, say:
         change(rows)
         _write(paths.hr / EXPORT.format(n=number), header, rows)
         _import(engine, settings, say)
-        planned = pipeline.plan(engine, settings)
+        planned = plan(engine, settings)
         _show_plan(engine, planned, say)
         _apply(engine, settings, planned, say)
     say("\n   An identity provider (Okta) pushes a contractor to the SCIM endpoint")
     user_id = _scim_push(engine, settings)
-    planned = pipeline.plan(engine, settings, scim_users=[user_id])
+    planned = plan(engine, settings, scim_users=[user_id])
     _show_plan(engine, planned, say)
     _apply(engine, settings, planned, say)
 
 
 def _import(engine: Engine, settings: Settings, say: Say) -> None:
-    outcome = jobs.import_source(engine, settings, SOURCE)
+    outcome = import_source(engine, settings, SOURCE)
     if outcome.status != RunStatus.SUCCEEDED:
         raise DemoError(f"the demo's import {outcome.status}: {outcome.reason}")
     say(f"   import run {outcome.run_id}: {outcome.status}")
 
 
-def _show_plan(engine: Engine, planned: pipeline.PlanResult, say: Say, limit: int = 4) -> None:
+def _show_plan(engine: Engine, planned: PlanResult, say: Say, limit: int = 4) -> None:
     counts = {k: v for k, v in planned.counts.items() if v and k not in ("total", "active_accounts")}
     say(f"   plan run {planned.run_id}: {planned.status}  " +
         ", ".join(f"{k.replace('_', ' ')} {v}" for k, v in counts.items()))
@@ -209,12 +210,12 @@ def _show_plan(engine: Engine, planned: pipeline.PlanResult, say: Say, limit: in
         say(f"     ... and {len(rows) - limit} more (`hr2bi runs show {planned.run_id}`)")
 
 
-def _apply(engine: Engine, settings: Settings, planned: pipeline.PlanResult, say: Say,
+def _apply(engine: Engine, settings: Settings, planned: PlanResult, say: Say,
            progress: bool = False) -> None:
     if planned.status != RunStatus.PLANNED:
         say(f"   nothing to apply ({planned.status})")
         return
-    result = pipeline.apply(engine, settings, planned.run_id, progress=progress)
+    result = apply(engine, settings, planned.run_id, progress=progress)
     say(f"   applied {result.applied}, failed {result.failed} ({result.bi_calls} BI API calls)")
 
 

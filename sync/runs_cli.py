@@ -8,15 +8,17 @@ import click
 from sqlmodel import Session
 
 from sync.db import session_scope
+from sync.jobs.approve import approve
 from sync.models import Run
+from sync.plan.cli import report_approved_plan
+from sync.plan.cli import user_errors as plan_errors
 from sync.plan.review import UnknownKind, by_kind, parse_kinds, review_entries, review_lines
 from sync.plan.state import applied_groups, applied_users
 from sync.plan.store import outbox_counts, plan_rows, reject_changes, row_dict
 from sync.runs import RunError, get_run, list_runs, reject_run, run_to_dict
-from sync.sources.cli import attribute_map, report_run, store, user_errors
-from sync.sources.config import load_sources
+from sync.sources.cli import report_run, store, user_errors
 from sync.sources.importer import KIND as IMPORT
-from sync.sources.importer import approve_import, discard_held
+from sync.sources.importer import discard_held
 from sync.statuses import ChangeStatus, RunStatus
 
 json_option = click.option("--json", "as_json", is_flag=True, help="Print JSON.")
@@ -162,22 +164,15 @@ def _show_changes(counts: dict, kinds: dict[str, int], entries: list[dict], want
 @click.argument("run_id", type=int)
 @click.option("--by", "approver", required=True, help="Who approves (recorded on the run).")
 @json_option
+@plan_errors
 @user_errors
 def runs_approve(run_id: int, approver: str, as_json: bool) -> None:
     settings, engine = store()
-    with session_scope(engine) as session:
-        run = get_run(session, run_id)
-        kind, source = run.kind, run.source
-    if kind == "plan":  # a plan the BI writer's safety guard held (sync/pipeline.py)
-        from sync.plan.cli import approve_plan_command
-        approve_plan_command(settings, engine, run_id, approver, as_json)
-        return
-    if kind != IMPORT:
-        raise click.ClickException(f"run {run_id} is a {kind} run: only import and plan runs can be approved")
-    defaults, sources = load_sources()
-    options = sources[source].options if source in sources else defaults
-    run = approve_import(engine, run_id, approver, attribute_map(settings), options)
-    report_run(run, as_json)
+    result = approve(engine, settings, run_id, approver, progress=not as_json)
+    if isinstance(result, Run):  # an import
+        report_run(result, as_json)
+    else:  # a plan the BI writer's safety guard held (sync/plan/guard.py)
+        report_approved_plan(run_id, approver, result, as_json)
 
 
 @runs.command("reject", help="End a held run without applying it: its changes (or, for an import, its "

@@ -1,5 +1,5 @@
 """``hr2bi plan | apply | reconcile``: the BI writer's commands. Thin: parse, call
-:mod:`sync.pipeline`, print. Exit codes: 0 done, 1 error or changes left failing, 2 held (``plan --detailed-exitcode``:
+:mod:`sync.plan.service`, :mod:`sync.apply.service` or :mod:`sync.jobs`, print. Exit codes: 0 done, 1 error or changes left failing, 2 held (``plan --detailed-exitcode``:
 2 for any changes)."""
 
 from __future__ import annotations
@@ -12,19 +12,13 @@ from typing import Any
 
 import click
 
+from sync.apply.service import ApplyResult, apply
 from sync.config import load_settings
 from sync.db import engine_for, session_scope
-from sync.pipeline import (
-    EMPTY,
-    ApplyResult,
-    PipelineError,
-    PlanResult,
-    apply,
-    plan,
-    plan_and_apply,
-)
+from sync.jobs.plan_apply import plan_and_apply
 from sync.plan.render import plan_lines
 from sync.plan.review import review_lines
+from sync.plan.service import EMPTY, PipelineError, PlanResult, plan
 from sync.plan.store import plan_rows, row_dict
 from sync.rules.errors import RulesError
 from sync.runs import RunError
@@ -96,7 +90,7 @@ def apply_command(run_id: int | None, yes: bool, as_json: bool) -> None:
         _report_apply(apply(engine, settings, run_id, progress=not as_json), as_json)
         return
     if yes or as_json or not sys.stdin.isatty():
-        result = plan_and_apply(engine, settings, progress=not as_json)
+        result = plan_and_apply(engine, settings, progress=not as_json).last
     else:
         planned = plan(engine, settings)
         if planned.status != RunStatus.PLANNED:
@@ -152,11 +146,8 @@ def _report_apply(result: ApplyResult, as_json: bool) -> None:
         sys.exit(1)
 
 
-@user_errors
-def approve_plan_command(settings: Any, engine: Any, run_id: int, approver: str, as_json: bool) -> None:
-    """``hr2bi runs approve ID --by NAME`` for a held plan: apply it, audit the approval."""
-    from sync.pipeline import approve_plan
-    result = approve_plan(engine, settings, run_id, approver, progress=not as_json)
+def report_approved_plan(run_id: int, approver: str, result: ApplyResult, as_json: bool) -> None:
+    """``hr2bi runs approve ID --by NAME`` for a held plan: what its apply did."""
     if not as_json:
         click.echo(f"Run {run_id} approved by {approver}.")
     _report_apply(result, as_json)
@@ -171,8 +162,8 @@ def approve_plan_command(settings: Any, engine: Any, run_id: int, approver: str,
 @json_option
 @user_errors
 def provision_command(person: str, dry_run: bool, as_json: bool) -> None:
+    from sync.jobs.on_demand import provision
     from sync.people.views import PersonNotFound
-    from sync.provision import provision
 
     settings, engine = _store()
     try:

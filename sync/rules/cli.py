@@ -190,9 +190,9 @@ def _people_from_store(tables: Tables, key: str | None) -> list[Person]:
     try:
         from sync.config import ConfigError, load_settings
         from sync.db import DatabaseUnavailable, engine_for, session_scope
+        from sync.jobs.on_demand import find
         from sync.people.views import PersonNotFound
         from sync.plan.desired import Scope, merged_people
-        from sync.provision import find
     except ImportError as exc:
         raise click.ClickException(f"the identity store is not available ({exc}); use a JSON file instead") from exc
     problems: list[str] = []
