@@ -9,13 +9,14 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
 from scim.service import ScimConfig, register
+from sync.audit.record import record_scim_write
 from sync.config import Settings, load_settings
 from sync.db import engine_for
-from sync.audit.record import record_scim_write
+from sync.errors import or_exit
 from sync.health import blueprint as health
 from sync.jobs.push import chain, scim_write_hook
-from sync.people.linking import relink_on_write
 from sync.metrics import install as install_metrics
+from sync.people.linking import relink_on_write
 from sync.tokens import authenticate
 
 
@@ -58,5 +59,6 @@ def _actor(engine: Engine, secret: str, scope: str) -> str | None:
 
 
 def wsgi_app() -> Flask:
-    """Entry point for gunicorn: ``gunicorn 'sync.web:wsgi_app()'``."""
-    return create_app()
+    """Entry point for gunicorn: ``gunicorn 'sync.web:wsgi_app()'``. A configuration or
+    database error is one line and exit 1 (with ``--preload``, before any worker forks)."""
+    return or_exit("web", create_app)

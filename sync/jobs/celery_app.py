@@ -24,6 +24,7 @@ from sqlalchemy.engine import Engine
 
 from sync.config import ConfigError, Settings, load_settings
 from sync.db import make_engine
+from sync.errors import or_exit
 
 QUEUE = "hr2bi"
 SYNC_TASK = "hr2bi.sync"
@@ -111,13 +112,13 @@ def resources(celery: Celery) -> Resources:
 
 def require_broker(**_: Any) -> None:
     """A worker or beat without a broker would consume or fill a queue nobody shares."""
-    if load_settings().broker_url is None:
+    if or_exit("celery", load_settings).broker_url is None:
         raise SystemExit("BROKER_URL is not set: a worker and beat need Redis (redis://...) or "
                          "RabbitMQ (amqp://...); without one, run `hr2bi sync` from cron instead")
 
 
 # The worker's and beat's app (``celery -A sync.jobs.celery_app ...``): configured lazily.
 app = Celery("hr2bi", include=["sync.jobs.tasks"])
-app.add_defaults(lambda: celery_config(load_settings()))
+app.add_defaults(lambda: or_exit("celery", lambda: celery_config(load_settings())))
 signals.celeryd_init.connect(require_broker)
 signals.beat_init.connect(require_broker)

@@ -61,8 +61,8 @@ def _env_file(path: Path, values: dict[str, str | None]) -> Path:
     return path
 
 
-def _honcho(tmp: Path, env_file: Path, name: str) -> Process:
-    return Process([str(VENV_BIN / "honcho"), "-e", str(env_file), "start"], tmp / f"{name}.log",
+def _honcho(tmp: Path, env_file: Path, name: str, *processes: str) -> Process:
+    return Process([str(VENV_BIN / "honcho"), "-e", str(env_file), "start", *processes], tmp / f"{name}.log",
                    _bare_environment(), REPO)
 
 
@@ -141,3 +141,25 @@ def test_the_procfile_starts_as_written_and_a_push_reaches_the_bi(
         for process in ("web", "worker", "beat"):
             assert re.search(rf"^\S+ {process}\.1\s+\|", output, re.MULTILINE), f"{process} never ran:\n{output}"
         assert not re.search(r"exec: \S+: not found", output) and "Traceback" not in output, output[-4000:]
+@pytest.mark.parametrize("process", ["web", "worker", "beat"])
+def test_a_configuration_error_is_one_line_in_every_process(tmp_path: Path, checkout_venv: Path,
+                                                             process: str) -> None:
+    # One process at a time (`honcho start web`): honcho stops the others as soon as one exits.
+    env_file = _env_file(tmp_path / "broken.env", {
+        "DATABASE_URL": f"sqlite:///{tmp_path / 'hr2bi.db'}", "BROKER_URL": "redis://127.0.0.1:1/0",
+        "HR2BI_SYNC_SCHEDULE": "every night", "PORT": str(free_port()), "WEB_CONCURRENCY": "1",
+        "PROMETHEUS_MULTIPROC_DIR": str(tmp_path / "metrics"),
+        "BEAT_SCHEDULE_FILE": str(tmp_path / "celerybeat-schedule"),
+    })
+    honcho = _honcho(tmp_path, env_file, "honcho", process)
+    try:
+        honcho.popen.wait(timeout=90)  # the process stops at once, so honcho does
+    except subprocess.TimeoutExpired:
+        pytest.fail("honcho kept running with a broken configuration:\n" + _stop(honcho)[-4000:])
+    output = _stop(honcho)
+    said = [line.split("|", 1)[1].strip() for line in output.splitlines()
+            if re.match(rf"^\S+ {process}\.1\s+\|", line)]
+    assert "Traceback" not in output, output[-6000:]
+    errors = [line for line in said if "sync_schedule" in line]
+    assert len(errors) == 1 and "invalid configuration" in errors[0], output[-4000:]
+    assert re.search(rf"{process}\.1 stopped \(rc=1\)", output), output[-2000:]
