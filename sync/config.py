@@ -21,10 +21,12 @@ from pydantic_settings import (
     TomlConfigSettingsSource,
 )
 
+from sync.errors import UserError
+
 DEFAULT_CONFIG_FILE = "hr2bi.toml"
 
 
-class ConfigError(Exception):
+class ConfigError(UserError):
     """The configuration is unusable; the message says which setting and why."""
 
 

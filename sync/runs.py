@@ -18,6 +18,7 @@ from sqlmodel import Session
 
 from sync.audit.actors import approver_actor
 from sync.audit.log import record_event
+from sync.errors import UserError
 from sync.models import Run, utcnow
 from sync.statuses import ACCEPTED_RUNS, RunStatus
 
@@ -25,7 +26,7 @@ Applier = Callable[[Session, Run], tuple[Mapping[str, Any], Mapping[str, Any]]]
 Discarder = Callable[[Session, Run], int]  # drops a held run's work, returns how much
 
 
-class RunError(Exception):
+class RunError(UserError):
     """A run cannot be found or approved; the message says why and what to do."""
 
 

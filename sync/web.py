@@ -11,6 +11,7 @@ from sqlmodel import Session
 from scim.service import ScimConfig, register
 from sync.config import Settings, load_settings
 from sync.db import DatabaseUnavailable, check_connection, engine_for
+from sync.audit.api import blueprint as audit_api
 from sync.audit.record import record_scim_write
 from sync.celery_app import broker_problem, scim_write_hook
 from sync.people.linking import relink_on_write
@@ -42,7 +43,7 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
         on_write=chain(record_scim_write, relink_on_write, *filter(None, [scim_write_hook(settings, engine)])),
     ))
 
-    app.register_blueprint(__import__("sync.audit.api", fromlist=["blueprint"]).blueprint)
+    app.register_blueprint(audit_api)
 
     @app.get("/healthz")
     def healthz():  # type: ignore[no-untyped-def]

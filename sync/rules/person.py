@@ -24,7 +24,13 @@ from typing import Any
 from scim.filters import And, Present, ValuePath, lookup, matches
 from sync.rules.errors import PersonError
 from sync.rules.fields import AttributeMap, FieldSpec, ScimPath
-from sync.rules.values import Transform, ValueProblem, coerce, is_empty, split_text_steps
+from sync.rules.values import (
+    Transform,
+    ValueProblem,
+    coerce,
+    is_empty,
+    split_text_steps,
+)
 
 
 @dataclass(frozen=True)
@@ -63,6 +69,14 @@ def person_from_scim(resource: Mapping[str, Any], attribute_map: AttributeMap) -
             raws = [_scim_value(resource, path, spec.type == "list") for path in spec.idp_paths]
             values[spec.name] = _typed(spec, _combine(spec, raws))
     return _with_defaults(values, _sources(values, "idp"), attribute_map)
+
+
+def person_from_document(document: Mapping[str, Any], attribute_map: AttributeMap) -> Person:
+    """A person from a ``--person`` file's object: a SCIM User resource (it names its
+    schemas or has a userName), else plain person fields."""
+    if "schemas" in document or "userName" in document:
+        return person_from_scim(document, attribute_map)
+    return person_from_values(document, attribute_map)
 
 
 def person_from_values(values: Mapping[str, Any], attribute_map: AttributeMap) -> Person:

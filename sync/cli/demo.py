@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import click
 from sqlalchemy import select
 from sqlalchemy.engine import Engine
 from werkzeug.serving import BaseWSGIServer, make_server
@@ -33,16 +34,14 @@ from sync.audit.checkpoint import (
     generate_key_files,
     load_public_key,
 )
-from sync.audit.errors import AuditError
 from sync.audit.store import export
 from sync.audit.verify import verify_bundle
 from sync.config import Settings, load_settings
 from sync.db import engine_for, session_scope
+from sync.errors import UserError
 from sync.models import OutboxChange
 from sync.pipeline import PipelineError
-from sync.sources.errors import FeedError
 from sync.statuses import RunStatus
-from sync.targets.errors import TargetError
 from sync.targets.sandbox.app import create_sandbox_app
 from sync.targets.sandbox.limits import SandboxConfig, keys_of
 from sync.targets.sandbox.state import SandboxStore, load_seed
@@ -55,11 +54,8 @@ EXPORT = "northwind_workers_{n:02d}.csv"
 Say = Callable[[str], None]
 
 
-class DemoError(Exception):
+class DemoError(UserError):
     """The demo cannot go on; the message says why and what to do."""
-
-
-FAILURES = (DemoError, AuditError, PipelineError, TargetError, FeedError, OSError)
 
 
 @dataclass(frozen=True)
@@ -312,3 +308,21 @@ def _leave(rows: list[dict[str, str]], today: str) -> None:
 def _rehire(rows: list[dict[str, str]], today: str) -> None:
     gone = next(r for r in rows if r["Worker Status"] == "Terminated")
     gone.update({"Worker Status": "Active", "Hire Date": today, "Termination Date": ""})
+
+
+# --- the command -----------------------------------------------------------------------------
+
+@click.command(help="The whole flow on embedded defaults, in its own directory: the BI sandbox, "
+                    "the sample company imported, planned and applied, a day of changes, the "
+                    "audit log exported and verified. Re-runnable: --dir is wiped at the start.")
+@click.option("--dir", "root", default="demo-data", show_default=True,
+              type=click.Path(file_okay=False, path_type=Path), help="The demo's own directory.")
+@click.option("--serve", is_flag=True, help="Then serve the SCIM endpoint (pushes reach the sandbox).")
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=8000, show_default=True, type=click.IntRange(1, 65535))
+def demo(root: Path, serve: bool, host: str, port: int) -> None:
+    keep = (lambda result: serve_scim(result, host, port, click.echo)) if serve else None
+    try:
+        run_demo(root, click.echo, keep=keep)
+    except (UserError, PipelineError, OSError) as exc:  # PipelineError: until it is a UserError
+        raise click.ClickException(f"the demo stopped: {exc}") from exc
