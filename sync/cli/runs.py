@@ -11,17 +11,10 @@ from sync.cli.plan import report_approved_plan
 from sync.cli.store import attribute_map, store
 from sync.db import session_scope
 from sync.models import Run
-from sync.plan.review import (
-    UnknownKind,
-    by_kind,
-    parse_kinds,
-    review_entries,
-    review_lines,
-)
-from sync.plan.state import applied_groups, applied_users
-from sync.plan.store import outbox_counts, plan_rows, reject_changes, row_dict
+from sync.plan.review import UnknownKind, parse_kinds, review_lines
+from sync.plan.store import plan_review, reject_plan
 from sync.runs import RunError, get_run, list_runs, reject_run, run_to_dict
-from sync.sources.config import load_sources
+from sync.sources.config import source_options
 from sync.sources.importer import KIND as IMPORT
 from sync.sources.importer import approve_import, discard_held
 from sync.statuses import ChangeStatus, RunStatus
@@ -106,7 +99,7 @@ def runs_show(run_id: int, kinds: tuple[str, ...], limit: int | None, as_json: b
     _settings, engine = store()
     with session_scope(engine) as session:
         found = get_run(session, run_id)
-        changes = _changes(session, found, wanted) if found.kind == "plan" else None
+        changes = plan_review(session, found.id, wanted) if found.kind == "plan" else None
         run = run_to_dict(found)
     limit = (None if as_json else SHOWN_CHANGES) if limit is None else limit or None
     if as_json:
@@ -116,12 +109,6 @@ def runs_show(run_id: int, kinds: tuple[str, ...], limit: int | None, as_json: b
     _show_run(run)
     if changes is not None:
         _show_changes(run["counts"], *changes, wanted, limit)
-
-
-def _changes(session: Session, run: Run, kinds: tuple[str, ...]) -> tuple[dict[str, int], list[dict]]:
-    """The plan's changes by kind, and those of ``kinds`` (all without) as review entries."""
-    rows = [row_dict(r) for r in plan_rows(session, run.id)]
-    return by_kind(rows), review_entries(rows, applied_users(session), applied_groups(session), kinds)
 
 
 def _show_run(run: dict) -> None:
@@ -176,9 +163,7 @@ def runs_approve(run_id: int, approver: str, as_json: bool) -> None:
         return
     if kind != IMPORT:
         raise click.ClickException(f"run {run_id} is a {kind} run: only import and plan runs can be approved")
-    defaults, sources = load_sources()
-    options = sources[source].options if source in sources else defaults
-    run = approve_import(engine, run_id, approver, attribute_map(settings), options)
+    run = approve_import(engine, run_id, approver, attribute_map(settings), source_options(source))
     report_run(run, as_json)
 
 
@@ -203,9 +188,7 @@ def runs_reject(run_id: int, rejecter: str, reason: str, as_json: bool) -> None:
 def _discard(session: Session, run: Run) -> int:
     """What a rejection drops: a plan's queued changes, an import's held records."""
     if run.kind == "plan":
-        discarded = reject_changes(session, run.id)
-        run.counts = {**run.counts, "outbox": outbox_counts(session, run.id)}
-        return discarded
+        return reject_plan(session, run)
     if run.kind == IMPORT:
         return discard_held(session, run)
     raise RunError(f"run {run.id} is a {run.kind} run: only import and plan runs can be rejected")
