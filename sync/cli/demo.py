@@ -46,7 +46,6 @@ from sync.targets.sandbox.app import create_sandbox_app
 from sync.targets.sandbox.limits import SandboxConfig, keys_of
 from sync.targets.sandbox.state import SandboxStore, load_seed
 from sync.tokens import create_token
-from sync.web import create_app
 
 SAMPLE = Path("examples/hr/northwind_workers.csv")
 SOURCE = "northwind"
@@ -216,6 +215,9 @@ def _apply(engine: Engine, settings: Settings, planned: pipeline.PlanResult, say
 
 def _scim_push(engine: Engine, settings: Settings) -> str:
     """A real SCIM request through the web app, as Okta sends it."""
+    # The web app (Celery, metrics) is imported only when the demo runs: not by `hr2bi --help`.
+    from sync.web import create_app
+
     with session_scope(engine) as session:
         token = create_token(session, "okta-demo", "scim")
     client = create_app(settings, engine).test_client()
@@ -256,6 +258,7 @@ def _next_steps(paths: DemoPaths, say: Say) -> None:
 def serve_scim(result: DemoResult, host: str, port: int, say: Say) -> None:
     """Serve the demo's SCIM endpoint; each push is provisioned to the sandbox in-process."""
     from sync.serving import serve_dev
+    from sync.web import create_app
 
     with session_scope(result.engine) as session:
         token = create_token(session, f"demo-{dt.datetime.now():%H%M%S%f}", "scim")

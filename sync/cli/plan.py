@@ -24,7 +24,6 @@ from sync.pipeline import (
 from sync.plan.render import plan_lines
 from sync.plan.review import review_lines
 from sync.plan.store import plan_rows, row_dict
-from sync.provision import provision
 from sync.statuses import RunStatus
 
 
@@ -136,6 +135,9 @@ def report_approved_plan(settings: Any, engine: Any, run_id: int, approver: str,
 @click.option("--dry-run", is_flag=True, help="Plan only: nothing is written or sent to the BI platform.")
 @json_option
 def provision_command(person: str, dry_run: bool, as_json: bool) -> None:
+    # Only this command needs sync.provision: `hr2bi --help` does not load it.
+    from sync.provision import provision
+
     settings, engine = store()
     report = provision(engine, settings, person, dry_run=dry_run)
     if as_json:
