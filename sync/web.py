@@ -9,6 +9,7 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
 from scim.service import ScimConfig, register
+from sync.audit.api import blueprint as audit_api
 from sync.audit.record import record_scim_write
 from sync.config import Settings, load_settings
 from sync.db import engine_for
@@ -43,7 +44,7 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
         on_write=chain(record_scim_write, relink_on_write, *filter(None, [scim_write_hook(settings, engine)])),
     ))
 
-    app.register_blueprint(__import__("sync.audit.api", fromlist=["blueprint"]).blueprint)
+    app.register_blueprint(audit_api)
 
     app.register_blueprint(health)
     install_metrics(app, engine)

@@ -14,6 +14,7 @@ from typing import Any
 from sqlalchemy import func, or_, select
 from sqlmodel import Session
 
+from sync.errors import UserError
 from sync.models import PersonEvent, ScimUser, ScimUserValue, StoredPerson
 from sync.names import name_key
 from sync.people.document import json_value
@@ -24,7 +25,7 @@ from sync.rules.report import account_to_dict
 IDP_STATES = {"active": True, "terminated": False}  # --status for an IdP-only person: their active flag
 
 
-class PersonNotFound(LookupError):
+class PersonNotFound(UserError, LookupError):
     """No person has this employee id or email."""
 
 

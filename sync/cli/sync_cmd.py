@@ -6,37 +6,35 @@ Exit status: 0 done (or skipped: another sync is running), 1 failed (the runs sa
 
 from __future__ import annotations
 
-import json
 import sys
 
 import click
 
+from sync.cli.output import json_option, print_json
 from sync.config import load_settings
 from sync.db import engine_for
+from sync.errors import UserError
 from sync.jobs.nightly import run_sync
 from sync.jobs.results import SyncOutcome
-from sync.plan.service import PipelineError, PlanResult
-from sync.sources.errors import FeedError
+from sync.plan.service import PlanResult
 from sync.statuses import RunStatus, SyncStatus
-from sync.targets.errors import TargetError
 
 HELD_EXIT = 2
-ERRORS = (PipelineError, FeedError, TargetError)
 
 
 @click.command("sync", help="Import every configured source ([sources] of hr2bi.toml), plan, and apply: "
                             "the nightly job, run here and now. Only one sync runs at a time: "
                             "a second one, here or on a worker, is skipped.")
-@click.option("--json", "as_json", is_flag=True, help="Print the outcome as JSON.")
+@json_option
 def sync_command(as_json: bool) -> None:
     settings = load_settings()
     engine = engine_for(settings)
     try:
         outcome = run_sync(engine, settings, progress=not as_json)
-    except ERRORS as exc:
+    except UserError as exc:
         raise click.ClickException(f"sync failed: {exc}") from exc
     if as_json:
-        click.echo(json.dumps(outcome.as_dict(), indent=2, default=str))
+        print_json(outcome.as_dict())
     else:
         report(outcome)
     sys.exit(exit_code(outcome))
