@@ -104,6 +104,8 @@ def _render(person: dict[str, Any]) -> None:
         click.echo(f"    attributes: {', '.join(f'{k}={v}' for k, v in account['attributes'].items()) or '-'}")
     for problem in person.get("problems") or ():
         click.echo(f"  problem: {problem}")
+    for due in person.get("scheduled") or ():
+        click.echo(f"  scheduled: {due['on']} {due['change']}")
     click.echo("  history:")
     for event in person["history"]:
         click.echo(f"    {event['at'][:19].replace('T', ' ')}  run {event['run'] or '-':<5} {event['event']:<10} "

@@ -206,3 +206,16 @@ def test_people_show_says_what_is_scheduled(engine, tmp_path):
     assert joining == [{"on": "2026-06-13",
                         "change": "provisioned (pre-hire lead before the start date 2026-06-20)"}]
     assert staying == []
+
+
+def test_people_show_prints_what_is_scheduled(engine, tmp_path, database_url, repo_root):
+    from click.testing import CliRunner
+
+    from sync.cli import main
+
+    run_import(engine, tmp_path, [person("1000", Termination_Date="2026-06-30")])
+    result = CliRunner().invoke(main, ["people", "show", "1000"], env={
+        "DATABASE_URL": database_url, "HR2BI_MAPPINGS_DIR": str(repo_root / "mappings"),
+        "HR2BI_MIGRATE_ON_START": "false"})
+    assert result.exit_code == 0, result.output
+    assert "  scheduled: 2026-07-01 leaves (termination date 2026-06-30 has passed)" in result.output
