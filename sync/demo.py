@@ -43,9 +43,9 @@ from sync.pipeline import PipelineError
 from sync.sources.errors import FeedError
 from sync.statuses import RunStatus
 from sync.targets.errors import TargetError
-from sync.targets.sandbox.app import create_sandbox_app
-from sync.targets.sandbox.limits import SandboxConfig, keys_of
-from sync.targets.sandbox.state import SandboxStore, load_seed
+from sync.sandbox.app import create_sandbox_app
+from sync.sandbox.limits import SandboxConfig, keys_of
+from sync.sandbox.state import SandboxStore, load_seed
 from sync.tokens import create_token
 from sync.web import create_app
 

@@ -14,7 +14,7 @@ from sync.targets.base import Model, Target
 from sync.targets.calls import CallStats
 from sync.targets.errors import TargetSetupError
 from sync.targets.omni import OmniTarget
-from sync.targets.sandbox.state import DEFAULT_SEED
+from sync.sandbox.state import DEFAULT_SEED
 from sync.targets.scim import ScimTarget
 
 

@@ -24,7 +24,7 @@ from sync.plan.values import DesiredUser, GroupRoles
 from sync.runs import start_run
 from sync.targets.calls import RetryPolicy
 from sync.targets.omni import OmniTarget
-from sync.targets.sandbox import SandboxConfig, SandboxStore, create_sandbox_app, load_seed, seed_models
+from sync.sandbox import SandboxConfig, SandboxStore, create_sandbox_app, load_seed, seed_models
 
 NONE = GroupRoles({}, {}, "v1")
 

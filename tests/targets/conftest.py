@@ -11,14 +11,14 @@ import pytest
 from flask import Flask
 
 from sync.targets.omni import OmniTarget
-from sync.targets.sandbox import (
+from sync.sandbox import (
     SandboxConfig,
     SandboxStore,
     create_sandbox_app,
     load_seed,
     seed_models,
 )
-from sync.targets.sandbox.limits import Gate
+from sync.sandbox.limits import Gate
 
 KEYS = ("key-a", "key-b", "key-c")
 

@@ -11,7 +11,7 @@ from conftest import KEYS, FakeClock
 from flask import Flask
 from flask.testing import FlaskClient
 
-from sync.targets.sandbox import SandboxStore
+from sync.sandbox import SandboxStore
 
 ATTR = "urn:omni:params:1.0:UserAttribute"
 PATCH = "urn:ietf:params:scim:api:messages:2.0:PatchOp"

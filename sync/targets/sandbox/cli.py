@@ -6,8 +6,8 @@ from pathlib import Path
 
 import click
 
-from sync.targets.sandbox.limits import SandboxConfig, keys_of
-from sync.targets.sandbox.state import (
+from sync.sandbox.limits import SandboxConfig, keys_of
+from sync.sandbox.state import (
     DEFAULT_SEED,
     SandboxError,
     SandboxStore,
@@ -51,7 +51,7 @@ def sandbox(host: str, port: int, state_file: Path, seed_file: Path | None, rate
             error_rate: float, slow_rate: float, slow_seconds: float, access_log: Path | None) -> None:
     from werkzeug.serving import run_simple
 
-    from sync.targets.sandbox.app import create_sandbox_app
+    from sync.sandbox.app import create_sandbox_app
 
     try:
         seed = load_seed(seed_file)

@@ -11,9 +11,9 @@ from typing import Any
 from flask import Flask, Response, jsonify, request
 from werkzeug.exceptions import HTTPException
 
-from sync.targets.sandbox import groups, roles, users
-from sync.targets.sandbox.limits import Gate, RateLimited, SandboxConfig
-from sync.targets.sandbox.state import SandboxError, SandboxState, SandboxStore
+from sync.sandbox import groups, roles, users
+from sync.sandbox.limits import Gate, RateLimited, SandboxConfig
+from sync.sandbox.state import SandboxError, SandboxState, SandboxStore
 
 LIST_SCHEMA = "urn:ietf:params:scim:api:messages:2.0:ListResponse"
 _EQ_FILTER = re.compile(r'^\s*(\w+)\s+eq\s+"((?:[^"\\]|\\.)*)"\s*$', re.IGNORECASE)

@@ -12,7 +12,7 @@ from collections import deque
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
-from sync.targets.sandbox.state import SandboxError
+from sync.sandbox.state import SandboxError
 
 WINDOW = 60.0
 

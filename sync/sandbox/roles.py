@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sync.targets.sandbox.state import SandboxError, SandboxState
+from sync.sandbox.state import SandboxError, SandboxState
 
 LADDER = ("NO_ACCESS", "VIEWER", "RESTRICTED_QUERIER", "QUERIER", "MODELER", "CONNECTION_ADMIN")
 # QUERY_TOPICS is Omni's other name for RESTRICTED_QUERIER.

@@ -10,7 +10,7 @@ import re
 import uuid
 from typing import Any
 
-from sync.targets.sandbox.state import SandboxError, SandboxState
+from sync.sandbox.state import SandboxError, SandboxState
 
 USER_SCHEMA = "urn:ietf:params:scim:schemas:core:2.0:User"
 ATTRIBUTES_URN = "urn:omni:params:1.0:UserAttribute"
