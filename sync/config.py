@@ -66,8 +66,9 @@ class Settings(BaseSettings):
                                    "more API keys, comma-separated (the bearer token for scim).")
     bi_rate_per_key: float = Field(default=60.0, gt=0, description="Requests/minute per key.")
     bi_timeout: float = Field(default=30.0, gt=0, description="Seconds per BI request.")
-    bi_models_file: Path | None = Field(default=None, description="JSON with a `models` list "
-                                        "(id, name, connection); default: the sandbox seed.")
+    bi_models_file: Path | None = Field(default=None, description="Only an override: JSON with "
+                                        "a `models` list (id, name, connection); default none, the "
+                                        "models are listed from Omni (GET /api/v1/models) each run.")
     guard_max_share: float = Field(default=0.20, ge=0, le=1, description="Hold a run whose "
                                    "deactivations + role downgrades exceed this share of active accounts...")
     guard_max_count: int = Field(default=500, ge=0, description="...or this many, whichever is less.")

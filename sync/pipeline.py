@@ -36,6 +36,7 @@ from sync.models import Run
 from sync.plan.core import plan_changes
 from sync.plan.desired import Inputs, Scope, group_roles, plan_inputs, remember_owners
 from sync.plan.reconcile import read_actual
+from sync.plan.role_targets import require_role_targets
 from sync.plan.state import applied_groups, applied_users, replace_all
 from sync.plan.store import enqueue, open_count, outbox_counts
 from sync.plan.values import AppliedUser, DesiredUser, Plan
@@ -119,6 +120,7 @@ def compute_plan(session: Session, tables: Tables, target: Target,
 def _save_plan(session: Session, settings: Settings, tables: Tables, target: Target,
                scope: Scope, reconcile: bool) -> PlanResult:
     the_plan, inputs, users = compute_plan(session, tables, target, scope)
+    require_role_targets(tables, target, the_plan)  # roles.csv's models exist (issue 14)
     scope, problems, deleted, desired = inputs.scope, inputs.problems, inputs.retired, inputs.desired
     remember_owners(session, desired, everyone=scope.everyone)
     mode = "reconcile" if reconcile else "full" if scope.everyone else "scoped"

@@ -137,6 +137,11 @@ def _v1_routes(app: Flask, store: SandboxStore,
         query = request.args.to_dict()
         return jsonify({"connections": store.read(lambda s: roles.list_connections(s, query))})
 
+    @app.get("/api/v1/models")
+    def models() -> Response:
+        query = request.args.to_dict()
+        return jsonify(store.read(lambda s: roles.list_models(s, query)))
+
     @app.patch("/api/v1/connections/<connection_id>")
     def update_connection(connection_id: str) -> Response:
         return jsonify(write(lambda s: roles.update_connection(s, connection_id, _body())))

@@ -35,7 +35,10 @@ def test_an_apply_through_429s_records_its_calls_and_the_metrics_rise(
     assert limited > 0
     with session_scope(engine) as session:
         counts = get_run(session, result.run_id).counts
-    assert counts["bi_calls"] == len(calls) == result.bi_calls
+    # The plan's two reads (connections and models: roles.csv's are checked before a plan
+    # that gives roles is saved) count on the run too.
+    assert counts["bi_calls"] == len(calls) == result.bi_calls + 2
+    assert calls[:2] == ["GET /api/v1/connections 200", "GET /api/v1/models 200"]
     assert counts["rate_limited"] == limited and counts["bi_call_retries"] == limited
     after = _scrape(engine)
     assert (before["hr2bi_bi_rate_limited"], after["hr2bi_bi_rate_limited"]) == (0, limited)

@@ -77,7 +77,7 @@ def http_for(app: Flask, **hooks: Any) -> httpx.Client:
 def make_omni(seed: dict[str, Any], clock: FakeClock) -> Callable[..., OmniTarget]:
     def make(http: httpx.Client, keys: tuple[str, ...] = KEYS[:1], **options: Any) -> OmniTarget:
         options = {"rng": lambda: 0.5, **options}
-        return OmniTarget(http, list(keys), models=seed_models(seed), clock=clock,
+        return OmniTarget(http, list(keys), clock=clock,
                           sleep=clock.sleep, **options)
 
     return make

@@ -89,6 +89,8 @@ class Contract:
         typed: Any = value
         if schema.get("type") == "boolean":
             typed = {"true": True, "false": False}.get(value, value)
+        elif schema.get("type") in ("integer", "number") and re.fullmatch(r"-?\d+(\.\d+)?", value):
+            typed = float(value) if "." in value else int(value)  # a query string's number
         return self._schema(f"{where} parameter {name}", schema, typed)
 
     def _schema(self, where: str, schema: dict[str, Any], instance: Any) -> list[str]:
