@@ -113,7 +113,8 @@ def compute_plan(session: Session, tables: Tables, target: Target,
     caps = target.capabilities
     the_plan = plan_changes(desired, users, applied_groups(session), group_roles(tables),
                             everyone=inputs.scope.everyone, roles=caps.roles, attributes=caps.attributes,
-                            problems=inputs.problems, retired=inputs.retired)
+                            problems=inputs.problems, retired=inputs.retired,
+                            fresh_reactivation=not caps.reactivation_keeps_id)
     return the_plan, replace(inputs, desired=desired), users
 
 

@@ -72,7 +72,8 @@ def update_user(target: Target, session: Session, user_name: str, payload: Mappi
                           attributes=_port(payload["attributes"]) if "attributes" in payload else None)
     user = target.update_user(UserRef(user_name, row.bi_id if row else None), changes)
     row = locked_user_row(session, user_name)  # merged into what is committed now
-    attributes = dict(row.attributes) if row else {}
+    renewed = row is not None and row.bi_id is not None and user.id != row.bi_id
+    attributes = dict(row.attributes) if row and not renewed else {}
     for name, value in payload.get("attributes", {}).items():
         if value is None:
             attributes.pop(name, None)
@@ -82,6 +83,10 @@ def update_user(target: Target, session: Session, user_name: str, payload: Mappi
                               "tables_version": reason.get("tables_version")}
     if "display_name" in payload:
         values["display_name"] = payload["display_name"]
+    if renewed:
+        # A new id (Omni re-activated the user as a new account): it holds none of the old
+        # one's groups or roles. The plan that re-activated it adds them in this run.
+        values |= {"groups": [], "roles": {}}
     row = save_user(session, user_name, **values)
     return Effect(_user_target(user_name, user.id), before, user_snapshot(row))
 

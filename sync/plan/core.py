@@ -8,13 +8,18 @@ a role that follows a group is given to the group once, and a user gets a direct
 only where their groups do not already give it.
 
 A deactivated account keeps its groups, attributes and roles: it can use none of them,
-and a leaver costs exactly one call. A rehire is the same user re-activated, then
-brought up to date in the same PATCH.
+and a leaver costs exactly one call. A rehire is re-activated, and since Omni may give a
+re-activated user a new, empty account (``fresh_reactivation``, the default unless the
+target says ids survive), the same run brings it fully up to date: every wanted
+attribute in the re-activating PATCH, every wanted group added, every direct role given
+again (and whatever the old account held and is no longer wanted taken away, in case the
+account did survive).
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import replace
 
 from sync.plan.values import (
     AppliedGroup,
@@ -35,12 +40,16 @@ NO_ACCESS = Role.NO_ACCESS.name
 def plan_changes(desired: Sequence[DesiredUser], users: Mapping[str, AppliedUser],
                  groups: Mapping[str, AppliedGroup], group_roles: GroupRoles, *,
                  everyone: bool, roles: bool = True, attributes: bool = True,
-                 problems: Iterable[str] = (), retired: Iterable[str] = ()) -> Plan:
+                 problems: Iterable[str] = (), retired: Iterable[str] = (),
+                 fresh_reactivation: bool = True) -> Plan:
     """``users`` and ``groups`` are keyed by :func:`key_of`. ``everyone``: ``desired`` is
     every account there should be, so an applied user missing from it is deactivated (a
     scoped plan leaves everyone else alone, but for ``retired``: the keys of accounts its
     scope no longer wants, such as a deleted SCIM user's)."""
     wanted = {key_of(d.user_name): d for d in desired}
+    if fresh_reactivation:
+        users = {key: as_reactivated(u, wanted[key]) if key in wanted and wanted[key].active
+                 and not u.active else u for key, u in users.items()}
     changes: list[Change] = []
     for key in sorted(wanted):
         changes.extend(user_changes(wanted[key], users.get(key), attributes=attributes))
@@ -57,6 +66,17 @@ def plan_changes(desired: Sequence[DesiredUser], users: Mapping[str, AppliedUser
         for d in active:
             changes.extend(user_role_changes(d, users.get(key_of(d.user_name)), group_roles))
     return Plan(tuple(changes), tuple(problems))
+
+
+def as_reactivated(applied: AppliedUser, d: DesiredUser) -> AppliedUser:
+    """A user about to be re-activated as Omni may do it: a new account holding nothing.
+    Only what the old account held and is no longer wanted is kept, so the plan takes it
+    away should the account survive; everything wanted is planned as if missing."""
+    return replace(applied,
+                   attributes={k: v for k, v in applied.attributes.items() if k not in d.attributes},
+                   groups=frozenset(g for g in applied.groups
+                                    if key_of(g) not in {key_of(w) for w in d.groups}),
+                   roles={k: v for k, v in applied.roles.items() if k not in d.roles})
 
 
 def user_changes(d: DesiredUser, applied: AppliedUser | None, *, attributes: bool = True) -> list[Change]:

@@ -48,7 +48,7 @@ def create_sandbox_app(config: SandboxConfig, store: SandboxStore, *,
 
     _user_routes(app, config, store, write)
     _group_routes(app, store, write)
-    _v1_routes(app, store, write)
+    _v1_routes(app, config, store, write)
     return app
 
 
@@ -80,7 +80,7 @@ def _user_routes(app: Flask, config: SandboxConfig, store: SandboxStore,
     @app.patch("/api/scim/v2/Users/<user_id>")
     def patch_user(user_id: str) -> Response:
         return jsonify(write(lambda s: users.user_json(users.patch_user(
-            s, user_id, _body(), reactivation_new_id=config.reactivation_new_id))))
+            s, user_id, _body(), reactivation=config.reactivation))))
 
     @app.delete("/api/scim/v2/Users/<user_id>")
     def delete_user(user_id: str) -> tuple[str, int]:
@@ -126,7 +126,7 @@ def _group_routes(app: Flask, store: SandboxStore,
         return "", 204
 
 
-def _v1_routes(app: Flask, store: SandboxStore,
+def _v1_routes(app: Flask, config: SandboxConfig, store: SandboxStore,
                write: Callable[[Callable[[SandboxState], Any]], Any]) -> None:
     @app.get("/api/v1/user-attributes")
     def user_attributes() -> Response:
@@ -158,8 +158,10 @@ def _v1_routes(app: Flask, store: SandboxStore,
     def user_roles(user_id: str) -> Response:
         def read(state: SandboxState) -> dict[str, Any]:
             users.find_user(state, user_id)
-            return {"membershipId": user_id, "results": roles.user_assignments(
-                state, user_id, request.args.to_dict())}
+            rows = roles.user_assignments(state, user_id, request.args.to_dict())
+            if config.role_answers == "docs":
+                rows = roles.as_documented(rows, group=False)
+            return {"membershipId": user_id, "results": rows}
         return jsonify(store.read(read))
 
     @app.post("/api/v1/user-groups/<group_id>/model-roles")
@@ -174,8 +176,10 @@ def _v1_routes(app: Flask, store: SandboxStore,
     def group_roles(group_id: str) -> Response:
         def read(state: SandboxState) -> dict[str, Any]:
             group = groups.find_group(state, group_id)
-            return {"userGroupId": group_id, "results": roles.group_assignments(
-                state, group, request.args.to_dict())}
+            rows = roles.group_assignments(state, group, request.args.to_dict())
+            if config.role_answers == "docs":
+                rows = roles.as_documented(rows, group=True)
+            return {"userGroupId": group_id, "results": rows}
         return jsonify(store.read(read))
 
 

@@ -71,6 +71,28 @@ def group_assignments(state: SandboxState, group: dict[str, Any], query: dict[st
     return [row for model in _models(state, query) for row in _rows(state, model, sources)]
 
 
+_DOC_ORIGINS = {"USER": "User Role", "GROUP": "Group Role", "BASE": "Base Role"}
+
+
+def as_documented(rows: list[dict[str, Any]], *, group: bool) -> list[dict[str, Any]]:
+    """The answer in the shapes Omni's documentation examples show rather than the spec's:
+    ``from.type`` spelled "User Role", the restricted role named QUERY_TOPICS, and a
+    group's own assignments with no ``from`` at all."""
+    shown = []
+    for row in rows:
+        row = {**row, "roleName": _doc_role(row["roleName"]), "baseRole": _doc_role(row["baseRole"])}
+        if group:
+            row.pop("from", None)
+        else:
+            row["from"] = {**row["from"], "type": _DOC_ORIGINS.get(row["from"]["type"], row["from"]["type"])}
+        shown.append(row)
+    return shown
+
+
+def _doc_role(role: str) -> str:
+    return "QUERY_TOPICS" if role == "RESTRICTED_QUERIER" else role
+
+
 def _rows(state: SandboxState, model: dict[str, Any],
           sources: list[tuple[dict[str, Any], dict[str, str]]]) -> list[dict[str, Any]]:
     rows = []

@@ -88,9 +88,29 @@ def test_a_leaver_is_one_deactivation_that_keeps_groups_and_a_rehire_one_reactiv
     assert plan.changes[0].reason.note == "out of scope"
 
     back = plan_changes([ada(display_name="Ada King")], {"ada@example.com": applied(d, active=False)},
-                        groups("Finance", "All Staff"), NO_GROUP_ROLES, everyone=True)
+                        groups("Finance", "All Staff"), NO_GROUP_ROLES, everyone=True,
+                        fresh_reactivation=False)  # a target whose re-activated users keep their id
     assert [(c.kind, dict(c.payload)) for c in back.changes] == [
         ("user.reactivate", {"display_name": "Ada King", "active": True})]
+
+
+def test_a_rehire_is_planned_as_a_new_empty_account_brought_fully_up_to_date() -> None:
+    """Omni may re-activate a user as a new account holding nothing: by default the plan
+    sends every wanted attribute, adds every wanted group and gives every direct role
+    again, and still takes away what the old account held and is no longer wanted."""
+    d = ada(roles={"warehouse/finance": "MODELER"})
+    old = applied(ada(groups=frozenset({"Finance", "Old Team"}), attributes={"department": "Finance", "stale": "x"},
+                      roles={"warehouse/finance": "MODELER"}), active=False)
+    back = plan_changes([d], {"ada@example.com": old}, groups("Finance", "All Staff", "Old Team"),
+                        NO_GROUP_ROLES, everyone=True)
+    by_kind = {(c.kind, c.subject): dict(c.payload) for c in back.changes}
+    assert by_kind[("user.reactivate", "ada@example.com")] == {
+        "active": True, "attributes": {**d.attributes, "department": None, "stale": None}}
+    assert {s: p for (k, s), p in by_kind.items() if k == "group.members"} == {
+        "Finance": {"add": ["ada@example.com"], "remove": []},
+        "All Staff": {"add": ["ada@example.com"], "remove": []},
+        "Old Team": {"add": [], "remove": ["ada@example.com"]}}
+    assert by_kind[("user.role", "ada@example.com")] == {"key": "warehouse/finance", "role": "MODELER"}
 
 
 def test_someone_never_provisioned_and_out_of_scope_costs_nothing() -> None:
