@@ -17,6 +17,7 @@ from typing import Any
 from sqlmodel import Session
 
 from sync.models import OutboxChange
+from sync.plan.ownership import mark_created
 from sync.plan.state import (
     group_row,
     locked_group_row,
@@ -61,6 +62,7 @@ def create_user(target: Target, session: Session, user_name: str, payload: Mappi
     user = target.create_user(user_name, payload["display_name"], _port(attributes))
     row = save_user(session, user_name, bi_id=user.id, active=True, display_name=payload["display_name"],
                     attributes=attributes, tables_version=reason.get("tables_version"))
+    mark_created(row)
     return Effect(_user_target(user_name, user.id), before, user_snapshot(row))
 
 

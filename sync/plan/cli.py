@@ -23,6 +23,7 @@ from sync.pipeline import (
     plan,
     plan_and_apply,
 )
+from sync.plan.ownership import ownership_lines
 from sync.plan.render import plan_lines
 from sync.plan.review import review_lines
 from sync.plan.store import plan_rows, row_dict
@@ -80,6 +81,10 @@ def reconcile_command(apply_now: bool, as_json: bool) -> None:
     settings, engine = _store()
     result = plan(engine, settings, reconcile=True)
     if apply_now and result.status == RunStatus.PLANNED:
+        with session_scope(engine) as session:
+            owned = [] if as_json else ownership_lines(session, result.run_id)
+        for line in owned:
+            click.echo(line)
         _report_apply(apply(engine, settings, result.run_id, progress=not as_json), as_json)
         return
     _report_plan(engine, result, as_json)
@@ -114,12 +119,13 @@ def apply_command(run_id: int | None, yes: bool, as_json: bool) -> None:
 def _report_plan(engine: Any, result: PlanResult, as_json: bool, exit_on_hold: bool = True) -> None:
     with session_scope(engine) as session:
         changes = [row_dict(r) for r in plan_rows(session, result.run_id)]
+        owned = ownership_lines(session, result.run_id)
     if as_json:
         click.echo(json.dumps({"run": result.run_id, "status": result.status, "counts": dict(result.counts),
                                "reason": result.reason, "problems": list(result.problems),
                                "changes": changes}, indent=2, default=str))
     else:
-        for line in plan_lines(result.run_id, result.status, result.counts, changes, result.reason):
+        for line in [*plan_lines(result.run_id, result.status, result.counts, changes, result.reason), *owned]:
             click.echo(line)
         for problem in result.problems[:20]:
             click.echo(f"  problem: {problem}", err=True)

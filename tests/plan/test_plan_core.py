@@ -165,3 +165,30 @@ def test_one_person_spelled_two_ways_is_one_bi_account() -> None:
                         NO_GROUP_ROLES, everyone=True)
     assert plan.changes == ()
     assert key_of("Jose\u0301@\uff45xample.com ") == key_of("JOS\u00c9@EXAMPLE.COM") == "jos\u00e9@example.com"
+
+
+def test_only_owned_accounts_are_deactivated_and_the_rest_are_listed_as_unmanaged() -> None:
+    from sync.plan.ownership import Ownership
+    d = ada()
+    users = {"ada@example.com": applied(d), "mine@example.com": applied(ada(user_name="mine@example.com")),
+             "admin@example.com": applied(ada(user_name="admin@example.com")),
+             "other@example.com": applied(ada(user_name="other@example.com"))}
+    owned = frozenset({"ada@example.com", "mine@example.com", "admin@example.com"})
+
+    default = plan_changes([d], users, groups("Finance", "All Staff"), NO_GROUP_ROLES, everyone=True,
+                           ownership=Ownership(owned, protected=("ADMIN@*",)))
+    opted = plan_changes([d], users, groups("Finance", "All Staff"), NO_GROUP_ROLES, everyone=True,
+                         ownership=Ownership(owned, deactivate_unmatched=True, protected=("admin@*",)))
+
+    assert [(c.kind, c.subject) for c in default.changes] == [("user.deactivate", "mine@example.com")]
+    assert default.unmanaged == ("admin@example.com", "other@example.com")
+    assert sorted(c.subject for c in opted.changes) == ["mine@example.com", "other@example.com"]
+    assert opted.unmanaged == ("admin@example.com",)
+
+
+def test_a_protected_account_is_never_changed_even_when_a_person_wants_it() -> None:
+    from sync.plan.ownership import Ownership
+    d = ada(display_name="Renamed", groups=frozenset({"Finance", "Sales"}))
+    plan = plan_changes([d], {"ada@example.com": applied(ada())}, groups("Finance", "Sales", "All Staff"),
+                        NO_GROUP_ROLES, everyone=True, ownership=Ownership(protected=("ada@*",)))
+    assert plan.changes == ()
