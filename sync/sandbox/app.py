@@ -1,6 +1,8 @@
 """The sandbox's Flask app: the part of Omni's API that its published provisioning spec
-describes, and nothing else. Views parse, call the pure functions of ``users``,
-``groups`` and ``roles`` on the store, and serialize."""
+describes, and nothing else. Every request is first checked against that spec
+(:mod:`contract`) and refused 400 in Omni's error shape if it does not validate. Views
+parse, call the pure functions of ``users``, ``groups`` and ``roles`` on the store, and
+serialize."""
 
 from __future__ import annotations
 
@@ -12,6 +14,7 @@ from flask import Flask, Response, jsonify, request
 from werkzeug.exceptions import HTTPException
 
 from sync.sandbox import groups, roles, users
+from sync.sandbox.contract import Contract
 from sync.sandbox.limits import Gate, RateLimited, SandboxConfig
 from sync.sandbox.state import SandboxError, SandboxState, SandboxStore
 
@@ -37,9 +40,18 @@ def create_sandbox_app(config: SandboxConfig, store: SandboxStore, *,
         status = exc.code or 500
         return jsonify({"error": str(status), "message": exc.description or exc.name}), status
 
+    contract = Contract.load()
+
     @app.before_request
     def admit() -> None:
         gate.admit(request.headers.get("Authorization"))
+        # Strict, as Omni: a request the published spec does not allow is refused before
+        # anything is done. One not in the spec at all is left to routing (404, 405).
+        if contract.operation(request.method, request.path) is not None:
+            problems = contract.problems(request.method, request.path, request.args.items(multi=True),
+                                         request.headers, request.get_data(cache=True))
+            if problems:
+                raise SandboxError(400, "; ".join(problems[:3]))
 
     def write(action: Callable[[SandboxState], Any]) -> Any:
         result = store.change(action)

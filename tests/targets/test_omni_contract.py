@@ -18,7 +18,7 @@ from sync.targets.base import UserChanges, UserRef
 from sync.targets.omni import OmniTarget
 
 
-def test_the_vendored_spec_is_the_shared_one() -> None:
+def test_the_sandboxs_packaged_spec_is_the_shared_one() -> None:
     if not SHARED_SPEC.exists():
         pytest.skip("shared/omni is not beside the repository")
     assert json.loads(VENDORED_SPEC.read_text()) == json.loads(SHARED_SPEC.read_text())

@@ -259,3 +259,29 @@ def test_state_survives_a_restart_and_the_file_is_replaced_atomically(
     assert [m["value"] for m in members] == [user["id"]]
     reopened = SandboxStore.open(tmp_path / "sandbox.json", {})
     assert list(reopened.state.users) == [user["id"]]
+
+
+def test_requests_the_spec_refuses_are_400_in_omnis_error_shape(api: FlaskClient) -> None:
+    """The strict sandbox: what Omni's published spec does not allow is refused before
+    anything is done, where the sandbox used to be kinder than Omni."""
+    user = post_user(api)
+    group = api.post("/api/scim/v2/Groups", headers=AUTH, json={"displayName": "Finance"}).json
+    no_schemas = api.patch(f"/api/scim/v2/Users/{user['id']}", headers=AUTH,
+                           json={"Operations": [{"op": "replace", "path": "displayName", "value": "X"}]})
+    assert no_schemas.status_code == 400 and no_schemas.json["error"] == "400"
+    assert "schemas" in no_schemas.json["message"]
+    group_no_schemas = api.patch(f"/api/scim/v2/Groups/{group['id']}", headers=AUTH,
+                                 json={"Operations": [{"op": "add", "path": "members",
+                                                       "value": [{"value": user["id"]}]}]})
+    assert group_no_schemas.status_code == 400
+    not_a_uuid = patch(api, f"/api/scim/v2/Groups/{group['id']}",
+                       {"op": "remove", "path": 'members[value eq "ada"]', "value": None})
+    assert not_a_uuid.status_code == 400 and not_a_uuid.json["error"] == "400"
+    bad_page = api.get("/api/v1/models", headers=AUTH, query_string={"modelKind": "NOPE"})
+    assert bad_page.status_code == 400 and set(bad_page.json) == {"error", "message"}
+    # Nothing was done by any of them.
+    assert api.get(f"/api/scim/v2/Users/{user['id']}", headers=AUTH).json["displayName"] == "Ada"
+    assert api.get(f"/api/scim/v2/Groups/{group['id']}", headers=AUTH).json["members"] == []
+    # The same requests, valid, go through.
+    assert patch(api, f"/api/scim/v2/Users/{user['id']}",
+                 {"op": "replace", "path": "displayName", "value": "X"}).status_code == 200
