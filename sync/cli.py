@@ -154,6 +154,7 @@ def _register_command_groups() -> None:
     main.add_command(__import__("sync.targets.sandbox.cli", fromlist=["sandbox"]).sandbox)
     main.add_command(__import__("sync.audit.cli", fromlist=["audit"]).audit)
     main.add_command(__import__("sync.sync_cli", fromlist=["sync_command"]).sync_command)
+    main.add_command(__import__("sync.doctor_cli", fromlist=["doctor"]).doctor)
     from sync.plan.cli import (
         apply_command,
         plan_command,

@@ -15,6 +15,24 @@ class UnknownRoleTarget(UserError):
     """A ``roles.csv`` row names a connection or model the BI platform does not have."""
 
 
+def missing_role_targets(tables: Tables, target: Target) -> dict[tuple[str, str | None], list[str]]:
+    """(connection, None) for a connection the platform lacks, (connection, model) for a
+    model it lacks on a connection it has -> the ``roles.csv`` rows naming it."""
+    if not target.capabilities.roles or not tables.roles:
+        return {}
+    connections = {c.name for c in target.connections()}
+    models: dict[str, set[str]] = {}
+    for model in target.models():
+        models.setdefault(model.connection, set()).add(model.name)
+    missing: dict[tuple[str, str | None], list[str]] = {}
+    for rule in tables.roles:
+        if rule.connection not in connections:
+            missing.setdefault((rule.connection, None), []).append(str(rule.row))
+        elif rule.model is not None and rule.model not in models.get(rule.connection, set()):
+            missing.setdefault((rule.connection, rule.model), []).append(str(rule.row))
+    return missing
+
+
 def role_target_problems(tables: Tables, target: Target) -> list[str]:
     """One line per ``roles.csv`` row whose connection or model the platform lacks."""
     if not target.capabilities.roles or not tables.roles:
