@@ -99,3 +99,28 @@ def test_the_models_file_is_only_an_override(tmp_path: Path) -> None:
     path = tmp_path / "models.json"
     path.write_text('{"models": [{"id": "m-1", "name": "company", "connection": "warehouse"}]}')
     assert [m.id for m in configured_models(path) or []] == ["m-1"]
+
+
+def test_query_topics_and_restricted_querier_are_one_role(tmp_path: Path) -> None:
+    from sync.rules.tables import Role, canonical_role
+    from sync.targets.omni_wire import role_assignment
+    mappings = tmp_path / "mappings"
+    shutil.copytree(MAPPINGS, mappings)
+    roles = mappings / "roles.csv"
+    roles.write_text(roles.read_text(encoding="utf-8") + "title eq \"Quiz\",warehouse,sales,QUERY_TOPICS\n", encoding="utf-8")
+    rule = load_dir(mappings).roles[-1]
+    assert rule.role is Role.RESTRICTED_QUERIER and rule.role.name == "RESTRICTED_QUERIER"
+    assert [r.name for r in Role] == ["NO_ACCESS", "VIEWER", "RESTRICTED_QUERIER", "QUERIER", "MODELER",
+                                      "CONNECTION_ADMIN"]  # the alias is no seventh role
+    assert canonical_role("QUERY_TOPICS") == canonical_role("restricted querier") == "RESTRICTED_QUERIER"
+    assert canonical_role("MY_CUSTOM_ROLE") == "MY_CUSTOM_ROLE"
+    names, models = {"c1": "warehouse"}, {"m1": "sales"}
+    shapes = [{"connectionId": "c1", "modelId": "m1", "roleName": "QUERY_TOPICS", "from": {"type": "User Role"}},
+              {"connectionId": "c1", "modelId": "m1", "roleName": "RESTRICTED_QUERIER", "from": {"type": "USER"}},
+              {"connectionId": "c1", "modelId": "m1", "roleName": "QUERY_TOPICS", "from": {"type": "user"}}]
+    read = {role_assignment(row, "USER", names, models) for row in shapes}
+    assert len(read) == 1 and next(iter(read)).role == "RESTRICTED_QUERIER"
+    group = role_assignment({"connectionId": "c1", "modelId": "m1", "roleName": "VIEWER"}, "GROUP", names, models)
+    assert (group.origin, group.model) == ("GROUP", "sales")  # a group answer without from
+    base = role_assignment({**shapes[0], "from": {"type": "Base Role"}}, "USER", names, models)
+    assert base.origin == "BASE"
