@@ -20,6 +20,7 @@ demo: $(STAMP)
 	$(VENV)/bin/hr2bi demo
 
 test: $(STAMP)
+	$(VENV)/bin/lint-imports
 	$(VENV)/bin/hr2bi mappings check
 	$(VENV)/bin/hr2bi mappings test
 	$(PY) -m pytest $(PYTEST_ARGS)

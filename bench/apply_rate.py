@@ -67,7 +67,7 @@ def free_port() -> int:
 
 def start_sandbox(work: Path, rate: int, keys: list[str]) -> tuple[subprocess.Popen[bytes], str, Path]:
     port, log = free_port(), work / "sandbox.log"
-    command = [sys.executable, "-m", "sync.targets.sandbox", "--port", str(port), "--state",
+    command = [sys.executable, "-m", "sync.cli.sandbox", "--port", str(port), "--state",
                str(work / "sandbox.json"), "--rate-limit", str(rate), "--access-log", str(log)]
     for key in keys:
         command += ["--key", key]

@@ -47,9 +47,9 @@ sys.path.insert(0, str(ROOT))
 from sync.config import Settings, load_settings
 from sync.db import engine_for, session_scope
 from sync.jobs.nightly import run_sync
-from sync.targets.sandbox.app import create_sandbox_app
-from sync.targets.sandbox.limits import SandboxConfig, keys_of
-from sync.targets.sandbox.state import SandboxStore, load_seed
+from sync.sandbox.app import create_sandbox_app
+from sync.sandbox.limits import SandboxConfig, keys_of
+from sync.sandbox.state import SandboxStore, load_seed
 from sync.tokens import create_token
 from sync.web import create_app
 

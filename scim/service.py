@@ -10,8 +10,7 @@ from sqlalchemy.engine import Engine
 from werkzeug.exceptions import HTTPException
 
 from scim.store import WriteHook
-
-SCIM_PREFIX = "/scim/v2"
+from scim.views import SCIM_PREFIX, blueprint, error_response, http_to_scim
 
 
 @dataclass(frozen=True)
@@ -30,8 +29,6 @@ class ScimConfig:
 
 
 def register(app: Flask, config: ScimConfig) -> None:
-    from scim.views import blueprint, error_response, http_to_scim
-
     app.extensions["scim"] = config
     app.register_blueprint(blueprint, url_prefix=SCIM_PREFIX)
 

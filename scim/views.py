@@ -25,15 +25,20 @@ from scim import discovery
 from scim.body import read_body
 from scim.bulk import run_bulk
 from scim.errors import (
-    InvalidSyntax, InvalidValue, MethodNotAllowed, NotFound, NotImplementedByServer,
-    PayloadTooLarge, ScimError, Unauthorized,
+    InvalidSyntax,
+    InvalidValue,
+    MethodNotAllowed,
+    NotFound,
+    NotImplementedByServer,
+    PayloadTooLarge,
+    ScimError,
+    Unauthorized,
 )
 from scim.filters import parse_filter
 from scim.input import check_text, load_json
 from scim.resource_service import Page, ResourceService
 from scim.resources import project
 from scim.schema import LIST_RESPONSE, SEARCH_REQUEST
-from scim.service import SCIM_PREFIX
 from scim.storage import Query
 from scim.store import STORES
 from sync.db import is_transient
@@ -44,6 +49,7 @@ MAX_START_INDEX = 2**31 - 1
 
 WRITE_ATTEMPTS = 3  # a deadlock victim is rare; twice in a row on one request is rarer still
 
+SCIM_PREFIX = "/scim/v2"  # where the host mounts the blueprint (scim.service.register)
 blueprint = Blueprint("scim", __name__)
 T = TypeVar("T")
 

@@ -74,8 +74,17 @@ class Settings(BaseSettings):
                                    "more API keys, comma-separated (the bearer token for scim).")
     bi_rate_per_key: float = Field(default=60.0, gt=0, description="Requests/minute per key.")
     bi_timeout: float = Field(default=30.0, gt=0, description="Seconds per BI request.")
-    bi_models_file: Path | None = Field(default=None, description="JSON with a `models` list "
-                                        "(id, name, connection); default: the sandbox seed.")
+    bi_models_file: Path | None = Field(default=None, description="Only an override: JSON with "
+                                        "a `models` list (id, name, connection); default none, the "
+                                        "models are listed from Omni (GET /api/v1/models) each run.")
+    manage_unmatched: Literal["report", "deactivate"] = Field(
+        default="report", description="BI accounts hr2bi neither created nor matched to a "
+        "person (admins, service accounts, another SCIM app's users): report them as unmanaged "
+        "and leave them alone, or deactivate them (through the safety guard).")
+    protected: Annotated[list[str], NoDecode] = Field(
+        default_factory=list, description="userName patterns (globs, case-insensitive; "
+        "comma-separated in the environment) hr2bi never changes or deactivates, e.g. "
+        "admin@example.com, svc-*@example.com.")
     guard_max_share: float = Field(default=0.20, ge=0, le=1, description="Hold a run whose "
                                    "deactivations + role downgrades exceed this share of active accounts...")
     guard_max_count: int = Field(default=500, ge=0, description="...or this many, whichever is less.")
@@ -117,6 +126,13 @@ class Settings(BaseSettings):
             except ValueError as exc:
                 raise ValueError("HR2BI_SOURCES must be a JSON object of source tables "
                                  "(or put [sources.NAME] tables in hr2bi.toml)") from exc
+        return value
+
+    @field_validator("protected", mode="before")
+    @classmethod
+    def _patterns(cls, value: Any) -> Any:
+        if isinstance(value, str):  # HR2BI_PROTECTED="admin@x.com, svc-*@x.com"
+            return [p.strip() for p in value.split(",") if p.strip()]
         return value
 
     @field_validator("sync_schedule")

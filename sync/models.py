@@ -342,6 +342,9 @@ class BiUserState(SQLModel, table=True):
     # Direct (per-user) roles: "connection/model" -> role name.
     roles: dict[str, Any] = Field(default_factory=dict, sa_type=JSONType)
     tables_version: str | None = Field(default=None, max_length=100)
+    # "created" or "adopted" when hr2bi owns the account (sync/plan/ownership.py); None
+    # for one only read from the BI platform, which plans leave alone.
+    ownership: str | None = Field(default=None, max_length=16)
     updated_at: dt.datetime = _ts()
 
 

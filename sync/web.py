@@ -15,7 +15,8 @@ from sync.config import Settings, load_settings
 from sync.db import engine_for
 from sync.errors import or_exit
 from sync.health import blueprint as health
-from sync.jobs.push import chain, scim_write_hook
+from sync.jobs.push import chain
+from sync.jobs.push_wiring import scim_write_hook
 from sync.metrics import install as install_metrics
 from sync.people.linking import relink_on_write
 from sync.tokens import authenticate

@@ -42,7 +42,10 @@ def test_keys_become_canonical_and_duplicates_keep_their_old_key(before_0008: En
         session.add(ScimGroup(id="g1", display_name="Stra\u00dfe", display_name_key="stra\u00dfe"))
         session.add(ScimUserValue(user_id="u-wide", attribute="emails", value="ADA@Example.com",
                                   value_key="ada@example.com"))
-        session.add(BiUserState(user_name_key="jose\u0301@example.com", user_name="Jose\u0301@example.com"))
+        # Raw SQL: the model has columns later migrations add (bi_users.ownership, 0010).
+        session.execute(text("INSERT INTO bi_users (user_name_key, user_name, active, attributes, groups, "
+                             "roles, updated_at) VALUES (:key, :name, true, '{}', '[]', '{}', CURRENT_TIMESTAMP)"),
+                        {"key": "jose\u0301@example.com", "name": "Jose\u0301@example.com"})
         session.add(StoredPerson(employee_id="e1", email_key="x", fields={"email": " \uff21da@example.com"},
                                  content_hash="h", lifecycle="active"))
         session.commit()

@@ -17,6 +17,7 @@ from typing import Any
 from sqlmodel import Session
 
 from sync.models import OutboxChange
+from sync.plan.ownership import mark_created
 from sync.plan.state import (
     group_row,
     locked_group_row,
@@ -61,6 +62,7 @@ def create_user(target: Target, session: Session, user_name: str, payload: Mappi
     user = target.create_user(user_name, payload["display_name"], _port(attributes))
     row = save_user(session, user_name, bi_id=user.id, active=True, display_name=payload["display_name"],
                     attributes=attributes, tables_version=reason.get("tables_version"))
+    mark_created(row)
     return Effect(_user_target(user_name, user.id), before, user_snapshot(row))
 
 
@@ -72,7 +74,8 @@ def update_user(target: Target, session: Session, user_name: str, payload: Mappi
                           attributes=_port(payload["attributes"]) if "attributes" in payload else None)
     user = target.update_user(UserRef(user_name, row.bi_id if row else None), changes)
     row = locked_user_row(session, user_name)  # merged into what is committed now
-    attributes = dict(row.attributes) if row else {}
+    renewed = row is not None and row.bi_id is not None and user.id != row.bi_id
+    attributes = dict(row.attributes) if row and not renewed else {}
     for name, value in payload.get("attributes", {}).items():
         if value is None:
             attributes.pop(name, None)
@@ -82,6 +85,10 @@ def update_user(target: Target, session: Session, user_name: str, payload: Mappi
                               "tables_version": reason.get("tables_version")}
     if "display_name" in payload:
         values["display_name"] = payload["display_name"]
+    if renewed:
+        # A new id (Omni re-activated the user as a new account): it holds none of the old
+        # one's groups or roles. The plan that re-activated it adds them in this run.
+        values |= {"groups": [], "roles": {}}
     row = save_user(session, user_name, **values)
     return Effect(_user_target(user_name, user.id), before, user_snapshot(row))
 

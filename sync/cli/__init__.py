@@ -5,7 +5,7 @@ Commands translate arguments, call the core, print results. A user error from an
 never a traceback: :func:`sync.cli.errors.user_errors` says how, once, for all of them.
 
 The command modules are imported when ``main`` first needs its commands, not when this
-package is: so ``python -m sync.targets.sandbox`` (``sync.cli.sandbox`` alone) starts in a
+package is: so ``python -m sync.cli.sandbox`` (the sandbox alone) starts in a
 fraction of the time the whole command line takes to load.
 """
 
@@ -19,6 +19,7 @@ import click
 def _commands() -> tuple[click.Command, ...]:
     from sync.cli.audit import audit
     from sync.cli.demo import demo
+    from sync.cli.doctor import doctor
     from sync.cli.imports import import_group
     from sync.cli.mappings import mappings
     from sync.cli.people import people
@@ -35,7 +36,7 @@ def _commands() -> tuple[click.Command, ...]:
     from sync.cli.tokens import tokens
 
     return (serve, tokens, demo, mappings, import_group, people, runs, sandbox, audit, sync_command,
-            plan_command, apply_command, reconcile_command, provision_command)
+            plan_command, apply_command, reconcile_command, provision_command, doctor)
 
 
 class Commands(click.Group):

@@ -43,9 +43,9 @@ from sync.jobs.imports import import_source
 from sync.models import OutboxChange
 from sync.plan.service import PlanResult, plan
 from sync.statuses import RunStatus
-from sync.targets.sandbox.app import create_sandbox_app
-from sync.targets.sandbox.limits import SandboxConfig, keys_of
-from sync.targets.sandbox.state import SandboxStore, load_seed
+from sync.sandbox.app import create_sandbox_app
+from sync.sandbox.limits import SandboxConfig, keys_of
+from sync.sandbox.state import SandboxStore, load_seed
 from sync.tokens import create_token
 
 SAMPLE = Path("examples/hr/northwind_workers.csv")

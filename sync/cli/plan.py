@@ -14,6 +14,7 @@ from sync.cli.output import json_option, print_json
 from sync.cli.store import store
 from sync.db import session_scope
 from sync.jobs.plan_apply import plan_and_apply
+from sync.plan.ownership import ownership_lines
 from sync.plan.render import plan_lines
 from sync.plan.review import review_lines
 from sync.plan.service import EMPTY, PlanResult, plan
@@ -43,6 +44,10 @@ def reconcile_command(apply_now: bool, as_json: bool) -> None:
     settings, engine = store()
     result = plan(engine, settings, reconcile=True)
     if apply_now and result.status == RunStatus.PLANNED:
+        with session_scope(engine) as session:
+            owned = [] if as_json else ownership_lines(session, result.run_id)
+        for line in owned:
+            click.echo(line)
         _report_apply(apply(engine, settings, result.run_id, progress=not as_json), as_json)
         return
     _report_plan(engine, result, as_json)
@@ -76,11 +81,12 @@ def apply_command(run_id: int | None, yes: bool, as_json: bool) -> None:
 def _report_plan(engine: Any, result: PlanResult, as_json: bool, exit_on_hold: bool = True) -> None:
     with session_scope(engine) as session:
         changes = [row_dict(r) for r in plan_rows(session, result.run_id)]
+        owned = ownership_lines(session, result.run_id)
     if as_json:
         print_json({"run": result.run_id, "status": result.status, "counts": dict(result.counts),
                     "reason": result.reason, "problems": list(result.problems), "changes": changes})
     else:
-        for line in plan_lines(result.run_id, result.status, result.counts, changes, result.reason):
+        for line in [*plan_lines(result.run_id, result.status, result.counts, changes, result.reason), *owned]:
             click.echo(line)
         for problem in result.problems[:20]:
             click.echo(f"  problem: {problem}", err=True)

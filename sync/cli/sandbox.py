@@ -6,8 +6,8 @@ from pathlib import Path
 
 import click
 
-from sync.targets.sandbox.limits import SandboxConfig, keys_of
-from sync.targets.sandbox.state import (
+from sync.sandbox.limits import SandboxConfig, keys_of
+from sync.sandbox.state import (
     DEFAULT_SEED,
     SandboxError,
     SandboxStore,
@@ -33,8 +33,13 @@ FILE = click.Path(dir_okay=False, path_type=Path)
 @click.option("--rate-window", type=click.FloatRange(0.01), default=60.0, show_default=True,
               help="Seconds the rate limit counts over (Omni: a minute; shorter for fast tests).")
 @click.option("--no-retry-after", is_flag=True, help="Send 429s without a Retry-After header.")
-@click.option("--reactivation-new-id", is_flag=True,
-              help="Give a re-activated user a new id, as Omni may.")
+@click.option("--reactivation", type=click.Choice(["new-empty", "carry-over", "same-id"]),
+              default="new-empty", show_default=True,
+              help="What re-activating a user does: a new, empty account (the worst Omni may "
+                   "do), a new id its groups and roles follow, or the same account.")
+@click.option("--role-answers", type=click.Choice(["spec", "docs"]), default="spec", show_default=True,
+              help="Model-role answers as the spec says, or as Omni's documentation examples "
+                   "show them (\"User Role\", QUERY_TOPICS, group answers without from).")
 @click.option("--key", "keys", multiple=True, help="An accepted API key (repeatable); "
                                                   "default: the seed's api_keys.")
 @click.option("--error-rate", type=click.FloatRange(0, 1), default=0.0,
@@ -47,18 +52,19 @@ FILE = click.Path(dir_okay=False, path_type=Path)
                    "test or benchmark can count the calls it cost; requests are not logged "
                    "to the terminal then.")
 def sandbox(host: str, port: int, state_file: Path, seed_file: Path | None, rate_limit: int,
-            rate_window: float, no_retry_after: bool, reactivation_new_id: bool, keys: tuple[str, ...],
+            rate_window: float, no_retry_after: bool, reactivation: str, role_answers: str, keys: tuple[str, ...],
             error_rate: float, slow_rate: float, slow_seconds: float, access_log: Path | None) -> None:
     from werkzeug.serving import run_simple
 
-    from sync.targets.sandbox.app import create_sandbox_app
+    from sync.sandbox.app import create_sandbox_app
 
     try:
         seed = load_seed(seed_file)
         store = SandboxStore.open(state_file, seed)
         config = SandboxConfig(
             api_keys=keys_of(keys or seed.get("api_keys", [])), rate_limit=rate_limit,
-            retry_after=not no_retry_after, reactivation_new_id=reactivation_new_id,
+            retry_after=not no_retry_after, reactivation=reactivation,
+            role_answers=role_answers,
             error_rate=error_rate, slow_rate=slow_rate, slow_seconds=slow_seconds,
             window=rate_window)
     except (SandboxError, ValueError, OSError) as exc:
@@ -83,3 +89,7 @@ def _log_requests_to(path: Path) -> None:
     logger.handlers[:] = [handler]
     logger.setLevel(logging.INFO)
     logger.propagate = False
+
+
+if __name__ == "__main__":  # python -m sync.cli.sandbox: the sandbox without the rest of hr2bi
+    sandbox()

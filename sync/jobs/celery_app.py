@@ -15,7 +15,6 @@ our migrations; anyone who wants a worker without Redis can still set
 
 from __future__ import annotations
 
-import threading
 from typing import Any
 
 from celery import Celery, signals
@@ -23,8 +22,8 @@ from celery.schedules import crontab
 from sqlalchemy.engine import Engine
 
 from sync.config import ConfigError, Settings, load_settings
-from sync.db import make_engine
 from sync.errors import or_exit
+from sync.jobs.resources import Resources
 
 QUEUE = "hr2bi"
 SYNC_TASK = "hr2bi.sync"
@@ -65,32 +64,6 @@ def celery_config(settings: Settings) -> dict[str, Any]:
     }
 
 
-class Resources:
-    """The settings and the engine the tasks use, made on first use (in the worker's child
-    process, after the fork) unless given (tests, the web app, the demo)."""
-
-    def __init__(self, settings: Settings | None = None, engine: Engine | None = None) -> None:
-        self._settings, self._engine = settings, engine
-        self._lock = threading.Lock()
-
-    @property
-    def settings(self) -> Settings:
-        with self._lock:
-            if self._settings is None:
-                self._settings = load_settings()
-            return self._settings
-
-    @property
-    def engine(self) -> Engine:
-        settings = self.settings
-        with self._lock:
-            if self._engine is None:
-                # No migration here: the web process (gunicorn --preload) or any hr2bi
-                # command migrates; many worker children migrating at once would race.
-                self._engine = make_engine(settings.database_url)
-            return self._engine
-
-
 def create_celery(settings: Settings | None = None, engine: Engine | None = None) -> Celery:
     """A Celery app for these settings, with the hr2bi tasks registered on it."""
     settings = settings or load_settings()
@@ -101,13 +74,6 @@ def create_celery(settings: Settings | None = None, engine: Engine | None = None
 
     celery.finalize(auto=True)
     return celery
-
-
-def resources(celery: Celery) -> Resources:
-    found = getattr(celery, "hr2bi", None)
-    if found is None:
-        found = celery.hr2bi = Resources()  # type: ignore[attr-defined]
-    return found  # type: ignore[no-any-return]
 
 
 def require_broker(**_: Any) -> None:

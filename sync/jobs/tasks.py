@@ -14,10 +14,10 @@ from celery import Task, shared_task
 
 from sync.apply.service import apply
 from sync.db import DatabaseUnavailable, check_connection
-from sync.jobs.celery_app import Resources, resources
 from sync.jobs.imports import import_source as import_one
 from sync.jobs.nightly import run_sync
 from sync.jobs.push import provision_person as provision
+from sync.jobs.resources import Resources, resources
 from sync.jobs.results import as_dict
 
 RETRY = {"acks_late": True, "autoretry_for": (DatabaseUnavailable,), "retry_backoff": 2,

@@ -8,14 +8,20 @@ a role that follows a group is given to the group once, and a user gets a direct
 only where their groups do not already give it.
 
 A deactivated account keeps its groups, attributes and roles: it can use none of them,
-and a leaver costs exactly one call. A rehire is the same user re-activated, then
-brought up to date in the same PATCH.
+and a leaver costs exactly one call. A rehire is re-activated, and since Omni may give a
+re-activated user a new, empty account (``fresh_reactivation``, the default unless the
+target says ids survive), the same run brings it fully up to date: every wanted
+attribute in the re-activating PATCH, every wanted group added, every direct role given
+again (and whatever the old account held and is no longer wanted taken away, in case the
+account did survive).
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import replace
 
+from sync.plan.ownership import Ownership
 from sync.plan.values import (
     AppliedGroup,
     AppliedUser,
@@ -30,25 +36,34 @@ from sync.plan.values import (
 from sync.rules.tables import Role
 
 NO_ACCESS = Role.NO_ACCESS.name
+EVERY_ACCOUNT = Ownership()  # callers without a store: every account is owned, none protected
 
 
 def plan_changes(desired: Sequence[DesiredUser], users: Mapping[str, AppliedUser],
                  groups: Mapping[str, AppliedGroup], group_roles: GroupRoles, *,
                  everyone: bool, roles: bool = True, attributes: bool = True,
-                 problems: Iterable[str] = (), retired: Iterable[str] = ()) -> Plan:
+                 problems: Iterable[str] = (), retired: Iterable[str] = (),
+                 fresh_reactivation: bool = True, ownership: Ownership = EVERY_ACCOUNT) -> Plan:
     """``users`` and ``groups`` are keyed by :func:`key_of`. ``everyone``: ``desired`` is
     every account there should be, so an applied user missing from it is deactivated (a
     scoped plan leaves everyone else alone, but for ``retired``: the keys of accounts its
-    scope no longer wants, such as a deleted SCIM user's)."""
+    scope no longer wants, such as a deleted SCIM user's). Only accounts ``ownership``
+    lets it deactivate are; the rest are listed as ``unmanaged``; a protected account is
+    never changed at all."""
+    desired = [d for d in desired if not ownership.is_protected(d.user_name)]
     wanted = {key_of(d.user_name): d for d in desired}
+    if fresh_reactivation:
+        users = {key: as_reactivated(u, wanted[key]) if key in wanted and wanted[key].active
+                 and not u.active else u for key, u in users.items()}
     changes: list[Change] = []
     for key in sorted(wanted):
         changes.extend(user_changes(wanted[key], users.get(key), attributes=attributes))
-    if everyone:
-        changes.extend(orphan_deactivations(wanted, users, group_roles.tables_version))
-    else:
-        gone = {key: users[key] for key in retired if key in users}
-        changes.extend(orphan_deactivations(wanted, gone, group_roles.tables_version))
+    orphans = users if everyone else {key: users[key] for key in retired if key in users}
+    mine = {k: u for k, u in orphans.items() if ownership.may_deactivate(k, u.user_name)}
+    changes.extend(orphan_deactivations(wanted, mine, group_roles.tables_version))
+    unmanaged = tuple(u.user_name for k, u in sorted(orphans.items())
+                      if k not in wanted and k not in mine and u.active)
+
     active = [d for _, d in sorted(wanted.items()) if d.active]
     changes.extend(group_changes(active, users, groups))
     if roles:
@@ -56,7 +71,18 @@ def plan_changes(desired: Sequence[DesiredUser], users: Mapping[str, AppliedUser
         changes.extend(group_role_changes(groups, created, group_roles))
         for d in active:
             changes.extend(user_role_changes(d, users.get(key_of(d.user_name)), group_roles))
-    return Plan(tuple(changes), tuple(problems))
+    return Plan(tuple(changes), tuple(problems), unmanaged)
+
+
+def as_reactivated(applied: AppliedUser, d: DesiredUser) -> AppliedUser:
+    """A user about to be re-activated as Omni may do it: a new account holding nothing.
+    Only what the old account held and is no longer wanted is kept, so the plan takes it
+    away should the account survive; everything wanted is planned as if missing."""
+    return replace(applied,
+                   attributes={k: v for k, v in applied.attributes.items() if k not in d.attributes},
+                   groups=frozenset(g for g in applied.groups
+                                    if key_of(g) not in {key_of(w) for w in d.groups}),
+                   roles={k: v for k, v in applied.roles.items() if k not in d.roles})
 
 
 def user_changes(d: DesiredUser, applied: AppliedUser | None, *, attributes: bool = True) -> list[Change]:

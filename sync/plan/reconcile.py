@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Collection, Mapping
 
 from sync.plan.values import AppliedGroup, AppliedUser, key_of
-from sync.rules.tables import role_key_text
+from sync.rules.tables import canonical_role, role_key_text
 from sync.targets import BIUser, RoleAssignment, Target
 
 
@@ -46,4 +46,8 @@ def applied_user(user: BIUser, managed: Collection[str], groups: set[str],
 
 
 def _held(assignments: list[RoleAssignment], origin: str) -> dict[str, str]:
-    return {role_key_text((a.connection, a.model)): a.role for a in assignments if a.origin == origin}
+    """The roles held directly (``origin`` USER) or by the group itself (GROUP), one name
+    per role (``QUERY_TOPICS`` is ``RESTRICTED_QUERIER``), so a platform answering with
+    either name shows no drift."""
+    return {role_key_text((a.connection, a.model)): canonical_role(a.role)
+            for a in assignments if a.origin.upper() == origin}

@@ -26,7 +26,14 @@ from sync.errors import UserError
 from sync.plan.core import plan_changes
 from sync.plan.desired import Inputs, Scope, group_roles, plan_inputs, remember_owners
 from sync.plan.guard import GuardLimits, assess
+from sync.plan.ownership import (
+    Ownership,
+    owned_keys,
+    ownership_rules,
+    ownership_summary,
+)
 from sync.plan.reconcile import read_actual
+from sync.plan.role_targets import require_role_targets
 from sync.plan.state import applied_groups, applied_users, replace_all
 from sync.plan.store import enqueue, open_count, outbox_counts
 from sync.plan.values import AppliedUser, DesiredUser, Plan
@@ -81,8 +88,8 @@ def managed_attributes(tables: Tables) -> set[str]:
     return {rule.attribute for rule in tables.attributes}
 
 
-def compute_plan(session: Session, tables: Tables, target: Target,
-                 scope: Scope) -> tuple[Plan, Inputs, dict[str, AppliedUser]]:
+def compute_plan(session: Session, tables: Tables, target: Target, scope: Scope,
+                 ownership: Ownership | None = None) -> tuple[Plan, Inputs, dict[str, AppliedUser]]:
     """The changes a plan for ``scope`` would make, its inputs (the scope as grown, the
     desired accounts as the target can hold them) and the applied users it diffed against;
     nothing is written."""
@@ -92,13 +99,16 @@ def compute_plan(session: Session, tables: Tables, target: Target,
     caps = target.capabilities
     the_plan = plan_changes(desired, users, applied_groups(session), group_roles(tables),
                             everyone=inputs.scope.everyone, roles=caps.roles, attributes=caps.attributes,
-                            problems=inputs.problems, retired=inputs.retired)
+                            problems=inputs.problems, retired=inputs.retired,
+                            fresh_reactivation=not caps.reactivation_keeps_id,
+                            ownership=ownership or Ownership(owned_keys(session)))
     return the_plan, replace(inputs, desired=desired), users
 
 
 def _save_plan(session: Session, settings: Settings, tables: Tables, target: Target,
                scope: Scope, reconcile: bool) -> PlanResult:
-    the_plan, inputs, users = compute_plan(session, tables, target, scope)
+    the_plan, inputs, users = compute_plan(session, tables, target, scope, ownership_rules(session, settings))
+    require_role_targets(tables, target, the_plan)  # roles.csv's models exist (issue 14)
     scope, problems, deleted, desired = inputs.scope, inputs.problems, inputs.retired, inputs.desired
     remember_owners(session, desired, everyone=scope.everyone)
     mode = "reconcile" if reconcile else "full" if scope.everyone else "scoped"
@@ -110,6 +120,7 @@ def _save_plan(session: Session, settings: Settings, tables: Tables, target: Tar
                      GuardLimits(settings.guard_max_share, settings.guard_max_count,
                                  settings.guard_min_changes))
     summary = counts.to_dict() | {"active_accounts": active}
+    summary |= ownership_summary(session, run, the_plan, desired, settings)  # adopted, unmanaged
     queued = enqueue(session, run.id, the_plan, everyone=scope.everyone,
                      scope=[*(d.user_name for d in desired), *deleted])
     _supersede(session, queued.superseded_runs, run.id)

@@ -154,6 +154,9 @@ class PlanCounts:
 class Plan:
     changes: tuple[Change, ...] = ()
     problems: tuple[str, ...] = field(default=())
+    # Active accounts nobody wants that this plan leaves alone: hr2bi does not own them,
+    # or they are protected (sync/plan/ownership.py).
+    unmanaged: tuple[str, ...] = ()
 
     @property
     def counts(self) -> PlanCounts:

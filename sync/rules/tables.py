@@ -26,6 +26,14 @@ class Role(IntEnum):
     QUERIER = 3
     MODELER = 4
     CONNECTION_ADMIN = 5
+    QUERY_TOPICS = 2  # an alias: Omni's documentation's name for RESTRICTED_QUERIER
+
+
+def canonical_role(name: str) -> str:
+    """One name per role: ``QUERY_TOPICS`` is ``RESTRICTED_QUERIER``; a custom role's name
+    is kept as it is."""
+    text = name.strip().upper().replace(" ", "_")
+    return Role[text].name if text in Role.__members__ else name
 
 
 RoleKey = tuple[str, str | None]

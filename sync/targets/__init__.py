@@ -1,5 +1,5 @@
 """BI targets: the port (:mod:`base`), its errors (:mod:`errors`), Omni (:mod:`omni`), any
-SCIM 2.0 platform (:mod:`scim`) and the local Omni-compatible sandbox (:mod:`sandbox`)."""
+SCIM 2.0 platform (:mod:`scim`) and the local Omni-compatible sandbox (:mod:`sync.sandbox`, not a target itself)."""
 
 from sync.targets.base import (
     AttributeDefinition,

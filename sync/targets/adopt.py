@@ -50,11 +50,13 @@ def with_user_id(user: UserRef, call: Callable[[str], R],
 def adopt_user(user: BIUser, display_name: str, attributes: Mapping[str, AttributeValue],
                update: Callable[[UserRef, UserChanges], BIUser]) -> BIUser:
     """Make ``user`` active with this name and these attribute values, changing only what
-    differs (attributes not named are left alone)."""
+    differs (attributes not named are left alone). Re-activating sends every attribute:
+    Omni may answer with a new, empty account."""
     changes = UserChanges(
         display_name=display_name if user.display_name != display_name else None,
         active=True if not user.active else None,
-        attributes={k: v for k, v in attributes.items() if user.attributes.get(k) != v} or None)
+        attributes={k: v for k, v in attributes.items()
+                    if not user.active or user.attributes.get(k) != v} or None)
     return user if changes.is_empty() else update(user.ref, changes)
 
 

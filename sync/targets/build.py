@@ -14,7 +14,6 @@ from sync.targets.base import Model, Target
 from sync.targets.calls import CallStats
 from sync.targets.errors import TargetSetupError
 from sync.targets.omni import OmniTarget
-from sync.targets.sandbox.state import DEFAULT_SEED
 from sync.targets.scim import ScimTarget
 
 
@@ -25,10 +24,11 @@ def api_keys(settings: Settings) -> list[str]:
     return keys
 
 
-def configured_models(path: Path | None) -> list[Model]:
-    """Omni's API lists no models, so their ids come from a file (default: the sandbox's
-    seed, which matches the shipped mappings)."""
-    path = path or DEFAULT_SEED
+def configured_models(path: Path | None) -> list[Model] | None:
+    """The override of Omni's models listing (``HR2BI_BI_MODELS_FILE``), or None: the
+    target lists the organization's models itself (``GET /api/v1/models``)."""
+    if path is None:
+        return None
     try:
         rows = json.loads(path.read_text(encoding="utf-8"))["models"]
         return [Model(id=m["id"], name=m["name"], connection=m["connection"]) for m in rows if m.get("id")]

@@ -9,7 +9,13 @@ Omni quirks handled here:
 - PUT resets every optional field it omits (user attributes included): updates use PATCH;
 - user attributes ride in the user under ``urn:omni:params:1.0:UserAttribute`` and are
   merged by key; ``null`` unsets one;
-- the API has no endpoint listing models, so model ids come from configuration.
+- role assignments name model ids: ``GET /api/v1/models`` lists them (cursor paging,
+  deleted models skipped) once per target, i.e. once per run; a list given to the
+  constructor (``HR2BI_BI_MODELS_FILE``) overrides it. A name that is not there is an
+  error, never a guess;
+- the restricted role has two names (``RESTRICTED_QUERIER`` in the spec, ``QUERY_TOPICS``
+  in Omni's documentation) and role answers come in more than one shape: read-back
+  normalizes both (:func:`omni_wire.role_assignment`).
 """
 
 from __future__ import annotations
@@ -44,6 +50,7 @@ from sync.targets.omni_wire import (
     attribute_definition,
     group_from_json,
     patch_ops,
+    role_assignment,
     scim_filter,
     user_create_body,
     user_from_json,
@@ -57,16 +64,16 @@ class OmniTarget:
     """Omni at ``http.base_url`` (``https://<instance>.omniapp.co``), with one or more
     organization API keys, each allowed ``requests_per_minute``."""
 
-    def __init__(self, http: httpx.Client, keys: Sequence[str], *, models: Iterable[Model] = (),
+    models_page_size = 100  # models per GET /api/v1/models page
+
+    def __init__(self, http: httpx.Client, keys: Sequence[str], *, models: Iterable[Model] | None = None,
                  requests_per_minute: float = 60.0, burst: float = 1.0,
                  policy: RetryPolicy | None = None, clock: Clock = time.monotonic,
                  sleep: Sleep = time.sleep, rng: Callable[[], float] = random.random,
                  reactivation_keeps_id: bool = False, stats: CallStats | None = None) -> None:
         pool = KeyPool(keys, requests_per_minute, burst=burst, clock=clock, sleep=sleep)
         self.calls = ApiCaller(http, pool, policy, sleep=sleep, rng=rng, stats=stats)
-        self._models = list(models)
-        self._model_ids = {(m.connection, m.name): m.id for m in self._models}
-        self._model_names = {m.id: (m.connection, m.name) for m in self._models}
+        self._models = None if models is None else list(models)
         self._connections: list[Connection] | None = None
         self.capabilities = Capabilities(
             attributes=True, roles=True, bulk_membership=True,
@@ -174,11 +181,11 @@ class OmniTarget:
     def user_roles(self, user: UserRef) -> list[RoleAssignment]:
         body = with_user_id(user, lambda user_id: json_body(
             self.calls.send("GET", f"/api/v1/users/{user_id}/model-roles")), self.find_user)
-        return list(dict.fromkeys(self._assignment(r) for r in body["results"]))
+        return list(dict.fromkeys(self._assignment(r, "USER") for r in body["results"]))
 
     def group_roles(self, group_id: str) -> list[RoleAssignment]:
         body = json_body(self.calls.send("GET", f"/api/v1/user-groups/{group_id}/model-roles"))
-        return list(dict.fromkeys(self._assignment(r) for r in body["results"]))
+        return list(dict.fromkeys(self._assignment(r, "GROUP") for r in body["results"]))
 
     def attribute_definitions(self) -> list[AttributeDefinition]:
         body = json_body(self.calls.send("GET", "/api/v1/user-attributes"))
@@ -197,7 +204,27 @@ class OmniTarget:
         self._connections = None
 
     def models(self) -> list[Model]:
+        """Every model not deleted, with its connection's name (listed once, then kept)."""
+        if self._models is None:
+            names = {c.id: c.name for c in self.connections()}
+            self._models = [Model(r["id"], r["name"], names[r["connectionId"]])
+                            for r in self._model_pages()
+                            if not r.get("deletedAt") and r.get("name")
+                            and r.get("connectionId") in names]
         return list(self._models)
+
+    def _model_pages(self) -> Iterator[dict[str, Any]]:
+        page_size = self.models_page_size
+        params = {"pageSize": str(page_size)}
+        seen: set[str] = set()
+        while True:  # bounded: stops when there is no next page or a cursor repeats
+            body = json_body(self.calls.send("GET", "/api/v1/models", params=params))
+            yield from body["records"]
+            cursor = body["pageInfo"].get("nextCursor")
+            if not body["pageInfo"].get("hasNextPage") or not cursor or cursor in seen:
+                return
+            seen.add(cursor)
+            params = {"pageSize": str(page_size), "cursor": cursor}
 
     def _role_body(self, connection: str, model: str | None, role: Role) -> dict[str, str]:
         body = {"connectionId": self._connection_id(connection), "roleName": role.name}
@@ -215,20 +242,16 @@ class OmniTarget:
         raise NotFound(f"no Omni connection named {name}")
 
     def _model_id(self, connection: str, model: str) -> str:
-        try:
-            return self._model_ids[(connection, model)]
-        except KeyError:
-            raise NotFound(f"no model {model} on connection {connection} is configured") from None
+        for found in self.models():
+            if found.connection == connection and found.name == model:
+                return found.id
+        raise NotFound(f"Omni has no model {model} on connection {connection} "
+                       "(GET /api/v1/models lists none by that name)")
 
-    def _assignment(self, row: Mapping[str, Any]) -> RoleAssignment:
-        origin = row["from"]
+    def _assignment(self, row: Mapping[str, Any], holder: str) -> RoleAssignment:
         names = {c.id: c.name for c in self.connections()}
-        connection = names.get(row["connectionId"], row["connectionId"])
-        model = self._model_names.get(row["modelId"], (connection, row["modelId"]))[1]
-        if row["roleName"] == Role.CONNECTION_ADMIN.name and origin["type"] in ("USER", "GROUP"):
-            model = None  # a connection-wide role, shown once per model
-        return RoleAssignment(connection, model, row["roleName"], origin["type"],
-                              origin.get("miniUuid"))
+        models = {m.id: m.name for m in self.models()}
+        return role_assignment(row, holder, names, models)
 
     def _pages(self, path: str, page_size: int, params: dict[str, str]) -> Iterator[dict[str, Any]]:
         start = 1

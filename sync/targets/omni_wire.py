@@ -6,11 +6,13 @@ from collections.abc import Mapping
 from types import MappingProxyType
 from typing import Any
 
+from sync.rules.tables import Role, canonical_role
 from sync.targets.base import (
     AttributeDefinition,
     AttributeValue,
     BIGroup,
     BIUser,
+    RoleAssignment,
     UserChanges,
 )
 
@@ -85,3 +87,33 @@ def attribute_definition(row: Mapping[str, Any]) -> AttributeDefinition:
     return AttributeDefinition(name=row["name"], label=row["label"], type=row["type"],
                                multiple_values=bool(row["multiple_values"]),
                                system=bool(row["system"]))
+
+
+_ORIGINS = ("USER", "GROUP", "BASE", "ORG")
+
+
+def role_origin(origin: Any, holder: str) -> str:
+    """Where an assignment comes from, whatever the spelling: the spec says ``USER``,
+    ``GROUP``, ``BASE``; Omni's examples show "User Role", "group", "Base role", and group
+    answers with no ``from`` at all (then it is the group's own, ``holder``)."""
+    if not isinstance(origin, Mapping):
+        return holder
+    text = str(origin.get("type") or "").strip().upper().replace("-", " ").replace("_", " ")
+    first = text.split(" ")[0] if text else ""
+    return first if first in _ORIGINS else (holder if not first else text)
+
+
+def role_assignment(row: Mapping[str, Any], holder: str, connections: Mapping[str, str],
+                    models: Mapping[str, str]) -> RoleAssignment:
+    """One row of a model-roles answer, names resolved, role and origin normalized
+    (``QUERY_TOPICS`` reads back as ``RESTRICTED_QUERIER``). ``holder``: USER or GROUP,
+    whose roles were asked for."""
+    origin = role_origin(row.get("from"), holder)
+    connection = connections.get(row["connectionId"], row["connectionId"])
+    model_id = row.get("modelId")
+    model = models.get(model_id, model_id) if model_id else None
+    role = canonical_role(str(row["roleName"]))
+    if role == Role.CONNECTION_ADMIN.name and origin in ("USER", "GROUP"):
+        model = None  # a connection-wide role, shown once per model
+    group = row["from"].get("miniUuid") if isinstance(row.get("from"), Mapping) else None
+    return RoleAssignment(connection, model, role, origin, group)

@@ -24,7 +24,7 @@ from sync.plan.values import DesiredUser, GroupRoles
 from sync.runs import start_run
 from sync.targets.calls import RetryPolicy
 from sync.targets.omni import OmniTarget
-from sync.targets.sandbox import SandboxConfig, SandboxStore, create_sandbox_app, load_seed, seed_models
+from sync.sandbox import SandboxConfig, SandboxStore, create_sandbox_app, load_seed, seed_models
 
 NONE = GroupRoles({}, {}, "v1")
 
@@ -35,7 +35,7 @@ def omni(tmp_path: Path) -> OmniTarget:
     store = SandboxStore.open(tmp_path / "sandbox.json", seed)
     app = create_sandbox_app(SandboxConfig(api_keys=("k",), rate_limit=0), store)
     http = httpx.Client(transport=httpx.WSGITransport(app=app), base_url="https://acme.omniapp.co")
-    return OmniTarget(http, ["k"], models=seed_models(seed), requests_per_minute=600000)
+    return OmniTarget(http, ["k"], requests_per_minute=600000)
 
 
 def person(n: int, **changes) -> DesiredUser:

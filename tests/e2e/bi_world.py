@@ -69,7 +69,7 @@ class Sandbox:
 @contextmanager
 def sandbox_server(tmp_path: Path, *options: str) -> Iterator[Sandbox]:
     port, state, log = free_port(), tmp_path / "bi-sandbox.json", tmp_path / "bi-sandbox.log"
-    command = [sys.executable, "-m", "sync.targets.sandbox", "--port", str(port), "--state", str(state),
+    command = [sys.executable, "-m", "sync.cli.sandbox", "--port", str(port), "--state", str(state),
                "--key", KEY, "--access-log", str(log), *options]
     with running(command, f"http://127.0.0.1:{port}/api/v1/user-attributes",
                  {"Authorization": "Bearer not-a-key"}) as process:  # the probe's 401 is not counted

@@ -1,6 +1,6 @@
 """Issue 6: ``reconcile`` reads the sandbox's actual state and plans away drift made by
-hand in the BI platform: an unknown user is deactivated, a changed attribute set back, a
-membership someone removed put back."""
+hand in the BI platform: a changed attribute set back, a membership someone removed put
+back, and an unknown user reported as unmanaged (or, opted in, deactivated)."""
 
 from __future__ import annotations
 
@@ -22,7 +22,8 @@ PATCH = "urn:ietf:params:scim:api:messages:2.0:PatchOp"
 def test_reconcile_plans_away_drift_made_by_hand(engine: Engine, database_url: str, bi_sandbox: Sandbox,
                                                  tmp_path: Path) -> None:
     import_rows(engine, tmp_path, example_rows()[:40])
-    settings = bi_settings(database_url, bi_sandbox)
+    # Opted in: accounts hr2bi does not own are deactivated (test_bi_ownership_e2e.py: not by default).
+    settings = bi_settings(database_url, bi_sandbox, manage_unmatched="deactivate")
     plan_and_apply(engine, settings)
     state = bi_sandbox.state()
     victim = next(u for u in state["users"].values() if u["active"] and "department" in u["attributes"])

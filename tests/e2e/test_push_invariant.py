@@ -55,9 +55,9 @@ from sync.rules import load_dir
 from sync.targets import build
 from sync.targets.calls import CallStats
 from sync.targets.omni import OmniTarget
-from sync.targets.sandbox.app import create_sandbox_app
-from sync.targets.sandbox.limits import SandboxConfig
-from sync.targets.sandbox.state import SandboxState, SandboxStore, load_seed
+from sync.sandbox.app import create_sandbox_app
+from sync.sandbox.limits import SandboxConfig
+from sync.sandbox.state import SandboxState, SandboxStore, load_seed
 from sync.tokens import create_token
 
 EXAMPLES = int(os.environ.get("HR2BI_PROPERTY_EXAMPLES", "100"))

@@ -88,9 +88,29 @@ def test_a_leaver_is_one_deactivation_that_keeps_groups_and_a_rehire_one_reactiv
     assert plan.changes[0].reason.note == "out of scope"
 
     back = plan_changes([ada(display_name="Ada King")], {"ada@example.com": applied(d, active=False)},
-                        groups("Finance", "All Staff"), NO_GROUP_ROLES, everyone=True)
+                        groups("Finance", "All Staff"), NO_GROUP_ROLES, everyone=True,
+                        fresh_reactivation=False)  # a target whose re-activated users keep their id
     assert [(c.kind, dict(c.payload)) for c in back.changes] == [
         ("user.reactivate", {"display_name": "Ada King", "active": True})]
+
+
+def test_a_rehire_is_planned_as_a_new_empty_account_brought_fully_up_to_date() -> None:
+    """Omni may re-activate a user as a new account holding nothing: by default the plan
+    sends every wanted attribute, adds every wanted group and gives every direct role
+    again, and still takes away what the old account held and is no longer wanted."""
+    d = ada(roles={"warehouse/finance": "MODELER"})
+    old = applied(ada(groups=frozenset({"Finance", "Old Team"}), attributes={"department": "Finance", "stale": "x"},
+                      roles={"warehouse/finance": "MODELER"}), active=False)
+    back = plan_changes([d], {"ada@example.com": old}, groups("Finance", "All Staff", "Old Team"),
+                        NO_GROUP_ROLES, everyone=True)
+    by_kind = {(c.kind, c.subject): dict(c.payload) for c in back.changes}
+    assert by_kind[("user.reactivate", "ada@example.com")] == {
+        "active": True, "attributes": {**d.attributes, "department": None, "stale": None}}
+    assert {s: p for (k, s), p in by_kind.items() if k == "group.members"} == {
+        "Finance": {"add": ["ada@example.com"], "remove": []},
+        "All Staff": {"add": ["ada@example.com"], "remove": []},
+        "Old Team": {"add": [], "remove": ["ada@example.com"]}}
+    assert by_kind[("user.role", "ada@example.com")] == {"key": "warehouse/finance", "role": "MODELER"}
 
 
 def test_someone_never_provisioned_and_out_of_scope_costs_nothing() -> None:
@@ -145,3 +165,30 @@ def test_one_person_spelled_two_ways_is_one_bi_account() -> None:
                         NO_GROUP_ROLES, everyone=True)
     assert plan.changes == ()
     assert key_of("Jose\u0301@\uff45xample.com ") == key_of("JOS\u00c9@EXAMPLE.COM") == "jos\u00e9@example.com"
+
+
+def test_only_owned_accounts_are_deactivated_and_the_rest_are_listed_as_unmanaged() -> None:
+    from sync.plan.ownership import Ownership
+    d = ada()
+    users = {"ada@example.com": applied(d), "mine@example.com": applied(ada(user_name="mine@example.com")),
+             "admin@example.com": applied(ada(user_name="admin@example.com")),
+             "other@example.com": applied(ada(user_name="other@example.com"))}
+    owned = frozenset({"ada@example.com", "mine@example.com", "admin@example.com"})
+
+    default = plan_changes([d], users, groups("Finance", "All Staff"), NO_GROUP_ROLES, everyone=True,
+                           ownership=Ownership(owned, protected=("ADMIN@*",)))
+    opted = plan_changes([d], users, groups("Finance", "All Staff"), NO_GROUP_ROLES, everyone=True,
+                         ownership=Ownership(owned, deactivate_unmatched=True, protected=("admin@*",)))
+
+    assert [(c.kind, c.subject) for c in default.changes] == [("user.deactivate", "mine@example.com")]
+    assert default.unmanaged == ("admin@example.com", "other@example.com")
+    assert sorted(c.subject for c in opted.changes) == ["mine@example.com", "other@example.com"]
+    assert opted.unmanaged == ("admin@example.com",)
+
+
+def test_a_protected_account_is_never_changed_even_when_a_person_wants_it() -> None:
+    from sync.plan.ownership import Ownership
+    d = ada(display_name="Renamed", groups=frozenset({"Finance", "Sales"}))
+    plan = plan_changes([d], {"ada@example.com": applied(ada())}, groups("Finance", "Sales", "All Staff"),
+                        NO_GROUP_ROLES, everyone=True, ownership=Ownership(protected=("ada@*",)))
+    assert plan.changes == ()

@@ -11,14 +11,14 @@ import pytest
 from flask import Flask
 
 from sync.targets.omni import OmniTarget
-from sync.targets.sandbox import (
+from sync.sandbox import (
     SandboxConfig,
     SandboxStore,
     create_sandbox_app,
     load_seed,
     seed_models,
 )
-from sync.targets.sandbox.limits import Gate
+from sync.sandbox.limits import Gate
 
 KEYS = ("key-a", "key-b", "key-c")
 
@@ -77,7 +77,7 @@ def http_for(app: Flask, **hooks: Any) -> httpx.Client:
 def make_omni(seed: dict[str, Any], clock: FakeClock) -> Callable[..., OmniTarget]:
     def make(http: httpx.Client, keys: tuple[str, ...] = KEYS[:1], **options: Any) -> OmniTarget:
         options = {"rng": lambda: 0.5, **options}
-        return OmniTarget(http, list(keys), models=seed_models(seed), clock=clock,
+        return OmniTarget(http, list(keys), clock=clock,
                           sleep=clock.sleep, **options)
 
     return make

@@ -1,98 +1,13 @@
-"""Checks an HTTP request (and answer) against an OpenAPI 3.1 document: method and path
-template, path and query parameters, the JSON body against its schema. Small on purpose:
-only what Omni's provisioning spec uses.
-
-``omni-openapi-provisioning.json`` beside this file is a copy of the project's
-``shared/omni/openapi-provisioning.json`` (the provisioning part of Omni's own spec, from
-the MIT-licensed exploreomni/cli, api/openapi.json), kept here so the contract test runs
-wherever the repository does; a test checks the two are the same when both are there."""
+"""The contract checker the sandbox uses (sync/sandbox/contract.py), for the target's
+contract tests, and where the spec's copies are."""
 
 from __future__ import annotations
 
-import json
-import re
 from pathlib import Path
-from typing import Any
 
-import httpx
-from jsonschema import Draft202012Validator
+from sync.sandbox.contract import SPEC as VENDORED_SPEC
+from sync.sandbox.contract import Contract
 
-HERE = Path(__file__).resolve().parent
-VENDORED_SPEC = HERE / "omni-openapi-provisioning.json"
-SHARED_SPEC = HERE.parent.parent.parent / "shared" / "omni" / "openapi-provisioning.json"
+SHARED_SPEC = Path(__file__).resolve().parents[3] / "shared" / "omni" / "openapi-provisioning.json"
 
-
-class Contract:
-    def __init__(self, spec: dict[str, Any]) -> None:
-        self.spec = spec
-        self.routes = [(re.compile("^" + re.sub(r"\{(\w+)\}", r"(?P<\1>[^/]+)", path) + "$"),
-                        path, item) for path, item in spec["paths"].items()]
-
-    @classmethod
-    def load(cls) -> Contract:
-        return cls(json.loads(VENDORED_SPEC.read_text(encoding="utf-8")))
-
-    def operation(self, method: str, path: str) -> tuple[dict[str, Any], dict[str, str]] | None:
-        for pattern, _, item in self.routes:
-            match = pattern.match(path)
-            if match and method.lower() in item:
-                return item[method.lower()], match.groupdict()
-        return None
-
-    def request_problems(self, request: httpx.Request) -> list[str]:
-        where = f"{request.method} {request.url.path}"
-        found = self.operation(request.method, request.url.path)
-        if found is None:
-            return [f"{where}: no such operation in the spec"]
-        operation, path_values = found
-        problems = []
-        if not request.headers.get("Authorization", "").startswith("Bearer "):
-            problems.append(f"{where}: no bearer key")
-        parameters = {(p["in"], p["name"]): p for p in operation.get("parameters", [])}
-        for name, value in path_values.items():
-            problems += self._value(where, parameters.get(("path", name)), name, value)
-        for name, value in request.url.params.multi_items():
-            problems += self._value(where, parameters.get(("query", name)), name, value)
-        problems += [f"{where}: missing required {name}" for (kind, name), p in parameters.items()
-                     if p.get("required") and kind == "query" and name not in request.url.params]
-        return problems + self._body(where, operation, request)
-
-    def response_problems(self, request: httpx.Request, response: httpx.Response) -> list[str]:
-        found = self.operation(request.method, request.url.path)
-        if found is None or response.status_code >= 300:
-            return []
-        answer = found[0]["responses"].get(str(response.status_code))
-        if answer is None:
-            where = f"{request.method} {request.url.path}"
-            return [f"{where}: status {response.status_code} is not in the spec"]
-        schema = answer.get("content", {}).get("application/json", {}).get("schema")
-        if schema is None:
-            return []
-        return self._schema(f"answer to {request.method} {request.url.path}", schema,
-                            response.json())
-
-    def _body(self, where: str, operation: dict[str, Any], request: httpx.Request) -> list[str]:
-        declared = operation.get("requestBody", {}).get("content", {}).get("application/json")
-        if not request.content:
-            return []
-        if declared is None:
-            return [f"{where}: sends a body the spec does not describe"]
-        if "application/json" not in request.headers.get("Content-Type", ""):
-            return [f"{where}: body is not JSON"]
-        return self._schema(where, declared["schema"], json.loads(request.content))
-
-    def _value(self, where: str, parameter: dict[str, Any] | None, name: str,
-               value: str) -> list[str]:
-        if parameter is None:
-            return [f"{where}: parameter {name} is not in the spec"]
-        schema = parameter["schema"]
-        typed: Any = value
-        if schema.get("type") == "boolean":
-            typed = {"true": True, "false": False}.get(value, value)
-        return self._schema(f"{where} parameter {name}", schema, typed)
-
-    def _schema(self, where: str, schema: dict[str, Any], instance: Any) -> list[str]:
-        rooted = {**schema, "components": self.spec["components"]}
-        validator = Draft202012Validator(rooted, format_checker=Draft202012Validator.FORMAT_CHECKER)
-        return [f"{where}: {error.json_path}: {error.message}"
-                for error in validator.iter_errors(instance)]
+__all__ = ["SHARED_SPEC", "VENDORED_SPEC", "Contract"]

@@ -18,7 +18,7 @@ from sync.targets.base import UserChanges, UserRef
 from sync.targets.omni import OmniTarget
 
 
-def test_the_vendored_spec_is_the_shared_one() -> None:
+def test_the_sandboxs_packaged_spec_is_the_shared_one() -> None:
     if not SHARED_SPEC.exists():
         pytest.skip("shared/omni is not beside the repository")
     assert json.loads(VENDORED_SPEC.read_text()) == json.loads(SHARED_SPEC.read_text())
@@ -69,7 +69,7 @@ def test_every_request_of_a_full_workflow_validates_against_the_spec(
         "scimUsersList", "scimUsersCreate", "scimUsersUpdate", "scimGroupsList",
         "scimGroupsCreate", "scimGroupsUpdate", "usersAssignModelRole", "usersGetModelRoles",
         "userGroupsAssignModelRole", "userGroupsGetModelRoles", "userAttributesList",
-        "connectionsList", "connectionsUpdate"}
+        "connectionsList", "connectionsUpdate", "modelsList"}
     assert "PUT" not in {r.method for r, _ in exchanges}  # updates are PATCHes, never PUTs
     problems = [p for request, _ in exchanges for p in contract.request_problems(request)]
     assert problems == []

@@ -11,7 +11,7 @@ from conftest import KEYS, FakeClock
 from flask import Flask
 from flask.testing import FlaskClient
 
-from sync.targets.sandbox import SandboxStore
+from sync.sandbox import SandboxStore
 
 ATTR = "urn:omni:params:1.0:UserAttribute"
 PATCH = "urn:ietf:params:scim:api:messages:2.0:PatchOp"
@@ -104,7 +104,8 @@ def test_put_replaces_the_whole_user_and_resets_what_it_omits(api: FlaskClient) 
     assert response.json["displayName"] == "ada@example.com"
 
 
-def test_deactivate_and_reactivate_keep_the_id_by_default(api: FlaskClient) -> None:
+def test_deactivate_and_reactivate_keep_the_id_when_told_to(make_sandbox: Callable[..., Flask]) -> None:
+    api = make_sandbox(reactivation="same-id").test_client()
     user = post_user(api)
     path = f"/api/scim/v2/Users/{user['id']}"
     assert patch(api, path, {"op": "replace", "path": "active", "value": False}).json["active"] is False
@@ -112,8 +113,30 @@ def test_deactivate_and_reactivate_keep_the_id_by_default(api: FlaskClient) -> N
     assert back["active"] is True and back["id"] == user["id"]
 
 
-def test_reactivation_may_mint_a_new_id(make_sandbox: Callable[..., Flask]) -> None:
-    api = make_sandbox(reactivation_new_id=True).test_client()
+def test_reactivation_by_default_is_a_new_empty_account(api: FlaskClient) -> None:
+    """The strict default, the worst Omni's guides allow: a new id, and none of the old
+    account's groups, direct roles or attributes; only what the re-activating request
+    itself sets."""
+    user = post_user(api, **{ATTR: {"region": "EMEA", "department": "Finance"}})
+    group = api.post("/api/scim/v2/Groups", headers=AUTH,
+                     json={"displayName": "Finance", "members": [{"value": user["id"]}]}).json
+    model = api.get("/api/v1/models", headers=AUTH).json["records"][0]
+    assert api.post(f"/api/v1/users/{user['id']}/model-roles", headers=AUTH,
+                    json={"modelId": model["id"], "roleName": "VIEWER"}).status_code == 200
+    old = f"/api/scim/v2/Users/{user['id']}"
+    patch(api, old, {"op": "replace", "path": "active", "value": False})
+    back = patch(api, old, {"op": "replace", "path": "active", "value": True},
+                 {"op": "replace", "value": {ATTR: {"department": "Sales"}}}).json
+    assert back["id"] != user["id"] and back["active"] is True
+    assert back[ATTR] == {"department": "Sales"}
+    assert api.get(old, headers=AUTH).status_code == 404
+    assert api.get(f"/api/scim/v2/Groups/{group['id']}", headers=AUTH).json["members"] == []
+    roles = api.get(f"/api/v1/users/{back['id']}/model-roles", headers=AUTH).json["results"]
+    assert [r for r in roles if r["from"]["type"] == "USER"] == []
+
+
+def test_reactivation_may_mint_a_new_id_that_keeps_everything(make_sandbox: Callable[..., Flask]) -> None:
+    api = make_sandbox(reactivation="carry-over").test_client()
     user = post_user(api)
     group = api.post("/api/scim/v2/Groups", headers=AUTH,
                      json={"displayName": "Finance", "members": [{"value": user["id"]}]}).json
@@ -236,3 +259,29 @@ def test_state_survives_a_restart_and_the_file_is_replaced_atomically(
     assert [m["value"] for m in members] == [user["id"]]
     reopened = SandboxStore.open(tmp_path / "sandbox.json", {})
     assert list(reopened.state.users) == [user["id"]]
+
+
+def test_requests_the_spec_refuses_are_400_in_omnis_error_shape(api: FlaskClient) -> None:
+    """The strict sandbox: what Omni's published spec does not allow is refused before
+    anything is done, where the sandbox used to be kinder than Omni."""
+    user = post_user(api)
+    group = api.post("/api/scim/v2/Groups", headers=AUTH, json={"displayName": "Finance"}).json
+    no_schemas = api.patch(f"/api/scim/v2/Users/{user['id']}", headers=AUTH,
+                           json={"Operations": [{"op": "replace", "path": "displayName", "value": "X"}]})
+    assert no_schemas.status_code == 400 and no_schemas.json["error"] == "400"
+    assert "schemas" in no_schemas.json["message"]
+    group_no_schemas = api.patch(f"/api/scim/v2/Groups/{group['id']}", headers=AUTH,
+                                 json={"Operations": [{"op": "add", "path": "members",
+                                                       "value": [{"value": user["id"]}]}]})
+    assert group_no_schemas.status_code == 400
+    not_a_uuid = patch(api, f"/api/scim/v2/Groups/{group['id']}",
+                       {"op": "remove", "path": 'members[value eq "ada"]', "value": None})
+    assert not_a_uuid.status_code == 400 and not_a_uuid.json["error"] == "400"
+    bad_page = api.get("/api/v1/models", headers=AUTH, query_string={"modelKind": "NOPE"})
+    assert bad_page.status_code == 400 and set(bad_page.json) == {"error", "message"}
+    # Nothing was done by any of them.
+    assert api.get(f"/api/scim/v2/Users/{user['id']}", headers=AUTH).json["displayName"] == "Ada"
+    assert api.get(f"/api/scim/v2/Groups/{group['id']}", headers=AUTH).json["members"] == []
+    # The same requests, valid, go through.
+    assert patch(api, f"/api/scim/v2/Users/{user['id']}",
+                 {"op": "replace", "path": "displayName", "value": "X"}).status_code == 200

@@ -15,7 +15,7 @@ from sync.rules.tables import Role
 from sync.targets.calls import RetryPolicy
 from sync.targets.errors import RateLimited
 from sync.targets.omni import OmniTarget
-from sync.targets.sandbox import load_seed, seed_models
+from sync.sandbox import load_seed, seed_models
 
 pytestmark = pytest.mark.slow
 KEY = "server-test-key"
@@ -24,7 +24,7 @@ KEY = "server-test-key"
 def serve(port: int, state: Path, *options: str, command: str = "python -m") -> AbstractContextManager[object]:
     """``hr2bi sandbox``, or the same command through ``python -m`` (faster to start)."""
     program = ([str(Path(sys.executable).with_name("hr2bi")), "sandbox"] if command == "hr2bi"
-               else [sys.executable, "-m", "sync.targets.sandbox"])
+               else [sys.executable, "-m", "sync.cli.sandbox"])
     command_line = [*program, "--port", str(port), "--state", str(state), "--key", KEY, *options]
     return running(command_line, f"http://127.0.0.1:{port}/api/v1/user-attributes",
                    {"Authorization": "Bearer not-a-key"})  # a 401 is an answer

@@ -9,11 +9,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from sync.targets.sandbox.state import SandboxError, SandboxState
+from sync.sandbox.state import SandboxError, SandboxState
 
 LADDER = ("NO_ACCESS", "VIEWER", "RESTRICTED_QUERIER", "QUERIER", "MODELER", "CONNECTION_ADMIN")
 # QUERY_TOPICS is Omni's other name for RESTRICTED_QUERIER.
 ALIASES = {"QUERY_TOPICS": "RESTRICTED_QUERIER"}
+EPOCH = "2026-01-01T00:00:00.000Z"  # createdAt/updatedAt of seeded models
 
 
 def assign_role(state: SandboxState, holder_roles: dict[str, str], body: Any) -> dict[str, Any]:
@@ -70,6 +71,28 @@ def group_assignments(state: SandboxState, group: dict[str, Any], query: dict[st
     return [row for model in _models(state, query) for row in _rows(state, model, sources)]
 
 
+_DOC_ORIGINS = {"USER": "User Role", "GROUP": "Group Role", "BASE": "Base Role"}
+
+
+def as_documented(rows: list[dict[str, Any]], *, group: bool) -> list[dict[str, Any]]:
+    """The answer in the shapes Omni's documentation examples show rather than the spec's:
+    ``from.type`` spelled "User Role", the restricted role named QUERY_TOPICS, and a
+    group's own assignments with no ``from`` at all."""
+    shown = []
+    for row in rows:
+        row = {**row, "roleName": _doc_role(row["roleName"]), "baseRole": _doc_role(row["baseRole"])}
+        if group:
+            row.pop("from", None)
+        else:
+            row["from"] = {**row["from"], "type": _DOC_ORIGINS.get(row["from"]["type"], row["from"]["type"])}
+        shown.append(row)
+    return shown
+
+
+def _doc_role(role: str) -> str:
+    return "QUERY_TOPICS" if role == "RESTRICTED_QUERIER" else role
+
+
 def _rows(state: SandboxState, model: dict[str, Any],
           sources: list[tuple[dict[str, Any], dict[str, str]]]) -> list[dict[str, Any]]:
     rows = []
@@ -104,6 +127,64 @@ def connection(state: SandboxState, connection_id: str) -> dict[str, Any]:
         if row["id"] == connection_id:
             return row
     raise SandboxError(404, "Connection not found")
+
+
+MODEL_KINDS = ("SCHEMA", "SHARED", "SHARED_EXTENSION", "BRANCH", "WORKBOOK", "QUERY")
+MODEL_SORT_FIELDS = ("name", "modelKind", "connectionId", "baseModelId", "createdAt", "updatedAt")
+
+
+def model_json(model: dict[str, Any]) -> dict[str, Any]:
+    """A model as ``GET /api/v1/models`` shows it (older saved states lack some fields)."""
+    return {"id": model["id"], "name": model.get("name"), "connectionId": model.get("connectionId"),
+            "modelKind": model.get("modelKind", "SHARED"), "baseModelId": model.get("baseModelId"),
+            "deletedAt": model.get("deletedAt"), "createdAt": model.get("createdAt", EPOCH),
+            "updatedAt": model.get("updatedAt", EPOCH)}
+
+
+def list_models(state: SandboxState, query: dict[str, str]) -> dict[str, Any]:
+    """``GET /api/v1/models``: filters, sorting and cursor paging as the spec says. The
+    cursor is opaque to clients (here: the offset of the next page)."""
+    deleted = query.get("includeDeleted") in ("1", "true")
+    kind = query.get("modelKind")
+    if kind is not None and kind not in MODEL_KINDS:
+        raise SandboxError(400, f"modelKind must be one of {', '.join(MODEL_KINDS)}")
+    rows = [model_json(m) for m in state.models]
+    rows = [m for m in rows if (deleted or not m["deletedAt"])
+            and all(query.get(f) in (None, m[f]) for f in ("connectionId", "baseModelId", "modelKind"))
+            and query.get("modelId") in (None, m["id"])
+            and query.get("name") in (None, m["name"])]
+    field = query.get("sortField", "name")
+    if field not in MODEL_SORT_FIELDS:
+        raise SandboxError(400, f"sortField must be one of {', '.join(MODEL_SORT_FIELDS)}")
+    rows.sort(key=lambda m: (str(m[field] or "").lower(), m["id"]),
+              reverse=query.get("sortDirection") == "desc")
+    size = _page_size(query.get("pageSize"))
+    start = _cursor(query.get("cursor"))
+    page = rows[start:start + size]
+    more = start + size < len(rows)
+    return {"pageInfo": {"hasNextPage": more, "nextCursor": str(start + size) if more else None,
+                         "pageSize": size, "totalRecords": len(rows)},
+            "records": page}
+
+
+def _page_size(text: str | None) -> int:
+    if text is None:
+        return 20
+    try:
+        size = int(text)
+    except ValueError:
+        raise SandboxError(400, "pageSize must be a positive integer") from None
+    if size <= 0:
+        raise SandboxError(400, "pageSize must be a positive integer")
+    return size
+
+
+def _cursor(text: str | None) -> int:
+    if text is None:
+        return 0
+    if not text.isdigit():
+        raise SandboxError(400, "Invalid cursor")
+    return int(text)
 
 
 def list_connections(state: SandboxState, query: dict[str, str]) -> list[dict[str, Any]]:

@@ -63,7 +63,9 @@ class SandboxState:
         if unknown:
             raise SandboxError(500, f"the seed's models {unknown} name no seeded connection")
         models = [{"id": m.get("id") or str(uuid.uuid4()), "name": m["name"],
-                   "connectionId": by_name[m["connection"]]} for m in seed.get("models", [])]
+                   "connectionId": by_name[m["connection"]],
+                   "modelKind": m.get("modelKind", "SHARED"), "baseModelId": m.get("baseModelId"),
+                   "deletedAt": m.get("deletedAt")} for m in seed.get("models", [])]
         return cls(connections=connections, models=models,
                    attributes=[_definition(a) for a in seed.get("user_attributes", [])])
 
@@ -158,7 +160,7 @@ class SandboxStore:
 
 
 def seed_models(seed: dict[str, Any]) -> list[Model]:
-    """The seed's models as the Omni target wants them (Omni's API lists no models, so a
-    target is told them): connection and model names with the model ids."""
+    """The seed's models as an override for the Omni target (tests that want to skip the
+    models listing): connection and model names with the model ids."""
     return [Model(id=m["id"], name=m["name"], connection=m["connection"])
             for m in seed.get("models", []) if m.get("id")]

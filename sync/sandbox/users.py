@@ -10,12 +10,18 @@ import re
 import uuid
 from typing import Any
 
-from sync.targets.sandbox.state import SandboxError, SandboxState
+from sync.sandbox.state import SandboxError, SandboxState
 
 USER_SCHEMA = "urn:ietf:params:scim:schemas:core:2.0:User"
 ATTRIBUTES_URN = "urn:omni:params:1.0:UserAttribute"
 ENTERPRISE_URN = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+
+# What re-activating a deactivated user does (Omni: "may create a new user").
+NEW_EMPTY = "new-empty"  # the default: a new id, no groups, roles or old attributes
+CARRY_OVER = "carry-over"  # a new id; groups, roles and attributes follow it
+SAME_ID = "same-id"  # the same account, switched back on
+REACTIVATIONS = (NEW_EMPTY, CARRY_OVER, SAME_ID)
 
 
 def user_json(user: dict[str, Any]) -> dict[str, Any]:
@@ -56,11 +62,11 @@ def replace_user(state: SandboxState, user_id: str, body: Any) -> dict[str, Any]
     attributes = merge_attributes(state, {}, body.get(ATTRIBUTES_URN, {}))
     updated = {"id": user_id, "userName": user_name, "displayName": display_name or user_name,
                "active": user["active"], "attributes": attributes}
-    return _commit(state, user, updated, active, reactivation_new_id=False)
+    return _commit(state, user, updated, active, reactivation=SAME_ID)
 
 
 def patch_user(state: SandboxState, user_id: str, body: Any, *,
-               reactivation_new_id: bool) -> dict[str, Any]:
+               reactivation: str = NEW_EMPTY) -> dict[str, Any]:
     user = find_user(state, user_id)
     operations = body.get("Operations") if isinstance(body, dict) else None
     if not isinstance(operations, list) or not operations:
@@ -69,9 +75,14 @@ def patch_user(state: SandboxState, user_id: str, body: Any, *,
     active = user["active"]
     for operation in operations:
         active = _apply(state, updated, operation, active)
+    if reactivation == NEW_EMPTY and active and not user["active"]:
+        # A new, empty account: only what this very request sets reaches it.
+        updated = {**copy.deepcopy(user), "attributes": {}}
+        for operation in operations:
+            _apply(state, updated, operation, active)
     if updated["userName"] != user["userName"]:
         _unique(state, updated["userName"], user_id)
-    return _commit(state, user, updated, active, reactivation_new_id)
+    return _commit(state, user, updated, active, reactivation)
 
 
 def delete_user(state: SandboxState, user_id: str) -> None:
@@ -90,17 +101,21 @@ def find_user(state: SandboxState, user_id: str) -> dict[str, Any]:
 
 
 def _commit(state: SandboxState, before: dict[str, Any], after: dict[str, Any], active: bool,
-            reactivation_new_id: bool) -> dict[str, Any]:
+            reactivation: str) -> dict[str, Any]:
     after["active"] = active
-    if reactivation_new_id and active and not before["active"]:
+    if reactivation != SAME_ID and active and not before["active"]:
         # Omni may give a re-activated user a new id: the old one answers 404 from now on.
-        # Group memberships and direct roles follow the user to the new id.
-        after["id"] = str(uuid.uuid4())
-        del state.users[before["id"]]
-        if before["id"] in state.user_roles:
-            state.user_roles[after["id"]] = state.user_roles.pop(before["id"])
-        for group in state.groups.values():
-            group["members"] = [after["id"] if m == before["id"] else m for m in group["members"]]
+        old, after["id"] = before["id"], str(uuid.uuid4())
+        del state.users[old]
+        roles = state.user_roles.pop(old, None)
+        if reactivation == CARRY_OVER:  # the kind behaviour: everything follows the user
+            if roles is not None:
+                state.user_roles[after["id"]] = roles
+            for group in state.groups.values():
+                group["members"] = [after["id"] if m == old else m for m in group["members"]]
+        else:  # NEW_EMPTY, the strict default: a new account with nothing of the old one's
+            for group in state.groups.values():
+                group["members"] = [m for m in group["members"] if m != old]
     state.users[after["id"]] = after
     return after
 

@@ -1,8 +1,8 @@
 """A local Omni-compatible BI platform: the demo's BI target and the tests'."""
 
-from sync.targets.sandbox.app import create_sandbox_app
-from sync.targets.sandbox.limits import SandboxConfig
-from sync.targets.sandbox.state import (
+from sync.sandbox.app import create_sandbox_app
+from sync.sandbox.limits import SandboxConfig
+from sync.sandbox.state import (
     SandboxState,
     SandboxStore,
     load_seed,

@@ -1,6 +1,8 @@
 """The sandbox's Flask app: the part of Omni's API that its published provisioning spec
-describes, and nothing else. Views parse, call the pure functions of ``users``,
-``groups`` and ``roles`` on the store, and serialize."""
+describes, and nothing else. Every request is first checked against that spec
+(:mod:`contract`) and refused 400 in Omni's error shape if it does not validate. Views
+parse, call the pure functions of ``users``, ``groups`` and ``roles`` on the store, and
+serialize."""
 
 from __future__ import annotations
 
@@ -11,9 +13,10 @@ from typing import Any
 from flask import Flask, Response, jsonify, request
 from werkzeug.exceptions import HTTPException
 
-from sync.targets.sandbox import groups, roles, users
-from sync.targets.sandbox.limits import Gate, RateLimited, SandboxConfig
-from sync.targets.sandbox.state import SandboxError, SandboxState, SandboxStore
+from sync.sandbox import groups, roles, users
+from sync.sandbox.contract import Contract
+from sync.sandbox.limits import Gate, RateLimited, SandboxConfig
+from sync.sandbox.state import SandboxError, SandboxState, SandboxStore
 
 LIST_SCHEMA = "urn:ietf:params:scim:api:messages:2.0:ListResponse"
 _EQ_FILTER = re.compile(r'^\s*(\w+)\s+eq\s+"((?:[^"\\]|\\.)*)"\s*$', re.IGNORECASE)
@@ -37,9 +40,18 @@ def create_sandbox_app(config: SandboxConfig, store: SandboxStore, *,
         status = exc.code or 500
         return jsonify({"error": str(status), "message": exc.description or exc.name}), status
 
+    contract = Contract.load()
+
     @app.before_request
     def admit() -> None:
         gate.admit(request.headers.get("Authorization"))
+        # Strict, as Omni: a request the published spec does not allow is refused before
+        # anything is done. One not in the spec at all is left to routing (404, 405).
+        if contract.operation(request.method, request.path) is not None:
+            problems = contract.problems(request.method, request.path, request.args.items(multi=True),
+                                         request.headers, request.get_data(cache=True))
+            if problems:
+                raise SandboxError(400, "; ".join(problems[:3]))
 
     def write(action: Callable[[SandboxState], Any]) -> Any:
         result = store.change(action)
@@ -48,7 +60,7 @@ def create_sandbox_app(config: SandboxConfig, store: SandboxStore, *,
 
     _user_routes(app, config, store, write)
     _group_routes(app, store, write)
-    _v1_routes(app, store, write)
+    _v1_routes(app, config, store, write)
     return app
 
 
@@ -80,7 +92,7 @@ def _user_routes(app: Flask, config: SandboxConfig, store: SandboxStore,
     @app.patch("/api/scim/v2/Users/<user_id>")
     def patch_user(user_id: str) -> Response:
         return jsonify(write(lambda s: users.user_json(users.patch_user(
-            s, user_id, _body(), reactivation_new_id=config.reactivation_new_id))))
+            s, user_id, _body(), reactivation=config.reactivation))))
 
     @app.delete("/api/scim/v2/Users/<user_id>")
     def delete_user(user_id: str) -> tuple[str, int]:
@@ -126,7 +138,7 @@ def _group_routes(app: Flask, store: SandboxStore,
         return "", 204
 
 
-def _v1_routes(app: Flask, store: SandboxStore,
+def _v1_routes(app: Flask, config: SandboxConfig, store: SandboxStore,
                write: Callable[[Callable[[SandboxState], Any]], Any]) -> None:
     @app.get("/api/v1/user-attributes")
     def user_attributes() -> Response:
@@ -136,6 +148,11 @@ def _v1_routes(app: Flask, store: SandboxStore,
     def connections() -> Response:
         query = request.args.to_dict()
         return jsonify({"connections": store.read(lambda s: roles.list_connections(s, query))})
+
+    @app.get("/api/v1/models")
+    def models() -> Response:
+        query = request.args.to_dict()
+        return jsonify(store.read(lambda s: roles.list_models(s, query)))
 
     @app.patch("/api/v1/connections/<connection_id>")
     def update_connection(connection_id: str) -> Response:
@@ -153,8 +170,10 @@ def _v1_routes(app: Flask, store: SandboxStore,
     def user_roles(user_id: str) -> Response:
         def read(state: SandboxState) -> dict[str, Any]:
             users.find_user(state, user_id)
-            return {"membershipId": user_id, "results": roles.user_assignments(
-                state, user_id, request.args.to_dict())}
+            rows = roles.user_assignments(state, user_id, request.args.to_dict())
+            if config.role_answers == "docs":
+                rows = roles.as_documented(rows, group=False)
+            return {"membershipId": user_id, "results": rows}
         return jsonify(store.read(read))
 
     @app.post("/api/v1/user-groups/<group_id>/model-roles")
@@ -169,8 +188,10 @@ def _v1_routes(app: Flask, store: SandboxStore,
     def group_roles(group_id: str) -> Response:
         def read(state: SandboxState) -> dict[str, Any]:
             group = groups.find_group(state, group_id)
-            return {"userGroupId": group_id, "results": roles.group_assignments(
-                state, group, request.args.to_dict())}
+            rows = roles.group_assignments(state, group, request.args.to_dict())
+            if config.role_answers == "docs":
+                rows = roles.as_documented(rows, group=True)
+            return {"userGroupId": group_id, "results": rows}
         return jsonify(store.read(read))
 
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from sync.targets.sandbox.state import SandboxError, SandboxState
+from sync.sandbox.state import SandboxError, SandboxState
 
 GROUP_SCHEMA = "urn:ietf:params:scim:schemas:core:2.0:Group"
 NAME_LIMIT = 64

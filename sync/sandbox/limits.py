@@ -12,7 +12,7 @@ from collections import deque
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
-from sync.targets.sandbox.state import SandboxError
+from sync.sandbox.state import SandboxError
 
 WINDOW = 60.0
 
@@ -22,12 +22,19 @@ class SandboxConfig:
     api_keys: tuple[str, ...]
     rate_limit: int = 60  # requests per minute per key; 0 for none
     retry_after: bool = True  # send Retry-After with a 429 (Omni does not document it)
-    reactivation_new_id: bool = False  # re-activating a user mints a new id
+    reactivation: str = "new-empty"  # users.REACTIVATIONS: new-empty, carry-over or same-id
+    role_answers: str = "spec"  # "docs": model-role answers in the shapes Omni's docs show
     error_rate: float = 0.0  # share of requests answered 500 before anything is done
     slow_rate: float = 0.0  # share of writes answered only after slow_seconds (done, though)
     slow_seconds: float = 0.0
     random_seed: int | None = None
     window: float = WINDOW  # seconds the rate limit counts over (tests shorten it)
+
+    def __post_init__(self) -> None:
+        if self.reactivation not in ("new-empty", "carry-over", "same-id"):
+            raise ValueError(f"reactivation must be new-empty, carry-over or same-id, not {self.reactivation!r}")
+        if self.role_answers not in ("spec", "docs"):
+            raise ValueError(f"role_answers must be spec or docs, not {self.role_answers!r}")
 
 
 class Gate:
