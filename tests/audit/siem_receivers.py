@@ -4,16 +4,25 @@ HTTP Event Collector does. Each keeps every message it got, duplicates included.
 
 from __future__ import annotations
 
+import datetime as dt
+import ipaddress
 import json
 import re
 import socketserver
+import ssl
 import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from typing import Any
+
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import NameOID
 
 # RFC 5424 6: <PRI>1 TIMESTAMP HOSTNAME APP-NAME PROCID MSGID SD MSG
 SYSLOG = re.compile(
@@ -54,7 +63,9 @@ def _read_frames(stream: Any) -> Iterator[bytes]:
 
 
 @contextmanager
-def syslog_receiver(delay: float = 0.0) -> Iterator[tuple[int, Received]]:
+def syslog_receiver(delay: float = 0.0, tls: ssl.SSLContext | None = None
+                    ) -> Iterator[tuple[int, Received]]:
+    """``tls``: a server context, for a receiver speaking RFC 5425 (syslog over TLS)."""
     received = Received()
 
     class Handler(socketserver.StreamRequestHandler):
@@ -72,6 +83,8 @@ def syslog_receiver(delay: float = 0.0) -> Iterator[tuple[int, Received]]:
 
     server = socketserver.ThreadingTCPServer(("127.0.0.1", 0), Handler)
     server.daemon_threads = True
+    if tls is not None:
+        server.socket = tls.wrap_socket(server.socket, server_side=True)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     try:
@@ -131,3 +144,23 @@ def hec_receiver(token: str, delay: float = 0.0) -> Iterator[tuple[int, Received
     finally:
         server.shutdown()
         server.server_close()
+
+
+def self_signed(directory: Path) -> tuple[Path, Path]:
+    """A certificate for 127.0.0.1 and its key, as PEM files (the receiver's; the shipper
+    trusts the certificate as its CA)."""
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "siem.test")])
+    now = dt.datetime.now(dt.UTC)
+    cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name)
+            .public_key(key.public_key()).serial_number(x509.random_serial_number())
+            .not_valid_before(now - dt.timedelta(minutes=5)).not_valid_after(now + dt.timedelta(days=1))
+            .add_extension(x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]),
+                           critical=False)
+            .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+            .sign(key, hashes.SHA256()))
+    cert_path, key_path = directory / "siem.crt", directory / "siem.key"
+    cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    key_path.write_bytes(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                           serialization.NoEncryption()))
+    return cert_path, key_path

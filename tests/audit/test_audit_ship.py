@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import os
 import signal
+import ssl
 import subprocess
 import sys
 import time
@@ -16,7 +17,14 @@ from typing import Any
 
 import httpx
 import pytest
-from siem_receivers import SYSLOG, Received, hec_items, hec_receiver, syslog_receiver
+from siem_receivers import (
+    SYSLOG,
+    Received,
+    hec_items,
+    hec_receiver,
+    self_signed,
+    syslog_receiver,
+)
 from sqlalchemy import select
 from sqlalchemy.engine import Engine
 
@@ -95,6 +103,24 @@ def test_an_unreachable_syslog_target_keeps_its_cursor(engine: Engine) -> None:
         drain(engine, [sink], batch=10)
     with session_scope(engine) as session:
         assert cursor_of(session, sink.name) == 0
+
+
+def test_syslog_over_tls_checks_the_receivers_certificate(engine: Engine, tmp_path: Path) -> None:
+    record(engine, 5)
+    cert, key = self_signed(tmp_path)
+    server = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    server.load_cert_chain(cert, key)
+    with syslog_receiver(tls=server) as (port, received):
+        untrusting = SyslogSink(f"tls://127.0.0.1:{port}", "h", timeout=5.0)  # system CAs only
+        with pytest.raises(ShipError, match="CERTIFICATE_VERIFY_FAILED"):
+            drain(engine, [untrusting], batch=10)
+        sink = SyslogSink(f"tls://127.0.0.1:{port}", "h", ca_file=cert, timeout=5.0)
+        assert drain(engine, [sink], batch=2) == {sink.name: 5}
+        sink.close()
+        deadline = time.monotonic() + 10
+        while len(received.seqs()) < 5 and time.monotonic() < deadline:
+            time.sleep(0.01)
+    assert received.problems == [] and received.seqs() == {1, 2, 3, 4, 5}
 
 
 def test_no_secret_in_a_target_url() -> None:
