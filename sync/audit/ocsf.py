@@ -44,6 +44,12 @@ _ACCOUNT_VERBS = {"create": CREATE, "enable": ENABLE, "reactivate": ENABLE, "dis
                   "deactivate": DISABLE, "delete": DELETE}
 _GROUP_VERBS = {"create": GROUP_CREATE, "delete": GROUP_DELETE}
 
+_UNMAPPED = ("before", "after", "reason", "run", "target")
+# An event of many records (a group's members) lists every member in before, after or
+# reason: repeated on each record, a group of n members would take n * n names. Those
+# records carry the run and target only; the whole event is in events.jsonl, found by
+# metadata.correlation_uid (its seq).
+_UNMAPPED_EACH = ("run", "target")
 Subject = dict[str, Any]  # the class's own attributes: user, group, privileges, policy
 Activity = tuple[int, Subject]
 
@@ -90,7 +96,7 @@ def _record(event: Mapping[str, Any], product_version: str, millis: int, class_u
         "metadata": metadata,
         "actor": {"user": {"name": str(event["actor"])}},
         **subject,
-        "unmapped": {k: event[k] for k in ("before", "after", "reason", "run", "target")},
+        "unmapped": {k: event[k] for k in _UNMAPPED if part is None or k in _UNMAPPED_EACH},
     }
 
 

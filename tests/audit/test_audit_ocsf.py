@@ -55,6 +55,10 @@ def test_a_membership_change_is_one_record_per_member() -> None:
     assert [r["metadata"]["uid"] for r in records] == ["3.1", "3.2", "3.3"]
     assert {r["metadata"]["correlation_uid"] for r in records} == {"3"}
     assert all(r["group"] == {"name": "Sales", "uid": "g-1"} for r in records)
+    # the member lists are not repeated on every record (n members would take n * n names)
+    assert all(set(r["unmapped"]) == {"run", "target"} for r in records)
+    single = ocsf_records(applied(9, "bi.user.deactivate", ANN, {"active": True}, {"active": False}), "0.1.0")
+    assert set(single[0]["unmapped"]) == {"before", "after", "reason", "run", "target"}
 
 
 def test_a_failed_membership_change_names_the_planned_members() -> None:
