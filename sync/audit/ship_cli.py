@@ -8,6 +8,7 @@ import signal
 import socket
 import threading
 from types import FrameType
+from urllib.parse import urlsplit
 
 import click
 import httpx
@@ -22,10 +23,24 @@ NO_TARGET = ("no SIEM target configured: set HR2BI_AUDIT_SHIP_SYSLOG (tcp:// or 
              "and/or HR2BI_AUDIT_SHIP_HEC_URL (see the README's SIEM section)")
 
 
+def _no_secret(url: str) -> str:
+    # Target names are logged and the URLs recorded in config.change events: a secret never
+    # goes in one (the HEC token is read from its own variable).
+    parts = urlsplit(url)
+    if "@" in parts.netloc or parts.query:
+        raise ShipError(f"{parts.scheme}://{parts.hostname}: put no credentials or query in "
+                        "the URL; the HEC token is read from the variable named by "
+                        "HR2BI_AUDIT_SHIP_HEC_TOKEN_ENV")
+    return url
+
+
 def sinks_for(settings: Settings) -> list[Sink]:
     """The targets the settings name; ShipError when one is unusable (no token, bad URL)."""
     host = settings.audit_ship_hostname or socket.gethostname()
     sinks: list[Sink] = []
+    for url in (settings.audit_ship_syslog, settings.audit_ship_hec_url):
+        if url:
+            _no_secret(url)
     if settings.audit_ship_syslog:
         sinks.append(SyslogSink(settings.audit_ship_syslog, host,
                                 ca_file=settings.audit_ship_syslog_ca_file))

@@ -30,9 +30,10 @@ from sqlalchemy.engine import Engine
 
 from sync.audit.log import record_event
 from sync.audit.ship import ShipError, ShippedEvent, committed_after, cursor_of, drain
+from sync.audit.ship_cli import sinks_for
 from sync.audit.ship_hec import HecSink
 from sync.audit.ship_syslog import SyslogSink, frame, syslog_message
-from sync.config import ConfigError, load_settings
+from sync.config import load_settings
 from sync.db import session_scope
 from sync.models import AuditEvent
 
@@ -123,9 +124,15 @@ def test_syslog_over_tls_checks_the_receivers_certificate(engine: Engine, tmp_pa
     assert received.problems == [] and received.seqs() == {1, 2, 3, 4, 5}
 
 
-def test_no_secret_in_a_target_url() -> None:
-    with pytest.raises(ConfigError, match="no credentials"):
-        load_settings(audit_ship_hec_url="https://admin:hunter2@splunk:8088")
+def test_no_secret_in_a_target_url(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("HR2BI_HEC_TOKEN", TOKEN)
+    for url in ("https://admin:hunter2@splunk:8088", "https://splunk:8088/?token=hunter2"):
+        with pytest.raises(ShipError, match="no credentials") as refused:
+            sinks_for(load_settings(audit_ship_hec_url=url))
+        assert "hunter2" not in str(refused.value)
+    monkeypatch.delenv("HR2BI_HEC_TOKEN")
+    with pytest.raises(ShipError, match=r"\$HR2BI_HEC_TOKEN, which is not set"):
+        sinks_for(load_settings(audit_ship_hec_url="https://splunk:8088"))
 
 
 def _shipper(env: dict[str, str], cwd: Path, *args: str) -> subprocess.Popen[bytes]:
