@@ -32,9 +32,10 @@ sys.path.insert(0, str(ROOT))
 
 import httpx  # noqa: E402
 
-from sync import pipeline  # noqa: E402
+from sync.apply.service import apply
 from sync.config import load_settings  # noqa: E402
 from sync.db import make_engine, migrate  # noqa: E402
+from sync.plan.service import plan
 from sync.rules import load_dir  # noqa: E402
 from sync.sources.csvfeed import CsvOptions, csv_feed  # noqa: E402
 from sync.sources.importer import ImportOptions, import_feed  # noqa: E402
@@ -102,10 +103,10 @@ def one_round(people: int, rate: int, key_count: int) -> None:
             amap = load_dir(settings.mappings_dir).attribute_map
             import_feed(engine, csv_feed(export, "hr", "full", CsvOptions(), amap), amap,
                         ImportOptions(rejects_dir=work / "rejects"))
-            planned = pipeline.plan(engine, settings)
+            planned = plan(engine, settings)
             before = len(statuses(log))
             started = time.perf_counter()
-            result = pipeline.apply(engine, settings, planned.run_id)
+            result = apply(engine, settings, planned.run_id)
             elapsed = time.perf_counter() - started
             seen = statuses(log)[before:]
         finally:

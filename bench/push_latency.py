@@ -46,7 +46,7 @@ sys.path.insert(0, str(ROOT))
 
 from sync.config import Settings, load_settings
 from sync.db import engine_for, session_scope
-from sync.jobs import run_sync
+from sync.jobs.nightly import run_sync
 from sync.targets.sandbox.app import create_sandbox_app
 from sync.targets.sandbox.limits import SandboxConfig, keys_of
 from sync.targets.sandbox.state import SandboxStore, load_seed
@@ -213,7 +213,7 @@ def start_worker(settings: Settings, tmp: Path) -> subprocess.Popen[bytes]:
            "HR2BI_BI_BASE_URL": settings.bi_base_url, "HR2BI_BI_RATE_PER_KEY": "100000",
            "HR2BI_MAPPINGS_DIR": str(ROOT / "mappings"), "HR2BI_MIGRATE_ON_START": "false"}
     log = open(tmp / "worker.log", "wb")  # noqa: SIM115 — lives as long as the worker
-    return subprocess.Popen([str(Path(sys.executable).parent / "celery"), "-A", "sync.celery_app",
+    return subprocess.Popen([str(Path(sys.executable).parent / "celery"), "-A", "sync.jobs.celery_app",
                              "worker", "--concurrency", "4", "--queues", "hr2bi", "--loglevel", "WARNING"],
                             env=env, stdout=log, stderr=subprocess.STDOUT, cwd=tmp)
 
@@ -239,7 +239,7 @@ def main() -> None:
         # The sample company first: a BI with a few hundred accounts, as in production (the
         # safety guard holds any deactivation while there are only a handful).
         outcome = run_sync(engine, settings)
-        print(f"sample company synced: {outcome.apply.get('applied', 0)} changes applied")
+        print(f"sample company synced: {outcome.apply.applied if outcome.apply else 0} changes applied")
         worker = start_worker(settings, tmp) if args.broker else None
         web_url = serve(create_app(settings, engine))
         mode = f"Celery worker via {args.broker.split('@')[-1]}" if args.broker else "embedded (in-process)"

@@ -29,7 +29,7 @@ def service_provider_config(root: str, config: Any) -> dict[str, Any]:
     # scim.filters, scim.bulk, column lengths) are in the README's SCIM section.
     return {
         "schemas": [SPC_SCHEMA],
-        "documentationUri": "https://github.com/hr2bi/hr2bi#identity-providers",
+        "documentationUri": "https://github.com/hr2bi/hr2bi#connecting-an-identity-provider",
         "patch": {"supported": True},
         "bulk": {
             "supported": True,

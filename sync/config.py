@@ -1,8 +1,10 @@
-"""Settings: one object, read from the environment (``HR2BI_*``, ``DATABASE_URL``) and
-an optional TOML file (``./hr2bi.toml``, or the path in ``HR2BI_CONFIG``).
+"""Settings: one object, read from the environment (``HR2BI_*``, ``DATABASE_URL``,
+``BROKER_URL``), an optional ``.env`` file (``./.env``, or the path in ``HR2BI_ENV_FILE``;
+the same file ``honcho start`` reads for the Procfile) and an optional TOML file
+(``./hr2bi.toml``, or the path in ``HR2BI_CONFIG``).
 
-Environment variables win over the file; the file wins over the defaults. Nothing here
-connects to anything.
+Environment variables win over ``.env``, ``.env`` over the TOML file, the file over the
+defaults. Nothing here connects to anything.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ import os
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
+from dotenv import dotenv_values
 from pydantic import AliasChoices, Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import (
     BaseSettings,
@@ -21,10 +24,15 @@ from pydantic_settings import (
     TomlConfigSettingsSource,
 )
 
+from sync.errors import UserError
+
 DEFAULT_CONFIG_FILE = "hr2bi.toml"
+DEFAULT_ENV_FILE = ".env"
+# The database engines hr2bi is built and tested for (sync/db.py, the migrations).
+DATABASES = {"sqlite": "SQLite (sqlite:///hr2bi.db)", "postgresql": "PostgreSQL (postgresql://user@host/db)"}
 
 
-class ConfigError(Exception):
+class ConfigError(UserError):
     """The configuration is unusable; the message says which setting and why."""
 
 
@@ -76,7 +84,7 @@ class Settings(BaseSettings):
                                  "and gunicorn wait on a silent client (a request not sent, a body stalled) "
                                  "before it closes the connection.")
     log_level: str = Field(default="INFO")
-    # The BI target (sync/pipeline.py); the defaults reach `hr2bi sandbox` as it starts.
+    # The BI target (sync/targets/build.py); the defaults reach `hr2bi sandbox` as it starts.
     bi_target: Literal["omni", "scim"] = Field(default="omni", description="omni, or any "
                                                "SCIM 2.0 BI platform (scim; no roles).")
     bi_base_url: str = Field(default="http://127.0.0.1:8010", description="Omni: "
@@ -94,7 +102,7 @@ class Settings(BaseSettings):
                                    "for this many or fewer (so one leaver on a tiny account goes through).")
     apply_max_attempts: int = Field(default=5, ge=1, description="Tries before a change is quarantined.")
     apply_backoff_seconds: float = Field(default=60.0, ge=0, description="First retry delay; doubles.")
-    # Tasks (sync/celery_app.py): no broker means the embedded mode, tasks run in-process.
+    # Tasks (sync/jobs/celery_app.py): no broker means the embedded mode, tasks run in-process.
     broker_url: str | None = Field(
         default=None,
         validation_alias=AliasChoices("BROKER_URL", "HR2BI_BROKER_URL", "broker_url"),
@@ -146,6 +154,12 @@ class Settings(BaseSettings):
         for prefix in ("postgres://", "postgresql://"):
             if value.startswith(prefix):
                 return "postgresql+psycopg://" + value[len(prefix):]
+        if "://" not in value:
+            raise ValueError("not a database URL; use " + " or ".join(DATABASES.values()))
+        scheme = value.split("://", 1)[0].split("+", 1)[0].lower()
+        if scheme not in DATABASES:
+            raise ValueError(f"{scheme!r} databases are not supported; use "
+                             + " or ".join(DATABASES.values()))
         return value
 
     @classmethod
@@ -159,9 +173,44 @@ class Settings(BaseSettings):
     ) -> tuple[PydanticBaseSettingsSource, ...]:
         path = Path(os.environ.get("HR2BI_CONFIG", DEFAULT_CONFIG_FILE))
         sources: list[PydanticBaseSettingsSource] = [init_settings, env_settings]
+        env_file = Path(os.environ.get("HR2BI_ENV_FILE", DEFAULT_ENV_FILE))
+        if env_file.is_file():
+            sources.append(EnvFileSource(settings_cls, env_file))
         if path.is_file():
             sources.append(TomlConfigSettingsSource(settings_cls, toml_file=path))
         return tuple(sources)
+
+
+class EnvFileSource(PydanticBaseSettingsSource):
+    """``.env``'s settings (``KEY=value`` lines, as honcho reads them). Keys that are not
+    hr2bi settings (``PORT``, ``WEB_CONCURRENCY``: the Procfile's) are left to their
+    readers; an ``HR2BI_`` key that names no setting is an error, as in the environment."""
+
+    def __init__(self, settings_cls: type[BaseSettings], path: Path) -> None:
+        super().__init__(settings_cls)
+        self.path = path
+
+    def get_field_value(self, field: Any, field_name: str) -> tuple[Any, str, bool]:
+        raise NotImplementedError  # __call__ reads the whole file at once
+
+    def __call__(self) -> dict[str, Any]:
+        names: dict[str, str] = {}
+        for name, info in self.settings_cls.model_fields.items():
+            names["HR2BI_" + name.upper()] = name
+            alias = info.validation_alias
+            for choice in getattr(alias, "choices", ()):
+                if isinstance(choice, str) and choice.isupper():
+                    names[choice] = name
+        found: dict[str, Any] = {}
+        for key, value in dotenv_values(self.path).items():
+            if value is None or key in os.environ:
+                continue  # a bare KEY line, or a variable the environment already sets
+            if key in names:
+                found[names[key]] = value
+            elif key.startswith("HR2BI_") and key not in ("HR2BI_CONFIG", "HR2BI_ENV_FILE"):
+                raise ConfigError(f"{self.path}: {key} is not an hr2bi setting "
+                                  "(see the README's settings table)")
+        return found
 
 
 def load_settings(**overrides: Any) -> Settings:

@@ -19,11 +19,12 @@ from sqlalchemy.pool import StaticPool
 from sqlmodel import Session, create_engine
 
 from sync.config import Settings
+from sync.errors import UserError
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 
 
-class DatabaseUnavailable(Exception):
+class DatabaseUnavailable(UserError):
     """The database cannot be reached or used; the message says where and what to do."""
 
 

@@ -39,7 +39,7 @@ _AUDIT = table("audit_events", column("action"))
 # Outbox statuses as the metric names them (done rows were applied).
 _CHANGE_STATES = {ChangeStatus.DONE: "applied"}
 # Counters a plan run records in its counts as it is applied (or reconciled), summed over
-# every run (sync/pipeline.py add_call_stats).
+# every run (sync/targets/build.py add_call_stats).
 _RUN_COUNTERS = {"rate_limited": ("hr2bi_bi_rate_limited", "BI answers 429 (rate limited), "
                                   "as recorded by apply runs."),
                  "bi_calls": ("hr2bi_bi_calls", "Calls made to the BI platform by apply runs."),

@@ -1,11 +1,16 @@
-"""Runs: every import (and, later, every plan and apply) is a row someone can list, inspect
-and — when a safety check held it — approve.
+"""Runs: every import and every plan is a row someone can list, inspect and — when a safety
+check held it — approve.
 
 A run is ``running`` while it works, then ``succeeded`` or ``failed``; a run a guard stopped
 is ``held`` and changes nothing until ``approve_run`` applies it and marks it ``approved``
 with who approved it and when, or ``reject_run`` ends it ``rejected`` (who, when and why
 in its details), its held work discarded so nothing ever applies it. A plan is ``planned`` until it is applied, and
 ``superseded`` when a newer plan took over the changes it had not applied yet.
+
+This lifecycle sits below the two kinds of run — imports (:mod:`sync.sources.importer`) and
+plans (:mod:`sync.plan.service`) — and the jobs that start them (:mod:`sync.jobs`): inside
+any one of those packages it would make the others depend on it. Routing an approval by
+the run's kind is a job (:mod:`sync.jobs.approve`).
 """
 
 from __future__ import annotations
@@ -18,6 +23,7 @@ from sqlmodel import Session
 
 from sync.audit.actors import approver_actor
 from sync.audit.log import record_event
+from sync.errors import UserError
 from sync.models import Run, utcnow
 from sync.statuses import ACCEPTED_RUNS, RunStatus
 
@@ -25,7 +31,7 @@ Applier = Callable[[Session, Run], tuple[Mapping[str, Any], Mapping[str, Any]]]
 Discarder = Callable[[Session, Run], int]  # drops a held run's work, returns how much
 
 
-class RunError(Exception):
+class RunError(UserError):
     """A run cannot be found or approved; the message says why and what to do."""
 
 

@@ -59,7 +59,7 @@ OPEN_CHANGES = (ChangeStatus.PENDING, ChangeStatus.FAILED)  # what an apply stil
 
 
 class SyncStatus(StrEnum):
-    """How one nightly sync ended (``SyncOutcome.status``, sync/jobs.py): ``done``,
+    """How one nightly sync ended (``SyncOutcome.status``, sync/jobs/results.py): ``done``,
     ``skipped`` (another sync held the lock) or ``failed`` (a source or some changes
     failed: the rest was still done, and the runs say why)."""
 

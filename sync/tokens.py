@@ -17,6 +17,7 @@ from dataclasses import dataclass
 
 from sqlmodel import Session, select
 
+from sync.errors import UserError
 from sync.models import ApiToken, utcnow
 
 SCOPES = ("scim", "admin")
@@ -25,7 +26,7 @@ NAME_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.@-]{0,99}$")
 LAST_USED_GRANULARITY = dt.timedelta(minutes=1)
 
 
-class TokenError(Exception):
+class TokenError(UserError):
     """A token command cannot be carried out; the message says why and what to do."""
 
 

@@ -4,18 +4,20 @@ from __future__ import annotations
 
 import logging
 
-from flask import Flask, jsonify
+from flask import Flask
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
 from scim.service import ScimConfig, register
-from sync.config import Settings, load_settings
-from sync.db import DatabaseUnavailable, check_connection, engine_for
+from sync.audit.api import blueprint as audit_api
 from sync.audit.record import record_scim_write
-from sync.celery_app import broker_problem, scim_write_hook
-from sync.people.linking import relink_on_write
+from sync.config import Settings, load_settings
+from sync.db import engine_for
+from sync.errors import or_exit
+from sync.health import blueprint as health
+from sync.jobs.push import chain, scim_write_hook
 from sync.metrics import install as install_metrics
-from sync.push import chain
+from sync.people.linking import relink_on_write
 from sync.tokens import authenticate
 
 
@@ -42,21 +44,9 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
         on_write=chain(record_scim_write, relink_on_write, *filter(None, [scim_write_hook(settings, engine)])),
     ))
 
-    app.register_blueprint(__import__("sync.audit.api", fromlist=["blueprint"]).blueprint)
+    app.register_blueprint(audit_api)
 
-    @app.get("/healthz")
-    def healthz():  # type: ignore[no-untyped-def]
-        try:
-            check_connection(engine)
-        except DatabaseUnavailable:
-            return jsonify(status="unavailable", database="unreachable"), 503
-        problem = broker_problem(settings)
-        if problem is not None:  # the detail goes to the log, not the body
-            logging.getLogger("hr2bi").warning("healthz: the broker is unreachable: %s", problem)
-            return jsonify(status="unavailable", database="ok", broker="unreachable"), 503
-        return jsonify(status="ok", database="ok",
-                       broker="embedded" if settings.broker_url is None else "ok")
-
+    app.register_blueprint(health)
     install_metrics(app, engine)
 
     return app
@@ -70,5 +60,6 @@ def _actor(engine: Engine, secret: str, scope: str) -> str | None:
 
 
 def wsgi_app() -> Flask:
-    """Entry point for gunicorn: ``gunicorn 'sync.web:wsgi_app()'``."""
-    return create_app()
+    """Entry point for gunicorn: ``gunicorn 'sync.web:wsgi_app()'``. A configuration or
+    database error is one line and exit 1 (with ``--preload``, before any worker forks)."""
+    return or_exit("web", create_app)

@@ -76,3 +76,40 @@ def test_every_command_has_help(runner: CliRunner) -> None:
                  ["demo", "--help"]):
         result = runner.invoke(main, args)
         assert result.exit_code == 0 and "Usage" in result.output
+
+
+@pytest.mark.parametrize(("args", "line"), [
+    (["runs", "show", "999"], "Error: there is no run 999: `hr2bi runs list` shows the runs"),  # RunError
+    (["import", "api", "nosuch"], "Error: no api source named 'nosuch' is configured"),  # FeedError
+    (["provision", "nobody", "--dry-run"],  # PersonNotFound
+     "Error: nobody has the employee id, email, userName or SCIM id 'nobody'"),
+    (["mappings", "explain", "nobody"], "Error: nobody has the employee id, email, userName or SCIM id"),
+])
+def test_each_user_error_family_is_one_line_and_exit_1(runner: CliRunner, repo_root: Path,
+                                                        monkeypatch: pytest.MonkeyPatch,
+                                                        args: list[str], line: str) -> None:
+    monkeypatch.setenv("HR2BI_MAPPINGS_DIR", str(repo_root / "mappings"))
+    result = runner.invoke(main, args)
+    assert result.exit_code == 1
+    assert result.stderr.startswith(line) and len(result.stderr.splitlines()) == 1
+    assert "Traceback" not in result.output
+
+
+def test_tables_that_do_not_load_list_every_problem_then_say_what_to_do(
+        runner: CliRunner, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    broken = tmp_path / "broken"
+    broken.mkdir()
+    monkeypatch.setenv("HR2BI_MAPPINGS_DIR", str(broken))
+    result = runner.invoke(main, ["plan"])
+    lines = result.stderr.splitlines()
+    assert result.exit_code == 1
+    assert "groups.csv: is missing: create it (mappings/README.md describes each file)" in lines
+    assert lines[-1] == "Error: the mapping tables do not load: fix them first (`hr2bi mappings check`)"
+
+
+def test_tables_pad_each_column_and_leave_the_last_unpadded(runner: CliRunner) -> None:
+    assert runner.invoke(main, ["tokens", "create", "okta-prod"]).exit_code == 0
+    header, row = runner.invoke(main, ["tokens", "list"]).stdout.splitlines()
+    assert header == ("NAME                     SCOPE  PREFIX    CREATED              LAST USED            "
+                      "STATUS")
+    assert row.startswith("okta-prod                scim   ") and row.endswith(" -                    active")

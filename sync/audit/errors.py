@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from enum import StrEnum
 
+from sync.errors import UserError
 
-class AuditError(Exception):
+
+class AuditError(UserError):
     """Base of every audit error; ``str(exc)`` is one line fit for a terminal."""
 
 

@@ -23,6 +23,7 @@ from sync.bulk import EncodedJSON
 from sync.jsontext import dumps, stored
 from sync.models import ScimUser, utcnow
 from sync.names import name_key
+from sync.people.candidate import Candidate
 from sync.people.changes import ADD, Decision, Outcome, record_changes
 from sync.people.document import Built, build, rfc8785_text
 from sync.people.lifecycle import TERMINATED, absent
@@ -42,7 +43,6 @@ from sync.rules import (
     Person,
     person_from_hr_row,
 )
-from sync.sources.validate import Candidate
 
 
 @dataclass(frozen=True)

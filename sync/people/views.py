@@ -1,7 +1,7 @@
 """People as the commands show them: plain dicts read from the identity store.
 
 HR people come from ``people``; people only an identity provider knows come from the one
-read model of SCIM users as people (``sync.plan.desired``), marked ``idp_only``. Given
+read model of SCIM users as people (``sync.people.merged``), marked ``idp_only``. Given
 the mapping tables, ``show_person`` also gives the merged person (HR and IdP, by
 ``fields.yaml``) and the account the tables give them, as ``mappings explain`` and
 ``hr2bi provision --dry-run`` do."""
@@ -9,21 +9,23 @@ the mapping tables, ``show_person`` also gives the merged person (HR and IdP, by
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from sqlalchemy import func, or_, select
 from sqlmodel import Session
 
+from sync.errors import UserError
 from sync.models import PersonEvent, ScimUser, ScimUserValue, StoredPerson
 from sync.names import name_key
-
-if TYPE_CHECKING:
-    from sync.rules import Tables
+from sync.people.document import json_value
+from sync.people.merged import Scope, idp_only_people, merged_people
+from sync.rules import PersonError, Tables, evaluate
+from sync.rules.report import account_to_dict
 
 IDP_STATES = {"active": True, "terminated": False}  # --status for an IdP-only person: their active flag
 
 
-class PersonNotFound(LookupError):
+class PersonNotFound(UserError, LookupError):
     """No person has this employee id or email."""
 
 
@@ -54,8 +56,6 @@ def _summary(person: StoredPerson) -> dict[str, Any]:
 
 
 def _idp_only(session: Session, tables: Tables) -> list[Any]:
-    from sync.plan.desired import idp_only_people
-
     return list(idp_only_people(session, tables.attribute_map, []))
 
 
@@ -120,9 +120,6 @@ def _idp_person(session: Session, key: str, tables: Tables) -> dict[str, Any] | 
 
 def _as_planned(session: Session, tables: Tables, people: frozenset[int], users: frozenset[str]) -> dict[str, Any]:
     """The person as the planner merges them and the account the tables give them."""
-    from sync.plan.desired import Scope, merged_people
-    from sync.rules import PersonError, evaluate
-    from sync.rules.report import account_to_dict
 
     problems: list[str] = []
     for m in merged_people(session, tables.attribute_map, Scope(people, users), problems):
@@ -139,7 +136,6 @@ def _as_planned(session: Session, tables: Tables, people: frozenset[int], users:
 
 
 def _json(values: dict[str, Any]) -> dict[str, Any]:
-    from sync.people.document import json_value
 
     return {k: json_value(v) for k, v in values.items()}
 
@@ -160,8 +156,21 @@ def _hr_person(session: Session, person: StoredPerson) -> dict[str, Any]:
         "scim_user": ({"id": scim.id, "userName": scim.user_name, "active": scim.active,
                        "why": person.link_reason} if scim else None),
         "changed_at": _iso(person.changed_at), "created_at": _iso(person.created_at),
+        "scheduled": scheduled(person),
         "history": [{"at": _iso(e.at), "run": e.run_id, "event": e.event, "details": e.details} for e in events],
     }
+
+
+def scheduled(person: StoredPerson) -> list[dict[str, str]]:
+    """What is dated to happen to them with nothing else changing: the nightly sync reads
+    their export again on that day (``sync.sources.importer.dates_due``) and decides anew."""
+    if person.review_on is None:
+        return []
+    if person.lifecycle == "pre_hire":
+        return [{"on": person.review_on.isoformat(), "change": "provisioned (pre-hire lead before the start "
+                 f"date {person.fields.get('hire_date') or '?'})"}]
+    return [{"on": person.review_on.isoformat(),
+             "change": f"leaves (termination date {person.fields.get('termination_date') or '?'} has passed)"}]
 
 
 def _iso(value: Any) -> str | None:

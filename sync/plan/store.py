@@ -17,7 +17,9 @@ from typing import Any
 from sqlalchemy import select, update
 from sqlmodel import Session
 
-from sync.models import OutboxChange
+from sync.models import OutboxChange, Run
+from sync.plan.review import by_kind, review_entries
+from sync.plan.state import applied_groups, applied_users
 from sync.plan.values import Change, Plan, key_of
 from sync.statuses import OPEN_CHANGES, ChangeStatus
 
@@ -108,6 +110,19 @@ def reject_changes(session: Session, run_id: int) -> int:
     return len(list(session.scalars(
         update(OutboxChange).where(OutboxChange.run_id == run_id, OutboxChange.status.in_(OPEN_CHANGES))
         .values(status=ChangeStatus.REJECTED).returning(OutboxChange.id))))
+
+
+def reject_plan(session: Session, run: Run) -> int:
+    """A rejected plan's queued changes, dropped; its counts then say what became of them."""
+    discarded = reject_changes(session, run.id)
+    run.counts = {**run.counts, "outbox": outbox_counts(session, run.id)}
+    return discarded
+
+
+def plan_review(session: Session, run_id: int, kinds: tuple[str, ...]) -> tuple[dict[str, int], list[dict]]:
+    """A plan's changes by kind, and those of ``kinds`` (all without) as review entries."""
+    rows = [row_dict(r) for r in plan_rows(session, run_id)]
+    return by_kind(rows), review_entries(rows, applied_users(session), applied_groups(session), kinds)
 
 
 def open_count(session: Session, run_id: int) -> int:

@@ -10,6 +10,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+from sync.errors import UserError
+
 
 @dataclass(frozen=True, order=True)
 class Problem:
@@ -28,7 +30,7 @@ class Problem:
         return f"{where}: {self.message}: {self.hint}"
 
 
-class RulesError(Exception):
+class RulesError(UserError):
     """Root of the errors raised by ``sync.rules``; the CLI handles this family."""
 
 

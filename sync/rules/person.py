@@ -72,6 +72,14 @@ def person_from_scim(resource: Mapping[str, Any], attribute_map: AttributeMap) -
     return _with_defaults(values, _sources(values, "idp"), attribute_map)
 
 
+def person_from_document(document: Mapping[str, Any], attribute_map: AttributeMap) -> Person:
+    """A person from a ``--person`` file's object: a SCIM User resource (it names its
+    schemas or has a userName), else plain person fields."""
+    if "schemas" in document or "userName" in document:
+        return person_from_scim(document, attribute_map)
+    return person_from_values(document, attribute_map)
+
+
 def person_from_values(values: Mapping[str, Any], attribute_map: AttributeMap) -> Person:
     """A person written out by hand (golden cases, ``--person`` files): field -> value.
 

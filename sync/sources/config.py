@@ -32,7 +32,7 @@ from sync.config import DEFAULT_CONFIG_FILE, Settings, load_settings
 from sync.sources.api import PAGING, ApiSource, Paging
 from sync.sources.csvfeed import DELIMITERS, CsvOptions
 from sync.sources.decoding import check_encoding
-from sync.sources.errors import SourceConfigError
+from sync.sources.errors import FeedError, SourceConfigError
 from sync.sources.feed import MODES
 from sync.sources.http import Auth, Retry
 from sync.sources.importer import ImportOptions
@@ -85,6 +85,34 @@ def load_sources(path: Path | None = None, settings: Settings | None = None) -> 
     document = _read_toml(path)
     sources = _table(document, "sources", path)
     return parse_sources({**_table(document, "defaults", path), **sources}, base, str(path))
+
+
+def configured_source(name: str, kind: str, required: bool) -> SourceConfig | None:
+    """The source ``name`` of type ``kind`` (``csv``, ``api``), or None when it is not
+    configured and not ``required``; a source of another type is always an error."""
+    _defaults, sources = load_sources()
+    config = sources.get(name)
+    if config is None and required:
+        known = ", ".join(s for s, c in sources.items() if c.type == kind) or "none yet"
+        raise FeedError(f"no {kind} source named {name!r} is configured (configured: {known}): "
+                        "add a [sources.NAME] table to hr2bi.toml (see the README's HR sources section)")
+    if config is not None and config.type != kind:
+        raise FeedError(f"the source {name!r} is a {config.type} source: use `hr2bi import {config.type}`")
+    return config
+
+
+def import_options(config: SourceConfig | None, name: str, mode: str | None, force: bool) -> ImportOptions:
+    """How to import a feed of ``name``: its source's options (the defaults without one),
+    with ``mode`` (None: the source's own) and ``force``."""
+    defaults, _sources = load_sources()
+    options = config.options if config else replace(defaults, source=name)
+    return replace(options, mode=options.mode if mode is None else mode, force=force)
+
+
+def source_options(name: str | None) -> ImportOptions:
+    """The import options of the configured source ``name``, else the defaults."""
+    defaults, sources = load_sources()
+    return sources[name].options if name in sources else defaults
 
 
 def parse_sources(table: Mapping[str, Any], base: ImportOptions, where: str) -> Sources:

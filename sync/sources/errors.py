@@ -6,8 +6,10 @@ problems are not errors: they are ``Reject`` values in the rejects report.
 
 from __future__ import annotations
 
+from sync.errors import UserError
 
-class FeedError(Exception):
+
+class FeedError(UserError):
     """The feed cannot be imported at all (unreadable file, no id column, bad config...)."""
 
 

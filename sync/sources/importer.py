@@ -22,7 +22,7 @@ from sqlmodel import Session
 from sync.audit.log import record_events
 from sync.audit.store import checkpoint_after_run
 from sync.db import session_scope
-from sync.models import ImportedFile, Run, RunRecord
+from sync.models import ImportedFile, Run, RunRecord, StoredPerson
 from sync.people.apply import Policy, apply_feed
 from sync.people.changes import Decision
 from sync.people.snapshot import BATCH, CHUNK, PEOPLE, chunks
@@ -167,9 +167,21 @@ def _check_ledger(session: Session, feed: Feed, options: ImportOptions) -> None:
         raise AlreadyImported(
             f"{feed.origin}: the same content was rejected as run {run.id} of {feed.source} ({run.reason}): "
             "nothing to do (use --force to read it again)")
+    if dates_due(session, feed.source, options.policy().today):
+        # The same export, but a date in it has come: a termination at month end, a start
+        # date's provisioning day. Read it again so those people's standing is decided
+        # today, as it would be from a fresh export (unchanged rows cost nothing).
+        return
     raise AlreadyImported(
         f"{feed.origin}: the same content ({seen.path}) was imported for {feed.source} by run "
         f"{seen.run_id} on {seen.imported_at:%Y-%m-%d %H:%M}: nothing to do (use --force to import it again)")
+
+
+def dates_due(session: Session, source: str, today: dt.date) -> bool:
+    """Whether someone of ``source`` has a date (``review_on``) that has come by ``today``."""
+    return session.scalar(select(StoredPerson.id).where(
+        StoredPerson.source == source, StoredPerson.review_on.is_not(None),
+        StoredPerson.review_on <= today).limit(1)) is not None
 
 
 def _feed_details(feed: Feed) -> dict[str, Any]:

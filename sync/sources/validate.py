@@ -10,9 +10,9 @@ import hashlib
 import re
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass
 
 from sync.jsontext import encoder
+from sync.people.candidate import Candidate
 from sync.rules import AttributeMap, Person, PersonError, person_from_hr_row
 from sync.sources.errors import FeedError
 from sync.sources.feed import Record, Reject
@@ -26,18 +26,6 @@ PROGRESS_STEP = 1000
 # so stored record hashes stay valid.
 _RECORD_JSON = encoder(ensure_ascii=False)
 Carried = Callable[[str], Mapping[str, str]]
-
-
-@dataclass(frozen=True)
-class Candidate:
-    """A valid row: the mapped HR columns as read, their hash, and the HR view of the person
-    — None when the row is exactly what the store already holds (nothing to rebuild)."""
-
-    position: int
-    hr_record: Mapping[str, str]
-    person: Person | None
-    employee_id: str
-    record_hash: str
 
 
 def map_fingerprint(attribute_map: AttributeMap) -> str:

@@ -19,7 +19,8 @@ from bi_world import (  # noqa: F401 (bi_sandbox is a fixture)
 from sqlalchemy import select
 from sqlalchemy.engine import Engine
 
-from sync import pipeline
+from sync.jobs.plan_apply import plan_and_apply
+from sync.plan.service import PlanResult, plan
 from sync.db import session_scope
 from sync.models import AuditEvent, OutboxChange
 
@@ -47,7 +48,7 @@ def test_apply_killed_at_random_points_then_rerun_applies_everything_exactly_onc
         trial: int, engine: Engine, database_url: str, bi_sandbox: Sandbox, tmp_path: Path) -> None:
     rng = random.Random(trial)
     import_rows(engine, tmp_path, example_rows()[:ROWS])
-    planned = pipeline.plan(engine, bi_settings(database_url, bi_sandbox))
+    planned = plan(engine, bi_settings(database_url, bi_sandbox))
     total = planned.counts["total"]
     kills = 0
     for _ in range(4):
@@ -78,7 +79,7 @@ def test_apply_killed_at_random_points_then_rerun_applies_everything_exactly_onc
             AuditEvent.run_id == planned.run_id, AuditEvent.outcome == "applied")))
     assert len(done) == total and {c.status for c in done} == {"done"}
     assert events == Counter({c.name: 1 for c in done})  # one audit event per change, none lost
-    again = pipeline.plan(engine, bi_settings(database_url, bi_sandbox))
+    again = plan(engine, bi_settings(database_url, bi_sandbox))
     assert again.status == "empty"
 
 
@@ -89,11 +90,11 @@ def test_apply_converges_through_429s_500s_and_timeouts(engine: Engine, database
         settings = bi_settings(database_url, sandbox, bi_timeout=0.5, apply_backoff_seconds=0.0)
         results = []
         for _ in range(6):  # failed changes go again on the next apply; a new plan mops up
-            result = pipeline.plan_and_apply(engine, settings)
+            result = plan_and_apply(engine, settings).last
             results.append(result)
-            if isinstance(result, pipeline.PlanResult) and result.status == "empty":
+            if isinstance(result, PlanResult) and result.status == "empty":
                 break
         statuses = Counter(c.rsplit(" ", 1)[1] for c in sandbox.calls())
-        assert isinstance(results[-1], pipeline.PlanResult) and results[-1].status == "empty"
+        assert isinstance(results[-1], PlanResult) and results[-1].status == "empty"
         assert statuses["429"] > 0 and statuses["500"] > 0
         assert_sandbox_matches(engine, sandbox)

@@ -12,7 +12,9 @@ from bi_world import (  # noqa: F401 (bi_sandbox is a fixture)
 from sqlalchemy import select
 from sqlalchemy.engine import Engine
 
-from sync import pipeline
+from sync.apply.service import ApplyResult
+from sync.jobs.plan_apply import plan_and_apply
+from sync.plan.service import plan
 from sync.db import session_scope
 from sync.models import AuditEvent
 
@@ -28,12 +30,12 @@ def test_settings_and_tables_are_recorded_when_a_plan_first_uses_them(
     import_rows(engine, tmp_path, example_rows()[:5])
     settings = bi_settings(database_url, bi_sandbox)
 
-    first = pipeline.plan(engine, settings)
-    pipeline.plan(engine, settings)
+    first = plan(engine, settings)
+    plan(engine, settings)
     assert [(e.action, e.run_id) for e in _events(engine, "config.change", "tables.change")] == [
         ("config.change", first.run_id), ("tables.change", first.run_id)]
 
-    changed = pipeline.plan(engine, bi_settings(database_url, bi_sandbox, guard_min_changes=3))
+    changed = plan(engine, bi_settings(database_url, bi_sandbox, guard_min_changes=3))
     config = _events(engine, "config.change")
     assert len(config) == 2 and config[1].run_id == changed.run_id
     assert "guard_min_changes" in str(config[1].after)
@@ -43,7 +45,7 @@ def test_settings_and_tables_are_recorded_when_a_plan_first_uses_them(
     shutil.copytree(MAPPINGS, tables)
     with (tables / "groups.csv").open("a", encoding="utf-8") as handle:
         handle.write('department eq "Nowhere",Nobody\n')
-    moved = pipeline.plan(engine, bi_settings(database_url, bi_sandbox, guard_min_changes=3,
+    moved = plan(engine, bi_settings(database_url, bi_sandbox, guard_min_changes=3,
                                               mappings_dir=tables))
     versions = _events(engine, "tables.change")
     assert [e.run_id for e in versions] == [first.run_id, moved.run_id]
@@ -55,8 +57,8 @@ def test_each_applied_change_is_one_event_with_its_actor_rows_and_tables_version
         engine: Engine, database_url: str, bi_sandbox: Sandbox, tmp_path: Path) -> None:
     rows = example_rows()[:5]
     import_rows(engine, tmp_path, rows)
-    result = pipeline.plan_and_apply(engine, bi_settings(database_url, bi_sandbox))
-    assert isinstance(result, pipeline.ApplyResult) and result.failed == 0
+    result = plan_and_apply(engine, bi_settings(database_url, bi_sandbox)).last
+    assert isinstance(result, ApplyResult) and result.failed == 0
 
     creates = _events(engine, "bi.user.create")
     assert len(creates) == len({r["Work Email"].lower() for r in rows})

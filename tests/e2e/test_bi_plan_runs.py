@@ -13,7 +13,8 @@ from bi_world import (  # noqa: F401 (bi_sandbox is a fixture)
 from click.testing import CliRunner
 from sqlalchemy.engine import Engine
 
-from sync import pipeline
+from sync.apply.service import apply
+from sync.plan.service import plan
 from sync.cli import main
 from sync.db import session_scope
 from sync.runs import get_run
@@ -29,11 +30,11 @@ def test_a_plan_left_unapplied_is_superseded_by_the_next_and_sends_nothing_stale
     rows = [r for r in example_rows() if r["Worker Status"] == "Active"][:6]
     import_rows(engine, tmp_path, rows)
     settings = bi_settings(database_url, bi_sandbox)
-    old = pipeline.plan(engine, settings)  # its apply was killed before it sent anything
+    old = plan(engine, settings)  # its apply was killed before it sent anything
     import_rows(engine, tmp_path, _people(rows, rows[0]["Employee ID"]))  # one never starts after all
 
-    new = pipeline.plan(engine, settings)
-    late = pipeline.apply(engine, settings, old.run_id)  # someone applies the old plan after all
+    new = plan(engine, settings)
+    late = apply(engine, settings, old.run_id)  # someone applies the old plan after all
 
     assert (late.applied, late.bi_calls) == (0, 0) and f"run {new.run_id}" in (late.superseded or "")
     with session_scope(engine) as session:
@@ -41,7 +42,7 @@ def test_a_plan_left_unapplied_is_superseded_by_the_next_and_sends_nothing_stale
         assert run.status == "superseded" and f"superseded by run {new.run_id}" in (run.reason or "")
         assert run.counts["outbox"] == {"superseded": old.counts["total"]}
     assert bi_sandbox.state()["users"] == {}
-    applied = pipeline.apply(engine, settings, new.run_id)
+    applied = apply(engine, settings, new.run_id)
     assert applied.applied == new.counts["total"]
     never_started = rows[0]["Work Email"].lower()
     assert never_started not in {u["userName"] for u in bi_sandbox.state()["users"].values()}
@@ -52,8 +53,8 @@ def test_runs_list_filters_plan_statuses_and_summarises_plans(
         engine: Engine, database_url: str, bi_sandbox: Sandbox, tmp_path: Path) -> None:
     import_rows(engine, tmp_path, example_rows()[:8])
     settings = bi_settings(database_url, bi_sandbox)
-    first = pipeline.plan(engine, settings)
-    second = pipeline.plan(engine, settings)
+    first = plan(engine, settings)
+    second = plan(engine, settings)
     env = {"DATABASE_URL": database_url, "HR2BI_MAPPINGS_DIR": str(MAPPINGS),
            "HR2BI_MIGRATE_ON_START": "false", "HR2BI_CONFIG": str(tmp_path / "hr2bi.toml")}
     (tmp_path / "hr2bi.toml").write_text("")
@@ -68,7 +69,7 @@ def test_runs_list_filters_plan_statuses_and_summarises_plans(
     assert [r["id"] for r in planned] == [second.run_id]
     superseded = json.loads(hr2bi("runs", "list", "--status", "superseded", "--kind", "plan", "--json"))
     assert [r["id"] for r in superseded] == [first.run_id]
-    pipeline.apply(engine, settings, second.run_id)
+    apply(engine, settings, second.run_id)
 
     lines = {int(line.split()[0]): line for line in hr2bi("runs", "list").splitlines()[1:]}
     creates = second.counts["creates"]
@@ -92,8 +93,8 @@ def test_plan_detailed_exitcode_says_whether_there_are_changes(
     import_rows(engine, tmp_path, example_rows()[:4])
     assert plan_exit() == 2
     assert CliRunner().invoke(main, ["plan"], env=env).exit_code == 0  # without the flag: 0
-    pipeline.apply(engine, settings=bi_settings(database_url, bi_sandbox),
-                   run_id=pipeline.plan(engine, bi_settings(database_url, bi_sandbox)).run_id)
+    apply(engine, settings=bi_settings(database_url, bi_sandbox),
+                   run_id=plan(engine, bi_settings(database_url, bi_sandbox)).run_id)
     assert plan_exit() == 0
     assert plan_exit("--json") == 0
     assert CliRunner().invoke(main, ["plan", "--detailed-exitcode"],

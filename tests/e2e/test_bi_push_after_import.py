@@ -19,7 +19,9 @@ from bi_world import (  # noqa: F401 (bi_sandbox is a fixture)
     import_rows, linked_scim_user, okta_user)
 from sqlalchemy.engine import Engine
 
-from sync import pipeline
+from sync.apply.service import ApplyResult
+from sync.jobs.plan_apply import plan_and_apply
+from sync.plan.service import plan
 from sync.web import create_app
 
 
@@ -46,7 +48,7 @@ def test_an_idp_push_after_an_hr_import_keeps_what_hr_gives(
     rows = example_rows()[:20]
     import_rows(engine, tmp_path, rows)
     settings = bi_settings(database_url, bi_sandbox, provision_on_push=True, push_delay_seconds=0.1)
-    assert isinstance(pipeline.plan_and_apply(engine, settings), pipeline.ApplyResult)
+    assert isinstance(plan_and_apply(engine, settings).last, ApplyResult)
     row = rows[1]  # 1001, VP Finance: groups, attributes and roles from HR
     before = desired(engine)[row["Work Email"]]
     assert before.groups and before.attributes, "the example person should get groups and attributes"
@@ -62,7 +64,7 @@ def test_an_idp_push_after_an_hr_import_keeps_what_hr_gives(
     assert after.groups == before.groups and after.attributes == before.attributes
     assert after.roles == before.roles
     assert_sandbox_matches(engine, bi_sandbox)
-    again = pipeline.plan(engine, settings)
+    again = plan(engine, settings)
     assert again.status == "empty", again.counts
 
 
@@ -82,7 +84,7 @@ def test_a_scim_delete_deactivates_within_seconds_unless_hr_still_wants_the_acco
     rows = example_rows()[:10]
     import_rows(engine, tmp_path, rows)
     settings = bi_settings(database_url, bi_sandbox, provision_on_push=True, push_delay_seconds=0.1)
-    assert isinstance(pipeline.plan_and_apply(engine, settings), pipeline.ApplyResult)
+    assert isinstance(plan_and_apply(engine, settings).last, ApplyResult)
     web = create_app(settings, engine).test_client()
     contractor = {"schemas": [USER], "userName": "idp.only@northwind.example", "active": True,
                   "name": {"givenName": "Idp", "familyName": "Only"}}
@@ -100,7 +102,7 @@ def test_a_scim_delete_deactivates_within_seconds_unless_hr_still_wants_the_acco
     assert _bi_active(bi_sandbox, rows[1]["Work Email"]) is True
     assert linked_scim_user(engine, rows[1]["Employee ID"]) is None
     assert_sandbox_matches(engine, bi_sandbox, strangers=frozenset({"idp.only@northwind.example"}))
-    assert pipeline.plan(engine, settings).status == "empty"
+    assert plan(engine, settings).status == "empty"
 
 
 def _rename(web: Any, user_id: str, name: str, auth: dict[str, str]) -> None:
@@ -115,7 +117,7 @@ def test_a_username_rename_deactivates_the_old_account_within_seconds(
     rows = example_rows()[:10]
     import_rows(engine, tmp_path, rows)
     settings = bi_settings(database_url, bi_sandbox, provision_on_push=True, push_delay_seconds=0.1)
-    assert isinstance(pipeline.plan_and_apply(engine, settings), pipeline.ApplyResult)
+    assert isinstance(plan_and_apply(engine, settings).last, ApplyResult)
     web = create_app(settings, engine).test_client()
     contractor = {"schemas": [USER], "userName": "idp.only@northwind.example", "active": True,
                   "name": {"givenName": "Idp", "familyName": "Only"}}
@@ -137,4 +139,4 @@ def test_a_username_rename_deactivates_the_old_account_within_seconds(
     assert linked_scim_user(engine, rows[1]["Employee ID"]) == pushed[1]["id"]
     assert desired(engine)["renamed.1001@northwind.example"].groups
     assert_sandbox_matches(engine, bi_sandbox, strangers=frozenset({"idp.only@northwind.example", hr_name}))
-    assert pipeline.plan(engine, settings).status == "empty"
+    assert plan(engine, settings).status == "empty"

@@ -169,7 +169,7 @@ def _entra_pushes(entra: httpx.Client, row: dict[str, str]) -> str:
 
 def _wait_until_provisioned(served: Served, engine: Engine, pushes: int) -> None:
     """Until at least ``pushes`` scoped plans have run and nothing is queued or running:
-    no push marker or provisioning lock left (sync/push.py) and no plan still open. Seen
+    no push marker or provisioning lock left (sync/jobs/push.py) and no plan still open. Seen
     twice in a row, since a task drops its marker just before it takes its lock."""
     deadline, settled = time.monotonic() + SETTLE_TIMEOUT, 0
     while settled < 2:

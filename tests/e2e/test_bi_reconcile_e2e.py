@@ -11,7 +11,9 @@ from bi_world import (  # noqa: F401 (bi_sandbox is a fixture)
     bi_sandbox, KEY, Sandbox, assert_sandbox_matches, bi_settings, example_rows, import_rows)
 from sqlalchemy.engine import Engine
 
-from sync import pipeline
+from sync.apply.service import apply
+from sync.jobs.plan_apply import plan_and_apply
+from sync.plan.service import plan
 
 ATTRIBUTES = "urn:omni:params:1.0:UserAttribute"
 PATCH = "urn:ietf:params:scim:api:messages:2.0:PatchOp"
@@ -21,7 +23,7 @@ def test_reconcile_plans_away_drift_made_by_hand(engine: Engine, database_url: s
                                                  tmp_path: Path) -> None:
     import_rows(engine, tmp_path, example_rows()[:40])
     settings = bi_settings(database_url, bi_sandbox)
-    pipeline.plan_and_apply(engine, settings)
+    plan_and_apply(engine, settings)
     state = bi_sandbox.state()
     victim = next(u for u in state["users"].values() if u["active"] and "department" in u["attributes"])
     group = next(g for g in state["groups"].values() if victim["id"] in g["members"])
@@ -32,14 +34,14 @@ def test_reconcile_plans_away_drift_made_by_hand(engine: Engine, database_url: s
             {"op": "replace", "value": {ATTRIBUTES: {"department": "Hacked"}}}]}).raise_for_status()
         http.patch(f"/api/scim/v2/Groups/{group['id']}", json={"schemas": [PATCH], "Operations": [
             {"op": "remove", "path": f'members[value eq "{victim["id"]}"]', "value": None}]}).raise_for_status()
-    assert pipeline.plan(engine, settings).status == "empty"  # the store alone cannot see drift
+    assert plan(engine, settings).status == "empty"  # the store alone cannot see drift
 
-    found = pipeline.plan(engine, settings, reconcile=True)
+    found = plan(engine, settings, reconcile=True)
 
     assert found.status == "planned"
     assert (found.counts["deactivations"], found.counts["updates"], found.counts["membership_changes"]) == (1, 1, 1)
-    pipeline.apply(engine, settings, found.run_id)
+    apply(engine, settings, found.run_id)
     users = {u["userName"]: u for u in bi_sandbox.state()["users"].values()}
     assert users[victim["userName"]]["attributes"]["department"] == victim["attributes"]["department"]
     assert_sandbox_matches(engine, bi_sandbox, strangers=frozenset({"by.hand@example.com"}))
-    assert pipeline.plan(engine, settings, reconcile=True).status == "empty"
+    assert plan(engine, settings, reconcile=True).status == "empty"

@@ -18,7 +18,8 @@ from bi_world import (  # noqa: F401 (bi_sandbox is a fixture)
     bi_sandbox, Sandbox, bi_settings, example_rows, import_rows)
 from sqlalchemy.engine import Engine
 
-from sync import pipeline
+from sync.apply.service import ApplyResult
+from sync.jobs.plan_apply import plan_and_apply
 from sync.web import create_app
 
 USER = "urn:ietf:params:scim:schemas:core:2.0:User"
@@ -75,7 +76,7 @@ def test_a_pushed_user_is_created_then_deactivated_in_the_bi(
         database_url: str, bi_sandbox: Sandbox, auth: dict[str, str], tmp_path: Path) -> None:
     import_rows(engine, tmp_path, example_rows()[:12])
     settings = bi_settings(database_url, bi_sandbox, provision_on_push=True, push_delay_seconds=0.1)
-    assert isinstance(pipeline.plan_and_apply(engine, settings), pipeline.ApplyResult)
+    assert isinstance(plan_and_apply(engine, settings).last, ApplyResult)
     web = create_app(settings, engine).test_client()
     name = f"{client.__name__}.pushed"
     user_name = f"{name}@northwind.example"

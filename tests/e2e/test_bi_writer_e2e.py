@@ -9,15 +9,18 @@ from bi_world import (  # noqa: F401 (bi_sandbox is a fixture)
     bi_sandbox, Sandbox, assert_sandbox_matches, bi_settings, example_rows, import_rows)
 from sqlalchemy.engine import Engine
 
-from sync import pipeline
+from sync.apply.service import ApplyResult, apply
+from sync.jobs.approve import approve_plan
+from sync.jobs.plan_apply import plan_and_apply
+from sync.plan.service import PlanResult, plan
 
 
 def _first_run(engine: Engine, database_url: str, bi_sandbox: Sandbox, tmp_path: Path) -> list[dict[str, str]]:
     rows = example_rows()
     import_rows(engine, tmp_path, rows)
     settings = bi_settings(database_url, bi_sandbox)
-    result = pipeline.plan_and_apply(engine, settings)
-    assert isinstance(result, pipeline.ApplyResult)
+    result = plan_and_apply(engine, settings).last
+    assert isinstance(result, ApplyResult)
     assert (result.failed, result.quarantined) == (0, 0)
     return rows
 
@@ -30,9 +33,9 @@ def test_example_export_reaches_the_sandbox_exactly_and_a_second_plan_costs_noth
     assert len(state["users"]) > 200 and len(state["groups"]) > 10
     calls = len(bi_sandbox.calls())
 
-    again = pipeline.plan_and_apply(engine, bi_settings(database_url, bi_sandbox))
+    again = plan_and_apply(engine, bi_settings(database_url, bi_sandbox)).last
 
-    assert isinstance(again, pipeline.PlanResult) and again.status == "empty"
+    assert isinstance(again, PlanResult) and again.status == "empty"
     assert again.counts["total"] == 0
     assert len(bi_sandbox.calls()) == calls  # zero BI calls
 
@@ -41,8 +44,8 @@ def test_first_apply_costs_one_call_per_user_plus_group_batches_and_roles(
         engine: Engine, database_url: str, bi_sandbox: Sandbox, tmp_path: Path) -> None:
     import_rows(engine, tmp_path, example_rows())
     settings = bi_settings(database_url, bi_sandbox)
-    planned = pipeline.plan(engine, settings)
-    result = pipeline.apply(engine, settings, planned.run_id)
+    planned = plan(engine, settings)
+    result = apply(engine, settings, planned.run_id)
     writes = [c for c in bi_sandbox.calls() if not c.startswith("GET")]
     counts = planned.counts
     assert len(writes) == counts["total"] == result.applied
@@ -68,14 +71,14 @@ def test_a_mover_costs_one_user_patch_and_one_membership_change_per_group(
     before = len(bi_sandbox.calls())
     import_rows(engine, tmp_path, _change(rows, mover["Employee ID"], Department="Operations"))
 
-    result = pipeline.plan_and_apply(engine, bi_settings(database_url, bi_sandbox))
+    result = plan_and_apply(engine, bi_settings(database_url, bi_sandbox)).last
 
     calls = bi_sandbox.calls()[before:]
     user_patches = [c for c in calls if c.startswith("PATCH /api/scim/v2/Users/")]
     group_patches = [c for c in calls if c.startswith("PATCH /api/scim/v2/Groups/")]
     assert len(user_patches) == 1  # the department attribute
     assert len(group_patches) == 2  # out of Marketing, into Operations
-    assert isinstance(result, pipeline.ApplyResult) and result.applied == len(
+    assert isinstance(result, ApplyResult) and result.applied == len(
         [c for c in calls if not c.startswith("GET")])
     assert_sandbox_matches(engine, bi_sandbox)
 
@@ -89,7 +92,7 @@ def test_a_leaver_is_one_deactivation_and_a_rehire_the_same_user_reactivated(
     before = len(bi_sandbox.calls())
     import_rows(engine, tmp_path, _change(rows, leaver["Employee ID"], Worker_Status="Terminated"))
 
-    pipeline.plan_and_apply(engine, bi_settings(database_url, bi_sandbox))
+    plan_and_apply(engine, bi_settings(database_url, bi_sandbox))
 
     calls = [c for c in bi_sandbox.calls()[before:] if not c.startswith("GET")]
     assert calls == [f"PATCH /api/scim/v2/Users/{bi_id} 200"]
@@ -98,7 +101,7 @@ def test_a_leaver_is_one_deactivation_and_a_rehire_the_same_user_reactivated(
 
     before = len(bi_sandbox.calls())
     import_rows(engine, tmp_path, rows)  # rehired: the same employee id is back, active
-    pipeline.plan_and_apply(engine, bi_settings(database_url, bi_sandbox))
+    plan_and_apply(engine, bi_settings(database_url, bi_sandbox))
 
     calls = [c for c in bi_sandbox.calls()[before:] if not c.startswith("GET")]
     assert calls == [f"PATCH /api/scim/v2/Users/{bi_id} 200"]
@@ -119,15 +122,15 @@ def test_a_feed_that_would_deactivate_a_third_is_held_until_approved(
     state_before = bi_sandbox.state()
     before = len(bi_sandbox.calls())
 
-    held = pipeline.plan(engine, settings)
-    applied = pipeline.apply(engine, settings, held.run_id)
+    held = plan(engine, settings)
+    applied = apply(engine, settings, held.run_id)
 
     assert held.status == "held" and held.counts["deactivations"] > 60
     assert "hr2bi runs approve" in (held.reason or "")
     assert applied.held and applied.applied == 0
     assert bi_sandbox.calls()[before:] == [] and bi_sandbox.state() == state_before
 
-    result = pipeline.approve_plan(engine, settings, held.run_id, "ciso@example.com")
+    result = approve_plan(engine, settings, held.run_id, "ciso@example.com")
 
     assert result.applied == held.counts["total"] and not result.held
     assert_sandbox_matches(engine, bi_sandbox)

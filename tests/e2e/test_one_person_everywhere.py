@@ -27,8 +27,9 @@ from bi_world import (  # noqa: F401 (bi_sandbox is a fixture)
 from click.testing import CliRunner
 from sqlalchemy.engine import Engine
 
-from sync import pipeline
+from sync.apply.service import ApplyResult
 from sync.cli import main
+from sync.jobs.plan_apply import plan_and_apply
 from sync.web import create_app
 
 USER = "urn:ietf:params:scim:schemas:core:2.0:User"
@@ -44,7 +45,7 @@ def world(engine: Engine, database_url: str, bi_sandbox: Sandbox, auth: dict[str
     rows = example_rows()[:20]
     import_rows(engine, tmp_path, rows)
     settings = bi_settings(database_url, bi_sandbox, provision_on_push=False)
-    assert isinstance(pipeline.plan_and_apply(engine, settings), pipeline.ApplyResult)
+    assert isinstance(plan_and_apply(engine, settings).last, ApplyResult)
     okta, entra = rows[1], rows[2]
     web = create_app(settings, engine).test_client()
     bodies = [

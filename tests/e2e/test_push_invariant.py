@@ -37,16 +37,20 @@ from sqlalchemy import text
 from sqlalchemy.engine import Engine
 from sqlmodel import SQLModel
 
+import sync.apply.service
+import sync.plan.service
 import sync.web
 from scim.schema import ENTERPRISE_USER as ENTERPRISE
 from scim.schema import GROUP, USER
 from scim.schema import PATCH_OP as PATCH
-from sync import pipeline
+from sync.apply.service import ApplyResult
 from sync.config import Settings, load_settings
 from sync.db import session_scope
+from sync.jobs.plan_apply import plan_and_apply
+from sync.jobs.push import users_touched
 from sync.plan.desired import Scope
+from sync.plan.service import PlanResult, compute_plan
 from sync.plan.values import Change, key_of
-from sync.push import users_touched
 from sync.rules import load_dir
 from sync.targets import build
 from sync.targets.calls import CallStats
@@ -178,7 +182,7 @@ class World:
         self.nightly()
 
     def nightly(self) -> None:
-        _converged(pipeline.plan_and_apply(self.engine, self.settings))
+        _converged(plan_and_apply(self.engine, self.settings).last)
 
     def idp(self, op: tuple[Any, ...]) -> None:
         """One SCIM write, then its push: checked against the full plan, applied, checked."""
@@ -216,7 +220,7 @@ class World:
         target, _stats, http = self.connect(self.settings)
         try:
             with session_scope(self.engine) as session:
-                plan, inputs, _users = pipeline.compute_plan(session, self.tables, target, scope)
+                plan, inputs, _users = compute_plan(session, self.tables, target, scope)
                 session.rollback()
         finally:
             http.close()
@@ -227,7 +231,7 @@ class World:
         pushed, _ = self.changes(Scope(scim_users=touched))
         assert pushed == full, f"push plan for {sorted(touched)} differs from the full plan:\n" \
                                f"  only in push: {sorted(pushed - full)}\n  only in full: {sorted(full - pushed)}"
-        _converged(pipeline.plan_and_apply(self.engine, self.settings, scim_users=sorted(touched)))
+        _converged(plan_and_apply(self.engine, self.settings, scim_users=sorted(touched)).last)
         after, _ = self.changes(Scope())
         assert not after, f"after the push was applied, the full plan still has {sorted(after)}"
 
@@ -246,9 +250,9 @@ class World:
         return self.store.read(lambda s: json.loads(json.dumps(vars(s))))
 
 
-def _converged(result: pipeline.ApplyResult | pipeline.PlanResult) -> None:
+def _converged(result: ApplyResult | PlanResult) -> None:
     """A plan that was empty, or applied in full (nothing held, failed or left over)."""
-    if isinstance(result, pipeline.PlanResult):
+    if isinstance(result, PlanResult):
         assert result.status == "empty", result
     else:
         assert (result.failed, result.quarantined, result.held, result.error) == (0, 0, False, None), result
@@ -299,7 +303,8 @@ def run(world: World, history: dict[str, Any], order: list[Any]) -> dict[str, An
 def world(migrated_engine: Engine, database_url: str, tmp_path: Path,
           monkeypatch: pytest.MonkeyPatch) -> Iterator[World]:
     found = World(migrated_engine, database_url, tmp_path)
-    monkeypatch.setattr(pipeline, "connect", found.connect)
+    for service in (sync.plan.service, sync.apply.service):  # each connects to the BI
+        monkeypatch.setattr(service, "connect", found.connect)
     monkeypatch.setattr(sync.web, "scim_write_hook", lambda _settings, _engine: _recorder(found))
     yield found
 

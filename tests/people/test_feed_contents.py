@@ -142,7 +142,7 @@ def test_hr2bi_import_csv_exits_2_on_swapped_labels_and_says_why(engine, databas
     assert CliRunner().invoke(main, ["import", "csv", str(EXAMPLE)], env=env).exit_code == 0
     before = state(engine)
     result = CliRunner().invoke(main, ["import", "csv", str(path)], env=env)
-    assert result.exit_code == 2 and "Traceback" not in result.output  # held (see sync/sources/cli.py)
+    assert result.exit_code == 2 and "Traceback" not in result.output  # held (see sync/cli/imports.py)
     assert "HELD: held as run 2: Hire Date changed for 301 of the 301 people compared" in result.output
     assert "hr2bi runs approve 2 --by NAME" in result.output
     assert state(engine) == before  # nobody terminated

@@ -4,9 +4,22 @@ from __future__ import annotations
 
 import datetime as dt
 
-from hr_export import events, everyone, person, run_import, staff, stored
+import pytest
+from hr_export import (
+    attribute_map,
+    events,
+    everyone,
+    person,
+    run_import,
+    staff,
+    stored,
+    write_csv,
+)
 
 from sync.people.lifecycle import absent, decide
+from sync.sources.csvfeed import CsvOptions, csv_feed
+from sync.sources.errors import AlreadyImported
+from sync.sources.importer import ImportOptions, import_feed
 
 TODAY = dt.date(2026, 6, 1)
 
@@ -150,3 +163,59 @@ def test_a_full_feed_sweeps_only_its_own_source(engine, tmp_path):
         run = run_import(engine, tmp_path, staff(10), source="workday")
         assert run.counts["missing"] == 0
     assert stored(engine, "C-1").lifecycle == "active" and stored(engine, "C-1").absences == 0
+
+
+def _same_file_again(engine, path, today: dt.date):
+    """The nightly sync's import of an unchanged export: not forced past the ledger."""
+    amap = attribute_map()
+    feed = csv_feed(path, "hr", "full", CsvOptions(), amap)
+    return import_feed(engine, feed, amap, ImportOptions(source="hr", today=today, rejects_dir=path.parent / "rejects"))
+
+
+def test_the_same_export_is_read_again_when_a_date_in_it_comes(engine, tmp_path):
+    # A termination at month end and a start date, in an export nobody re-sends: the
+    # nightly sync must still end the one and begin the other on their dates.
+    path = write_csv(tmp_path / "export.csv", [person("1000", Termination_Date="2026-06-30"),
+                                               person("1001", Hire_Date="2026-06-10"), person("1002")])
+    _same_file_again(engine, path, TODAY)
+    assert stored(engine, "1000").lifecycle == "active" and stored(engine, "1000").review_on == dt.date(2026, 7, 1)
+    assert stored(engine, "1001").lifecycle == "pre_hire"
+    with pytest.raises(AlreadyImported):  # nothing has come due: the same file is skipped
+        _same_file_again(engine, path, dt.date(2026, 6, 9))
+    started = _same_file_again(engine, path, dt.date(2026, 6, 10))
+    assert stored(engine, "1001").lifecycle == "active" and started.counts["changed"] == 1
+    assert stored(engine, "1000").lifecycle == "active"  # their last day is still to come
+    with pytest.raises(AlreadyImported):
+        _same_file_again(engine, path, dt.date(2026, 6, 30))  # their last day: still employed
+    left = _same_file_again(engine, path, dt.date(2026, 7, 1))
+    assert stored(engine, "1000").lifecycle == "terminated" and left.counts["changed"] == 1
+    assert events(engine, "1000")[-1][0] == "left"
+    with pytest.raises(AlreadyImported):  # decided once: no date is due any more
+        _same_file_again(engine, path, dt.date(2026, 7, 2))
+
+
+def test_people_show_says_what_is_scheduled(engine, tmp_path):
+    from sync.db import session_scope
+    from sync.people.views import show_person
+
+    run_import(engine, tmp_path, [person("1000", Termination_Date="2026-06-30"),
+                                  person("1001", Hire_Date="2026-06-20"), person("1002")], prehire_lead_days=7)
+    with session_scope(engine) as session:
+        leaving, joining, staying = (show_person(session, key)["scheduled"] for key in ("1000", "1001", "1002"))
+    assert leaving == [{"on": "2026-07-01", "change": "leaves (termination date 2026-06-30 has passed)"}]
+    assert joining == [{"on": "2026-06-13",
+                        "change": "provisioned (pre-hire lead before the start date 2026-06-20)"}]
+    assert staying == []
+
+
+def test_people_show_prints_what_is_scheduled(engine, tmp_path, database_url, repo_root):
+    from click.testing import CliRunner
+
+    from sync.cli import main
+
+    run_import(engine, tmp_path, [person("1000", Termination_Date="2026-06-30")])
+    result = CliRunner().invoke(main, ["people", "show", "1000"], env={
+        "DATABASE_URL": database_url, "HR2BI_MAPPINGS_DIR": str(repo_root / "mappings"),
+        "HR2BI_MIGRATE_ON_START": "false"})
+    assert result.exit_code == 0, result.output
+    assert "  scheduled: 2026-07-01 leaves (termination date 2026-06-30 has passed)" in result.output

@@ -1,7 +1,7 @@
 """The safety guard: more than max(min_count, min(max_count, max_share of active accounts))
 risky changes hold a run."""
 
-from sync.guard import GuardLimits, assess, threshold
+from sync.plan.guard import GuardLimits, assess, threshold
 from sync.runs import hold_message
 
 
@@ -16,7 +16,7 @@ def test_a_run_above_the_threshold_is_held_and_says_why_and_how_to_go_on() -> No
     verdict = assess(deactivations=55, role_downgrades=6, active_accounts=300, limits=GuardLimits())
     assert verdict.held and verdict.risky == 61 and verdict.threshold == 60
     assert "55 deactivations and 6 role downgrades exceed the guard's 60" in verdict.reason
-    # The guard knows no run; the plan that holds one names it (sync/pipeline.py).
+    # The guard knows no run; the plan that holds one names it (sync/plan/service.py).
     message = hold_message(12, verdict.reason)
     assert message.startswith("held as run 12: 55 deactivations")
     assert message.endswith("review it with `hr2bi runs show 12`, then `hr2bi runs approve 12 --by NAME` "

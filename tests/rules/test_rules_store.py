@@ -9,8 +9,8 @@ from click.testing import CliRunner
 from rules_tables import GROUPS, write_tables
 
 from scim.store import GroupStore, UserStore
+from sync.cli import main
 from sync.db import session_scope
-from sync.rules.cli import mappings
 
 SHIPPED = Path(__file__).resolve().parents[2] / "mappings"
 ENTERPRISE = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"
@@ -33,7 +33,7 @@ def add_people(engine) -> None:
 
 def test_explain_an_employee_from_the_store(engine, database_url):
     add_people(engine)
-    result = CliRunner().invoke(mappings, ["explain", "1002", "--dir", str(SHIPPED), "--json"],
+    result = CliRunner().invoke(main, ["mappings", "explain", "1002", "--dir", str(SHIPPED), "--json"],
                                 env={"DATABASE_URL": database_url})
     assert result.exit_code == 0, result.output
     account = json.loads(result.output)["account"]
@@ -43,7 +43,7 @@ def test_explain_an_employee_from_the_store(engine, database_url):
 
 
 def test_explain_an_unknown_employee_is_a_clear_error(engine, database_url):
-    result = CliRunner().invoke(mappings, ["explain", "9999", "--dir", str(SHIPPED)],
+    result = CliRunner().invoke(main, ["mappings", "explain", "9999", "--dir", str(SHIPPED)],
                                 env={"DATABASE_URL": database_url})
     assert result.exit_code == 1
     assert "nobody has the employee id, email, userName or SCIM id '9999'" in result.output
@@ -53,7 +53,7 @@ def test_impact_over_everyone_in_the_store(engine, database_url, tmp_path):
     add_people(engine)
     old = write_tables(tmp_path / "old")
     new = write_tables(tmp_path / "new", {"groups.csv": GROUPS + 'department eq "Sales",Sales\n'})
-    result = CliRunner().invoke(mappings, ["impact", "--against", str(old), "--dir", str(new)],
+    result = CliRunner().invoke(main, ["mappings", "impact", "--against", str(old), "--dir", str(new)],
                                 env={"DATABASE_URL": database_url})
     assert result.exit_code == 0, result.output
     # The test tables take employee_id from HR only, so the label shows '?' for it.

@@ -50,7 +50,7 @@ def test_the_example_export_with_one_nul_cell_imports_everyone_else(engine, data
     env = {"DATABASE_URL": database_url, "HR2BI_MAPPINGS_DIR": str(repo_root / "mappings"),
            "HR2BI_MIGRATE_ON_START": "false", "HR2BI_CONFIG": str(tmp_path / "hr2bi.toml")}
     result = CliRunner().invoke(main, ["import", "csv", str(export), "--json"], env=env)
-    assert result.exit_code == 0, result.output  # imported (see sync/sources/cli.py)
+    assert result.exit_code == 0, result.output  # imported (see sync/cli/imports.py)
     assert "Traceback" not in result.output
     run = json.loads(result.stdout)
     report = Path(run["details"]["rejects_file"]).read_text(encoding="utf-8-sig")

@@ -299,3 +299,34 @@ def test_successfactors_odata_dates(server, engine, database_url, tmp_path, repo
     fields = people(engine)["sf1"].fields
     assert fields["hire_date"] == dt.date(2023, 11, 14).isoformat()
     assert fields["termination_date"] == dt.date(2023, 11, 15).isoformat()  # +0120: past midnight locally
+
+
+def test_bamboohr_a_future_dated_transfer_is_applied_on_its_date_not_before(server, engine, database_url,
+                                                                        tmp_path, repo_root):
+    # BambooHR's custom report, as documented: history fields (department) answer the value
+    # in effect today, unless onlyCurrent=false asks for future-dated rows too. A transfer
+    # to Marketing is entered today, effective on the 1st of next month.
+    effective = dt.date(2026, 7, 1)
+    server_today = {"date": dt.date(2026, 6, 20)}
+
+    def report(request):
+        future = request["query"].get("onlyCurrent") == ["false"]
+        moved = future or server_today["date"] >= effective
+        return 200, {}, {"title": "hr2bi", "fields": [], "employees": [
+            bamboo_employee("1000", ""), bamboo_employee("1001", "1000", "Marketing" if moved else "Finance")]}
+
+    server.route("/api/gateway.php/acme/v1/reports/custom", report)
+    (tmp_path / "hr2bi.toml").write_text(
+        f'[sources]\nrejects_dir = "{tmp_path}"\n[sources.bamboo]\ntype = "api"\npreset = "bamboohr-custom-report"\n'
+        f'url = "{server.url}/api/gateway.php/acme/v1/reports/custom"\nauth = {{ username_env = "BAMBOO_KEY" }}\n')
+    env = cli_env(database_url, repo_root, {"HR2BI_CONFIG": str(tmp_path / "hr2bi.toml"), "BAMBOO_KEY": "k"})
+    for night in (dt.date(2026, 6, 20), dt.date(2026, 6, 30)):
+        server_today["date"] = night
+        result = CliRunner().invoke(main, ["import", "api", "bamboo", "--json"], env=env)
+        assert result.exit_code == 0, result.output
+        assert people(engine)["1001"].fields["department"] == "Finance", f"moved early, on {night}"
+    server_today["date"] = effective
+    result = CliRunner().invoke(main, ["import", "api", "bamboo", "--json"], env=env)
+    assert result.exit_code == 0, result.output
+    assert people(engine)["1001"].fields["department"] == "Marketing"
+    assert json.loads(result.stdout)["counts"]["changed"] == 1

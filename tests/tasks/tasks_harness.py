@@ -142,13 +142,13 @@ class Stack:
         return process
 
     def worker(self, name: str = "worker", concurrency: int = 2, **env: str) -> Process:
-        return self.start(name, [str(BIN / "celery"), "-A", "sync.celery_app", "worker",
+        return self.start(name, [str(BIN / "celery"), "-A", "sync.jobs.celery_app", "worker",
                                  "--loglevel", "INFO", "--concurrency", str(concurrency),
                                  "--queues", "hr2bi", "--hostname", f"{name}-{os.getpid()}@%h",
                                  "--without-gossip", "--without-mingle"], **env)
 
     def beat(self, name: str, **env: str) -> Process:
-        return self.start(name, [str(BIN / "celery"), "-A", "sync.celery_app", "beat",
+        return self.start(name, [str(BIN / "celery"), "-A", "sync.jobs.celery_app", "beat",
                                  "--loglevel", "INFO", "--schedule", str(self.tmp / f"{name}.schedule"),
                                  "--max-interval", "1"], **env)
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 from celery.schedules import crontab
 
-from sync.celery_app import create_celery
 from sync.config import ConfigError, Settings, load_settings
+from sync.jobs.celery_app import create_celery
 
 
 def test_the_schedule_is_the_configured_cron_line(settings: Settings) -> None:

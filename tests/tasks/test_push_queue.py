@@ -13,11 +13,11 @@ from sqlalchemy import select
 from sqlalchemy.engine import Engine
 
 from scim.store import ScimWrite
-from sync.celery_app import create_celery
 from sync.config import Settings
+from sync.jobs.celery_app import create_celery
+from sync.jobs.push import ProvisionQueue, PushHook, marker, provision, users_touched
 from sync.locks import holder_of
 from sync.models import Lock
-from sync.push import ProvisionQueue, PushHook, marker, provision, users_touched
 from sync.web import create_app
 
 USER = {"schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"], "userName": "ada@example.com",
@@ -107,7 +107,7 @@ def test_a_dead_broker_does_not_fail_the_scim_request(settings: Settings, engine
                                                       auth: dict[str, str],
                                                       caplog: pytest.LogCaptureFixture) -> None:
     client = _push_app(settings, engine, broker_url=f"redis://127.0.0.1:{_closed_port()}/0")
-    with caplog.at_level(logging.WARNING, logger="sync.push"):
+    with caplog.at_level(logging.WARNING, logger="sync.jobs.push"):
         response = client.post("/scim/v2/Users", json=USER, headers=auth)
     assert response.status_code == 201
     assert "could not queue provisioning" in caplog.text and "nightly sync" in caplog.text

@@ -14,7 +14,7 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.engine import Engine
 
-from sync.celery_app import create_celery
+from sync.jobs.celery_app import create_celery
 from sync.config import Settings
 from sync.models import Run
 from sync.web import create_app

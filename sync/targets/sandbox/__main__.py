@@ -1,5 +1,5 @@
-"""``python -m sync.targets.sandbox``: ``hr2bi sandbox`` without loading the rest of hr2bi."""
+"""``python -m sync.targets.sandbox``: ``hr2bi sandbox``."""
 
-from sync.targets.sandbox.cli import sandbox
+from sync.cli.sandbox import sandbox
 
 sandbox()

@@ -17,6 +17,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
 
+from sync.errors import UserError
 from sync.targets.base import Model
 
 T = TypeVar("T")
@@ -24,7 +25,7 @@ DEFAULT_SEED = Path(__file__).with_name("seed.json")
 _MINI_ALPHABET = string.ascii_letters + string.digits
 
 
-class SandboxError(Exception):
+class SandboxError(UserError):
     """An error answer, in Omni's shape: ``{"error": "<status>", "message": "..."}``."""
 
     def __init__(self, status: int, message: str) -> None:

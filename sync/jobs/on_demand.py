@@ -3,9 +3,10 @@ and applied now, with every step shown — the sources read, the merged person (
 and where it came from), the mapping rows that fired, the changes, each BI call and its
 result.
 
-A person is named by employee id, email, userName or SCIM id. The plan is the push path's
-(``pipeline.plan`` with the person's scope, grown as every scoped plan grows), so what is
-shown here is what a push would do; ``--dry-run`` computes it without writing or sending.
+A person is named by employee id, email, userName or SCIM id. The plan and apply are the push
+path's (:func:`sync.jobs.plan_apply.plan_and_apply` with the person's scope, grown as every
+scoped plan grows), so what is shown here is what a push would do; ``--dry-run`` computes it
+(:func:`sync.plan.service.compute_plan`) without writing or sending.
 """
 
 from __future__ import annotations
@@ -19,14 +20,15 @@ from sqlalchemy import or_, select
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
-from sync import pipeline
 from sync.config import Settings
 from sync.db import session_scope
+from sync.jobs.plan_apply import plan_and_apply
 from sync.models import ScimUser, ScimUserValue, StoredPerson
 from sync.names import name_key
 from sync.people.views import PersonNotFound
 from sync.plan.desired import Scope, merged_people
 from sync.plan.review import review_entries
+from sync.plan.service import compute_plan
 from sync.plan.state import applied_groups, applied_users
 from sync.plan.store import outbox_row, plan_rows, row_dict
 from sync.rules import Tables, evaluate, load_dir
@@ -119,15 +121,15 @@ def provision(engine: Engine, settings: Settings, key: str, *, dry_run: bool = F
     if dry_run:
         _dry_run(engine, settings, tables, scope, report)
         return report
-    planned = pipeline.plan(engine, settings, people=scope.people, scim_users=scope.scim_users)
+    done = plan_and_apply(engine, settings, tables=tables, people=scope.people, scim_users=scope.scim_users,
+                          observe=_recorder(report.calls))
+    planned, applied = done.plan, done.applied
     report.run = {"id": planned.run_id, "status": planned.status, "reason": planned.reason}
     report.problems += [p for p in planned.problems if p not in report.problems]
-    if planned.status != RunStatus.PLANNED:
-        report.outcome = "held" if planned.status == RunStatus.HELD else "no changes"
-        report.changes = _entries(engine, planned.run_id)
-        return report
-    applied = pipeline.apply(engine, settings, planned.run_id, observe=_recorder(report.calls))
     report.changes = _entries(engine, planned.run_id)
+    if applied is None:
+        report.outcome = "held" if planned.status == RunStatus.HELD else "no changes"
+        return report
     report.run |= {"applied": applied.applied, "failed": applied.failed, "quarantined": applied.quarantined,
                    "error": applied.error}
     report.outcome = "failed" if applied.failed or applied.quarantined or applied.error else "applied"
@@ -138,7 +140,7 @@ def _dry_run(engine: Engine, settings: Settings, tables: Tables, scope: Scope, r
     target, _stats, http = build.connect(settings)
     try:
         with session_scope(engine) as session:
-            plan, _inputs, users = pipeline.compute_plan(session, tables, target, scope)
+            plan, _inputs, users = compute_plan(session, tables, target, scope)
             rows = [row_dict(outbox_row(0, change)) for change in plan.changes]
             report.changes = review_entries(rows, users, applied_groups(session))
             session.rollback()  # nothing is written, not even whose accounts these are

@@ -1,6 +1,6 @@
 """The Celery app, configured from :class:`~sync.config.Settings`.
 
-``celery -A sync.celery_app worker`` and ``celery -A sync.celery_app beat`` use the
+``celery -A sync.jobs.celery_app worker`` and ``celery -A sync.jobs.celery_app beat`` use the
 module's ``app``, whose configuration is read from the environment (and ``hr2bi.toml``) only
 when Celery first needs it, so importing this module connects to nothing. Tests, the web
 app and the demo build their own with :func:`create_celery`.
@@ -15,22 +15,16 @@ our migrations; anyone who wants a worker without Redis can still set
 
 from __future__ import annotations
 
-import logging
 import threading
-from collections.abc import Callable
 from typing import Any
 
 from celery import Celery, signals
 from celery.schedules import crontab
-from kombu import Connection
-from kombu.exceptions import KombuError
 from sqlalchemy.engine import Engine
 
 from sync.config import ConfigError, Settings, load_settings
 from sync.db import make_engine
-from sync.push import ProvisionQueue, PushHook, provision, timer_sender
-
-log = logging.getLogger(__name__)
+from sync.errors import or_exit
 
 QUEUE = "hr2bi"
 SYNC_TASK = "hr2bi.sync"
@@ -61,7 +55,7 @@ def celery_config(settings: Settings) -> dict[str, Any]:
         "task_ignore_result": True,  # what a task did is in the database (runs, outbox)
         "broker_connection_retry_on_startup": True,
         "broker_connection_timeout": 3,
-        # A web request that queues a push must not hang on a dead broker (see sync.push).
+        # A web request that queues a push must not hang on a dead broker (see sync.jobs.push).
         "task_publish_retry_policy": {"max_retries": 2, "interval_start": 0,
                                       "interval_step": 0.2, "interval_max": 0.5},
         "broker_transport_options": {"visibility_timeout": settings.broker_visibility_timeout},
@@ -103,7 +97,7 @@ def create_celery(settings: Settings | None = None, engine: Engine | None = None
     celery = Celery("hr2bi", set_as_current=False)
     celery.conf.update(celery_config(settings))
     celery.hr2bi = Resources(settings, engine)  # type: ignore[attr-defined]
-    import sync.tasks  # noqa: F401  (shared tasks attach to every app)
+    import sync.jobs.tasks  # noqa: F401  (shared tasks attach to every app)
 
     celery.finalize(auto=True)
     return celery
@@ -116,72 +110,15 @@ def resources(celery: Celery) -> Resources:
     return found  # type: ignore[no-any-return]
 
 
-def provision_queue(settings: Settings, engine: Engine, celery: Celery | None = None) -> ProvisionQueue:
-    """Where SCIM writes queue their pushes: the broker's ``provision_person`` task, or in
-    the embedded mode a timer thread in this process (``hr2bi serve`` alone reaches the BI)."""
-    if settings.broker_url is not None:
-        celery = celery or create_celery(settings, engine)
-
-        def send(name: str, args: tuple[Any, ...], countdown: float) -> None:
-            celery.send_task(name, args=list(args), countdown=countdown, queue=QUEUE)
-
-        return ProvisionQueue(engine, send, settings.push_delay_seconds)
-    return ProvisionQueue(engine, timer_sender(_in_process(settings, engine)), settings.push_delay_seconds)
-
-
-def _in_process(settings: Settings, engine: Engine) -> Callable[[str, tuple[Any, ...]], None]:
-    def run(_name: str, args: tuple[Any, ...]) -> None:
-        from sync import jobs
-
-        (user,) = args
-        try:
-            done = provision(engine, user, lambda u: jobs.provision_scim_user(engine, settings, u),
-                             settings.sync_lock_ttl)
-        except Exception:  # noqa: BLE001 — the top of a thread: nobody else would see it
-            log.exception("provisioning SCIM user %s failed (the nightly sync will retry)", user)
-            return
-        if done is None:  # someone is provisioning this user: look again shortly
-            timer_sender(run)(_name, args, max(settings.push_delay_seconds, 1.0))
-
-    return run
-
-
-def scim_write_hook(settings: Settings, engine: Engine) -> PushHook | None:
-    """The SCIM ``on_write`` hook that queues pushes, or None when pushes are off
-    (``provision_on_push``; by default on with a broker, off in the embedded mode)."""
-    enabled = settings.provision_on_push
-    if enabled is None:
-        enabled = settings.broker_url is not None
-    return PushHook(provision_queue(settings, engine)) if enabled else None
-
-
-def broker_problem(settings: Settings, timeout: float = 2.0) -> str | None:
-    """None when the broker answers (or there is none: embedded mode), else why not,
-    without the URL's password."""
-    if settings.broker_url is None:
-        return None
-    try:
-        with Connection(settings.broker_url, connect_timeout=timeout) as conn:
-            conn.ensure_connection(max_retries=1, interval_start=0, timeout=timeout)
-    except (KombuError, OSError) as exc:
-        return f"{type(exc).__name__}: {_first_line(exc)}"
-    return None
-
-
-def _first_line(exc: BaseException) -> str:
-    text = str(exc).strip()
-    return text.splitlines()[0] if text else type(exc).__name__
-
-
 def require_broker(**_: Any) -> None:
     """A worker or beat without a broker would consume or fill a queue nobody shares."""
-    if load_settings().broker_url is None:
+    if or_exit("celery", load_settings).broker_url is None:
         raise SystemExit("BROKER_URL is not set: a worker and beat need Redis (redis://...) or "
                          "RabbitMQ (amqp://...); without one, run `hr2bi sync` from cron instead")
 
 
-# The worker's and beat's app (``celery -A sync.celery_app ...``): configured lazily.
-app = Celery("hr2bi", include=["sync.tasks"])
-app.add_defaults(lambda: celery_config(load_settings()))
+# The worker's and beat's app (``celery -A sync.jobs.celery_app ...``): configured lazily.
+app = Celery("hr2bi", include=["sync.jobs.tasks"])
+app.add_defaults(lambda: or_exit("celery", lambda: celery_config(load_settings())))
 signals.celeryd_init.connect(require_broker)
 signals.beat_init.connect(require_broker)

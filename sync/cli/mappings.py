@@ -9,17 +9,18 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import NoReturn
 
 import click
 
+from sync.cli.output import json_option, print_json
 from sync.rules.cases import Case, load_cases, run_case
-from sync.rules.errors import PersonError, RulesError, TableErrors
+from sync.rules.errors import PersonError, TableErrors
 from sync.rules.evaluate import DesiredAccount, evaluate
 from sync.rules.explain import Explanation, explanation_to_dict
 from sync.rules.impact import impact as impact_of
 from sync.rules.loader import load_dir, load_tables
-from sync.rules.person import Person, person_from_scim, person_from_values
+from sync.rules.person import Person, person_from_document
 from sync.rules.report import (
     account_to_dict,
     impact_to_dict,
@@ -43,8 +44,6 @@ def _load(directory: Path | None) -> Tables:
         return load_dir(directory or default_dir())
     except TableErrors as exc:
         _fail_problems(exc)
-    except RulesError as exc:
-        raise click.ClickException(str(exc)) from exc
 
 
 def _fail_problems(exc: TableErrors) -> NoReturn:
@@ -103,7 +102,7 @@ def test(directory: Path | None) -> None:
 @click.argument("employee_id", required=False)
 @click.option("--person", "person_file", type=click.Path(dir_okay=False, path_type=Path))
 @click.option("--dir", "directory", type=DIR_ARGUMENT, help="The tables (default: mappings/).")
-@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@json_option
 def explain(employee_id: str | None, person_file: Path | None, directory: Path | None, as_json: bool) -> None:
     if (employee_id is None) == (person_file is None):
         raise click.UsageError("give either EMPLOYEE_ID or --person FILE.json")
@@ -118,7 +117,7 @@ def explain(employee_id: str | None, person_file: Path | None, directory: Path |
     results = [_evaluate(person, tables) for person in people]
     if as_json:
         documents = [{"account": account_to_dict(a), "explanation": explanation_to_dict(e)} for a, e in results]
-        click.echo(json.dumps(documents[0] if len(documents) == 1 else documents, indent=2))
+        print_json(documents[0] if len(documents) == 1 else documents)
     else:
         click.echo("\n\n".join(render_explanation(account, explanation) for account, explanation in results))
 
@@ -136,7 +135,7 @@ def _evaluate(person: Person, tables: Tables) -> tuple[DesiredAccount, Explanati
 @click.option("--dir", "directory", type=DIR_ARGUMENT, help="The proposed tables (default: mappings/).")
 @click.option("--people", "people_file", type=click.Path(dir_okay=False, path_type=Path),
               help="People as JSON (default: everyone in the identity store).")
-@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@json_option
 def impact(against: str, directory: Path | None, people_file: Path | None, as_json: bool) -> None:
     directory = directory or default_dir()
     new = _load(directory)
@@ -144,7 +143,7 @@ def impact(against: str, directory: Path | None, people_file: Path | None, as_js
     people = _people_from_file(people_file, new) if people_file else _people_from_store(new, None)
     found = impact_of(old, new, people)
     if as_json:
-        click.echo(json.dumps(impact_to_dict(found, old.version, new.version), indent=2))
+        print_json(impact_to_dict(found, old.version, new.version))
     else:
         click.echo(render_impact(found, old.version, new.version, len(people)))
 
@@ -156,8 +155,6 @@ def _load_against(against: str, directory: Path) -> Tables:
     except TableErrors as exc:
         click.echo(f"the tables at {against} do not load:", err=True)
         _fail_problems(exc)
-    except RulesError as exc:
-        raise click.ClickException(str(exc)) from exc
 
 
 def _people_from_file(path: Path, tables: Tables) -> list[Person]:
@@ -171,16 +168,9 @@ def _people_from_file(path: Path, tables: Tables) -> list[Person]:
     if not isinstance(items, list) or not all(isinstance(i, dict) for i in items):
         raise click.ClickException(f"{path}: expected a person object, a list of them, or {{\"people\": [...]}}")
     try:
-        return [_person(item, tables) for item in items]
+        return [person_from_document(item, tables.attribute_map) for item in items]
     except PersonError as exc:
         raise click.ClickException(f"{path}: {exc}") from exc
-
-
-def _person(item: dict[str, Any], tables: Tables) -> Person:
-    """A SCIM User resource (it names its schemas) or plain person fields."""
-    if "schemas" in item or "userName" in item:
-        return person_from_scim(item, tables.attribute_map)
-    return person_from_values(item, tables.attribute_map)
 
 
 def _people_from_store(tables: Tables, key: str | None) -> list[Person]:
@@ -188,11 +178,11 @@ def _people_from_store(tables: Tables, key: str | None) -> list[Person]:
     IdP user, and IdP-only users), or the one whose employee id, email or userName is
     ``key``; imported lazily so the tables commands work without a database."""
     try:
-        from sync.config import ConfigError, load_settings
-        from sync.db import DatabaseUnavailable, engine_for, session_scope
+        from sync.config import load_settings
+        from sync.db import engine_for, session_scope
+        from sync.jobs.on_demand import find
+        from sync.people.merged import Scope, merged_people
         from sync.people.views import PersonNotFound
-        from sync.plan.desired import Scope, merged_people
-        from sync.provision import find
     except ImportError as exc:
         raise click.ClickException(f"the identity store is not available ({exc}); use a JSON file instead") from exc
     problems: list[str] = []
@@ -203,8 +193,6 @@ def _people_from_store(tables: Tables, key: str | None) -> list[Person]:
             people = [m.person for m in merged_people(session, tables.attribute_map, scope, problems)]
     except PersonNotFound:
         return []
-    except (ConfigError, DatabaseUnavailable) as exc:
-        raise click.ClickException(str(exc)) from exc
     for problem in problems:
         click.echo(f"warning: {problem}", err=True)
     return people

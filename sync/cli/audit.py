@@ -4,15 +4,20 @@ from __future__ import annotations
 
 import base64
 import datetime as dt
-import json
+from contextlib import AbstractContextManager
 from pathlib import Path
 
 import click
+from sqlmodel import Session
 
 from sync.audit.checkpoint import generate_key_files, load_public_key, read_checkpoint
 from sync.audit.consistency import record_rewrite_alert
 from sync.audit.errors import AuditError, LogRewritten
 from sync.audit.verify import verify_download
+from sync.cli.output import json_option, print_json
+from sync.cli.store import store
+from sync.config import Settings
+from sync.db import session_scope
 from sync.models import AuditCheckpoint
 
 
@@ -27,7 +32,7 @@ def audit() -> None:
 def keygen(out_dir: Path) -> None:
     try:
         private_path, public_path = generate_key_files(out_dir)
-    except (AuditError, OSError) as exc:
+    except OSError as exc:
         raise click.ClickException(str(exc)) from exc
     click.echo(f"private key (keep secret, mode 0600): {private_path}")
     click.echo(f"public key (give to auditors): {public_path}")
@@ -91,12 +96,9 @@ def _save_trusted(note: str, trusted_path: Path) -> None:
         raise click.ClickException(f"cannot save the trusted checkpoint {trusted_path}: {exc}") from exc
 
 
-def _store_session():  # type: ignore[no-untyped-def]
-    from sync.config import load_settings
-    from sync.db import engine_for, session_scope
-
-    settings = load_settings()
-    return settings, session_scope(engine_for(settings))
+def _store_session() -> tuple[Settings, AbstractContextManager[Session]]:
+    settings, engine = store()
+    return settings, session_scope(engine)
 
 
 def _utc(value: dt.datetime | None) -> dt.datetime | None:
@@ -122,7 +124,7 @@ def checkpoint(out: Path | None) -> None:
             else:
                 signed = sign_log(proven, settings.audit_signing_key, settings.audit_origin)
                 store_checkpoint(session, signed, run_id=None)
-    except (AuditError, OSError) as exc:
+    except OSError as exc:
         raise click.ClickException(str(exc)) from exc
     if refused is not None:
         raise click.ClickException(f"checkpoint REFUSED, an audit.alert event was recorded: {refused}")
@@ -158,7 +160,7 @@ def export(since: dt.datetime | None, until: dt.datetime | None, formats: tuple[
         with _store_session()[1] as session:
             record_rewrite_alert(session, exc, settings.audit_origin)
         raise click.ClickException(f"export REFUSED, an audit.alert event was recorded: {exc}") from exc
-    except (AuditError, OSError) as exc:
+    except OSError as exc:
         raise click.ClickException(str(exc)) from exc
     click.echo(f"exported events {summary.first_seq}..{summary.last_seq} to {out_dir} "
                f"(log size {summary.checkpoint.checkpoint.size})")
@@ -166,7 +168,7 @@ def export(since: dt.datetime | None, until: dt.datetime | None, formats: tuple[
 
 @audit.command(help="List the stored checkpoints, newest first.")
 @click.option("--limit", type=click.IntRange(1), default=20, show_default=True)
-@click.option("--json", "as_json", is_flag=True, help="JSON, with each signed note.")
+@json_option
 def checkpoints(limit: int, as_json: bool) -> None:
     from sync.audit.store import stored_checkpoints
 
@@ -174,7 +176,7 @@ def checkpoints(limit: int, as_json: bool) -> None:
     with scope as session:
         rows = [_checkpoint_row(row) for row in stored_checkpoints(session, limit)]
     if as_json:
-        click.echo(json.dumps(rows, indent=2))
+        print_json(rows)
         return
     if not rows:
         click.echo("No checkpoints stored yet: run `hr2bi audit checkpoint`.")

@@ -11,6 +11,11 @@ catches up on anything in between.
 
 Queueing never fails the SCIM request: the write is already committed and the identity
 provider must not resend it because our broker is down. A broker error is logged.
+
+The wiring is here too: :func:`scim_write_hook` is the SCIM ``on_write`` hook the web app
+installs, :func:`provision_queue` where it sends (the broker's ``provision_person`` task, or
+a timer thread in the embedded mode), and :func:`provision_person` what both run, with the
+one policy for a person someone else is provisioning right now: try again a little later.
 """
 
 from __future__ import annotations
@@ -18,14 +23,18 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Callable, Iterable, Mapping
-from typing import Any
+from typing import Any, TypeVar
 
+from celery import Celery
 from kombu.exceptions import KombuError
 from sqlalchemy import delete, event
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
 from scim.store import ScimWrite, WriteHook
+from sync.config import Settings
+from sync.jobs.celery_app import QUEUE, create_celery
+from sync.jobs.plan_apply import PlanApplyResult, plan_and_apply
 from sync.locks import acquire, held, new_holder
 from sync.models import Lock
 
@@ -141,10 +150,23 @@ def _drop_marker(engine: Engine, scim_user_id: str) -> None:
         conn.execute(delete(Lock).where(Lock.name == marker(scim_user_id)))
 
 
-Provision = Callable[[str], Mapping[str, Any]]
+T = TypeVar("T")
+Retry = Callable[[float], object]  # called with the countdown after which to try again
 
 
-def provision(engine: Engine, scim_user_id: str, work: Provision, lock_ttl: float) -> Mapping[str, Any] | None:
+def provision_person(engine: Engine, settings: Settings, scim_user_id: str,
+                     retry: Retry) -> PlanApplyResult | None:
+    """A queued push: plan and apply for that person only. When another worker is on the
+    same person, ``retry`` is called with when to come back (after the push delay, at least
+    a second: by then that worker is done) and None returned."""
+    done = provision(engine, scim_user_id, lambda user: plan_and_apply(engine, settings, scim_users=[user]),
+                     settings.sync_lock_ttl)
+    if done is None:
+        retry(max(settings.push_delay_seconds, 1.0))
+    return done
+
+
+def provision(engine: Engine, scim_user_id: str, work: Callable[[str], T], lock_ttl: float) -> T | None:
     """Run ``work`` (plan and apply for one user) for a queued push: drop the marker first
     (see the module docstring), then work under the user's lock. None when another worker
     is provisioning the same user right now: the caller tries again a little later."""
@@ -165,3 +187,36 @@ def timer_sender(run: Callable[[str, tuple[Any, ...]], None]) -> Send:
         timer.start()
 
     return send
+
+
+def scim_write_hook(settings: Settings, engine: Engine) -> PushHook | None:
+    """The SCIM ``on_write`` hook that queues pushes, or None when pushes are off
+    (``provision_on_push``; by default on with a broker, off in the embedded mode)."""
+    enabled = settings.provision_on_push
+    if enabled is None:
+        enabled = settings.broker_url is not None
+    return PushHook(provision_queue(settings, engine)) if enabled else None
+
+
+def provision_queue(settings: Settings, engine: Engine, celery: Celery | None = None) -> ProvisionQueue:
+    """Where SCIM writes queue their pushes: the broker's ``provision_person`` task, or in
+    the embedded mode a timer thread in this process (``hr2bi serve`` alone reaches the BI)."""
+    if settings.broker_url is not None:
+        celery = celery or create_celery(settings, engine)
+
+        def send(name: str, args: tuple[Any, ...], countdown: float) -> None:
+            celery.send_task(name, args=list(args), countdown=countdown, queue=QUEUE)
+
+        return ProvisionQueue(engine, send, settings.push_delay_seconds)
+    return ProvisionQueue(engine, timer_sender(_in_process(settings, engine)), settings.push_delay_seconds)
+
+
+def _in_process(settings: Settings, engine: Engine) -> Callable[[str, tuple[Any, ...]], None]:
+    def run(name: str, args: tuple[Any, ...]) -> None:
+        (user,) = args
+        try:
+            provision_person(engine, settings, user, lambda countdown: timer_sender(run)(name, args, countdown))
+        except Exception:  # the top of a thread: nobody else would see it
+            log.exception("provisioning SCIM user %s failed (the nightly sync will retry)", user)
+
+    return run

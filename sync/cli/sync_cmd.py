@@ -6,37 +6,35 @@ Exit status: 0 done (or skipped: another sync is running), 1 failed (the runs sa
 
 from __future__ import annotations
 
-import json
 import sys
-from typing import Any
 
 import click
 
+from sync.cli.output import json_option, print_json
 from sync.config import load_settings
 from sync.db import engine_for
-from sync.jobs import SyncOutcome, run_sync
-from sync.pipeline import PipelineError
-from sync.sources.errors import FeedError
+from sync.errors import UserError
+from sync.jobs.nightly import run_sync
+from sync.jobs.results import SyncOutcome
+from sync.plan.service import PlanResult
 from sync.statuses import RunStatus, SyncStatus
-from sync.targets.errors import TargetError
 
 HELD_EXIT = 2
-ERRORS = (PipelineError, FeedError, TargetError)
 
 
 @click.command("sync", help="Import every configured source ([sources] of hr2bi.toml), plan, and apply: "
                             "the nightly job, run here and now. Only one sync runs at a time: "
                             "a second one, here or on a worker, is skipped.")
-@click.option("--json", "as_json", is_flag=True, help="Print the outcome as JSON.")
+@json_option
 def sync_command(as_json: bool) -> None:
     settings = load_settings()
     engine = engine_for(settings)
     try:
         outcome = run_sync(engine, settings, progress=not as_json)
-    except ERRORS as exc:
+    except UserError as exc:
         raise click.ClickException(f"sync failed: {exc}") from exc
     if as_json:
-        click.echo(json.dumps(outcome.as_dict(), indent=2, default=str))
+        print_json(outcome.as_dict())
     else:
         report(outcome)
     sys.exit(exit_code(outcome))
@@ -45,7 +43,7 @@ def sync_command(as_json: bool) -> None:
 def exit_code(outcome: SyncOutcome) -> int:
     if outcome.status == SyncStatus.FAILED:
         return 1
-    if outcome.plan.get("status") == RunStatus.HELD or any(i.status == RunStatus.HELD for i in outcome.imports):
+    if outcome.held:
         return HELD_EXIT
     return 0
 
@@ -60,16 +58,17 @@ def report(outcome: SyncOutcome) -> None:
         click.echo(f"Import {source.source}: {source.status}{run}{why}")
     if not outcome.imports:
         click.echo("No sources configured: planning from the people already stored.")
+    assert outcome.plan is not None  # a sync that was not skipped planned
     click.echo(plan_line(outcome.plan))
     if outcome.apply:
         a = outcome.apply
-        click.echo(f"Applied {a['applied']}, failed {a['failed']}, quarantined {a['quarantined']} "
-                   f"({a['bi_calls']} BI calls)")
+        click.echo(f"Applied {a.applied}, failed {a.failed}, quarantined {a.quarantined} "
+                   f"({a.bi_calls} BI calls)")
     click.echo(f"Sync: {outcome.status}")
 
 
-def plan_line(plan: dict[str, Any]) -> str:
-    shown = ", ".join(f"{k.replace('_', ' ')} {v}" for k, v in plan.get("counts", {}).items()
+def plan_line(plan: PlanResult) -> str:
+    shown = ", ".join(f"{k.replace('_', ' ')} {v}" for k, v in plan.counts.items()
                       if isinstance(v, int) and v and not k.startswith("carried"))
-    held = f" — {plan.get('reason')}" if plan.get("status") == RunStatus.HELD else ""  # "held as run N: ..."
-    return f"Plan (run {plan.get('run_id')}): {plan.get('status')}{': ' + shown if shown else ''}{held}"
+    held = f" — {plan.reason}" if plan.status == RunStatus.HELD else ""  # "held as run N: ..."
+    return f"Plan (run {plan.run_id}): {plan.status}{': ' + shown if shown else ''}{held}"

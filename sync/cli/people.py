@@ -8,13 +8,15 @@ from typing import Any
 
 import click
 
+from sync.cli.output import Column, json_option, print_json, print_table
+from sync.cli.store import store
 from sync.db import session_scope
 from sync.people.lifecycle import STATES
-from sync.people.views import PersonNotFound, list_people, show_person
+from sync.people.views import list_people, show_person
 from sync.rules import TableErrors, Tables, load_dir
-from sync.sources.cli import store, user_errors
 
-json_option = click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+COLUMNS = (Column("EMPLOYEE ID", 14), Column("STATE", 11), Column("TYPE", 11), Column("NAME", 28),
+           Column("EMAIL", 36), Column("LINKED"))
 
 
 @click.group(help="People in the identity store: merged from HR and identity providers.")
@@ -27,24 +29,25 @@ def people() -> None:
 @click.option("--dirty", is_flag=True, default=None, help="Only people an import added or changed (marked dirty).")
 @click.option("--limit", default=1000, show_default=True, type=click.IntRange(1, 1_000_000))
 @json_option
-@user_errors
 def people_list(status: str | None, dirty: bool | None, limit: int, as_json: bool) -> None:
     settings, engine = store()
     tables = _tables(settings)
     with session_scope(engine) as session:
         found = list_people(session, status, dirty, limit, tables)
     if as_json:
-        click.echo(json.dumps(found, indent=2))
+        print_json(found)
         return
     if not found:
         click.echo("Nobody yet: `hr2bi import csv PATH` imports an HR export.")
         return
-    click.echo(f"{'EMPLOYEE ID':<14} {'STATE':<11} {'TYPE':<11} {'NAME':<28} {'EMAIL':<36} LINKED")
-    for p in found:
-        linked = "idp-only" if p["idp_only"] else "yes" if p["linked"] else "no"
-        email = p["email"] or (p["user_name"] if p["idp_only"] else None)
-        click.echo(f"{p['employee_id'] or '-':<14} {p['lifecycle']:<11} {p['employment_type'] or '-':<11} "
-                   f"{(p['name'] or '-')[:28]:<28} {(email or '-')[:36]:<36} {linked}")
+    print_table(COLUMNS, (_row(p) for p in found))
+
+
+def _row(p: dict[str, Any]) -> tuple[str, ...]:
+    linked = "idp-only" if p["idp_only"] else "yes" if p["linked"] else "no"
+    email = p["email"] or (p["user_name"] if p["idp_only"] else None)
+    return (p["employee_id"] or "-", p["lifecycle"], p["employment_type"] or "-", (p["name"] or "-")[:28],
+            (email or "-")[:36], linked)
 
 
 def _tables(settings: Any) -> Tables | None:
@@ -63,17 +66,13 @@ def _tables(settings: Any) -> Tables | None:
                              "give them, lifecycle, HR record, identity-provider link, manager, history.")
 @click.argument("key", metavar="ID")
 @json_option
-@user_errors
 def people_show(key: str, as_json: bool) -> None:
     settings, engine = store()
     tables = _tables(settings)
     with session_scope(engine) as session:
-        try:
-            person = show_person(session, key, tables)
-        except PersonNotFound as exc:
-            raise click.ClickException(str(exc)) from exc
+        person = show_person(session, key, tables)
     if as_json:
-        click.echo(json.dumps(person, indent=2, default=str))
+        print_json(person)
         return
     _render(person)
 
@@ -105,6 +104,8 @@ def _render(person: dict[str, Any]) -> None:
         click.echo(f"    attributes: {', '.join(f'{k}={v}' for k, v in account['attributes'].items()) or '-'}")
     for problem in person.get("problems") or ():
         click.echo(f"  problem: {problem}")
+    for due in person.get("scheduled") or ():
+        click.echo(f"  scheduled: {due['on']} {due['change']}")
     click.echo("  history:")
     for event in person["history"]:
         click.echo(f"    {event['at'][:19].replace('T', ' ')}  run {event['run'] or '-':<5} {event['event']:<10} "

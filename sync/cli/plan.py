@@ -1,59 +1,24 @@
-"""``hr2bi plan | apply | reconcile``: the BI writer's commands. Thin: parse, call
-:mod:`sync.pipeline`, print. Exit codes: 0 done, 1 error or changes left failing, 2 held (``plan --detailed-exitcode``:
+"""``hr2bi plan | apply | reconcile | provision``: the BI writer's commands. Thin: parse, call
+:mod:`sync.plan.service`, :mod:`sync.apply.service` or :mod:`sync.jobs`, print. Exit codes: 0 done, 1 error or changes left failing, 2 held (``plan --detailed-exitcode``:
 2 for any changes)."""
 
 from __future__ import annotations
 
-import functools
-import json
 import sys
-from collections.abc import Callable
 from typing import Any
 
 import click
 
-from sync.config import load_settings
-from sync.db import engine_for, session_scope
-from sync.pipeline import (
-    EMPTY,
-    ApplyResult,
-    PipelineError,
-    PlanResult,
-    apply,
-    plan,
-    plan_and_apply,
-)
+from sync.apply.service import ApplyResult, apply
+from sync.cli.output import json_option, print_json
+from sync.cli.store import store
+from sync.db import session_scope
+from sync.jobs.plan_apply import plan_and_apply
 from sync.plan.render import plan_lines
 from sync.plan.review import review_lines
+from sync.plan.service import EMPTY, PlanResult, plan
 from sync.plan.store import plan_rows, row_dict
-from sync.rules.errors import RulesError
-from sync.runs import RunError
 from sync.statuses import RunStatus
-from sync.targets import TargetError
-from sync.targets.errors import TargetSetupError
-
-json_option = click.option("--json", "as_json", is_flag=True, help="Print JSON.")
-
-
-def user_errors(command: Callable[..., Any]) -> Callable[..., Any]:
-    @functools.wraps(command)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        try:
-            return command(*args, **kwargs)
-        except TargetSetupError as exc:
-            raise click.ClickException(str(exc)) from exc
-        except TargetError as exc:
-            raise click.ClickException(
-                f"the BI platform did not answer as expected: {exc}. Check HR2BI_BI_BASE_URL and the "
-                "API keys (the default is the local sandbox: start it with `hr2bi sandbox`)") from exc
-        except (PipelineError, RunError, RulesError) as exc:
-            raise click.ClickException(str(exc)) from exc
-    return wrapper
-
-
-def _store() -> tuple[Any, Any]:
-    settings = load_settings()
-    return settings, engine_for(settings)
 
 
 @click.command("plan", help="Plan what apply would change in the BI platform (nothing is sent "
@@ -62,9 +27,8 @@ def _store() -> tuple[Any, Any]:
               help="Exit 0 when there is nothing to change, 2 when there are changes (held or "
                    "not), 1 on an error, as `terraform plan -detailed-exitcode` does.")
 @json_option
-@user_errors
 def plan_command(detailed_exitcode: bool, as_json: bool) -> None:
-    settings, engine = _store()
+    settings, engine = store()
     result = plan(engine, settings)
     _report_plan(engine, result, as_json)
     if detailed_exitcode and result.status != EMPTY:
@@ -75,9 +39,8 @@ def plan_command(detailed_exitcode: bool, as_json: bool) -> None:
                                  "and plan away any drift, such as a user added by hand.")
 @click.option("--apply", "apply_now", is_flag=True, help="Apply the plan at once (unless held).")
 @json_option
-@user_errors
 def reconcile_command(apply_now: bool, as_json: bool) -> None:
-    settings, engine = _store()
+    settings, engine = store()
     result = plan(engine, settings, reconcile=True)
     if apply_now and result.status == RunStatus.PLANNED:
         _report_apply(apply(engine, settings, result.run_id, progress=not as_json), as_json)
@@ -89,14 +52,13 @@ def reconcile_command(apply_now: bool, as_json: bool) -> None:
 @click.option("--run", "run_id", type=int, default=None, help="The plan run to apply.")
 @click.option("--yes", is_flag=True, help="Do not ask before applying a new plan.")
 @json_option
-@user_errors
 def apply_command(run_id: int | None, yes: bool, as_json: bool) -> None:
-    settings, engine = _store()
+    settings, engine = store()
     if run_id is not None:
         _report_apply(apply(engine, settings, run_id, progress=not as_json), as_json)
         return
     if yes or as_json or not sys.stdin.isatty():
-        result = plan_and_apply(engine, settings, progress=not as_json)
+        result = plan_and_apply(engine, settings, progress=not as_json).last
     else:
         planned = plan(engine, settings)
         if planned.status != RunStatus.PLANNED:
@@ -115,9 +77,8 @@ def _report_plan(engine: Any, result: PlanResult, as_json: bool, exit_on_hold: b
     with session_scope(engine) as session:
         changes = [row_dict(r) for r in plan_rows(session, result.run_id)]
     if as_json:
-        click.echo(json.dumps({"run": result.run_id, "status": result.status, "counts": dict(result.counts),
-                               "reason": result.reason, "problems": list(result.problems),
-                               "changes": changes}, indent=2, default=str))
+        print_json({"run": result.run_id, "status": result.status, "counts": dict(result.counts),
+                    "reason": result.reason, "problems": list(result.problems), "changes": changes})
     else:
         for line in plan_lines(result.run_id, result.status, result.counts, changes, result.reason):
             click.echo(line)
@@ -131,7 +92,7 @@ def _report_plan(engine: Any, result: PlanResult, as_json: bool, exit_on_hold: b
 
 def _report_apply(result: ApplyResult, as_json: bool) -> None:
     if as_json:
-        click.echo(json.dumps(result.__dict__, indent=2))
+        print_json(result.__dict__)
     elif result.superseded or result.rejected:
         click.echo(f"Run {result.run_id}: nothing applied, {result.superseded or result.rejected}")
     elif result.held:
@@ -152,11 +113,8 @@ def _report_apply(result: ApplyResult, as_json: bool) -> None:
         sys.exit(1)
 
 
-@user_errors
-def approve_plan_command(settings: Any, engine: Any, run_id: int, approver: str, as_json: bool) -> None:
-    """``hr2bi runs approve ID --by NAME`` for a held plan: apply it, audit the approval."""
-    from sync.pipeline import approve_plan
-    result = approve_plan(engine, settings, run_id, approver, progress=not as_json)
+def report_approved_plan(run_id: int, approver: str, result: ApplyResult, as_json: bool) -> None:
+    """``hr2bi runs approve ID --by NAME`` for a held plan: what its apply did."""
     if not as_json:
         click.echo(f"Run {run_id} approved by {approver}.")
     _report_apply(result, as_json)
@@ -169,18 +127,14 @@ def approve_plan_command(settings: Any, engine: Any, run_id: int, approver: str,
 @click.argument("person", metavar="PERSON")
 @click.option("--dry-run", is_flag=True, help="Plan only: nothing is written or sent to the BI platform.")
 @json_option
-@user_errors
 def provision_command(person: str, dry_run: bool, as_json: bool) -> None:
-    from sync.people.views import PersonNotFound
-    from sync.provision import provision
+    # Only this command needs sync.jobs.on_demand: `hr2bi --help` does not load it.
+    from sync.jobs.on_demand import provision
 
-    settings, engine = _store()
-    try:
-        report = provision(engine, settings, person, dry_run=dry_run)
-    except PersonNotFound as exc:
-        raise click.ClickException(str(exc)) from exc
+    settings, engine = store()
+    report = provision(engine, settings, person, dry_run=dry_run)
     if as_json:
-        click.echo(json.dumps(report.as_dict(), indent=2, default=str))
+        print_json(report.as_dict())
     else:
         _render_provision(report)
     if report.outcome in ("held", "failed"):

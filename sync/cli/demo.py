@@ -22,32 +22,31 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import click
 from sqlalchemy import select
 from sqlalchemy.engine import Engine
 from werkzeug.serving import BaseWSGIServer, make_server
 
-from sync import jobs, pipeline
+from sync.apply.service import apply
 from sync.audit.checkpoint import (
     PRIVATE_KEY_FILE,
     PUBLIC_KEY_FILE,
     generate_key_files,
     load_public_key,
 )
-from sync.audit.errors import AuditError
 from sync.audit.store import export
 from sync.audit.verify import verify_bundle
 from sync.config import Settings, load_settings
 from sync.db import engine_for, session_scope
+from sync.errors import UserError
+from sync.jobs.imports import import_source
 from sync.models import OutboxChange
-from sync.pipeline import PipelineError
-from sync.sources.errors import FeedError
+from sync.plan.service import PlanResult, plan
 from sync.statuses import RunStatus
-from sync.targets.errors import TargetError
 from sync.targets.sandbox.app import create_sandbox_app
 from sync.targets.sandbox.limits import SandboxConfig, keys_of
 from sync.targets.sandbox.state import SandboxStore, load_seed
 from sync.tokens import create_token
-from sync.web import create_app
 
 SAMPLE = Path("examples/hr/northwind_workers.csv")
 SOURCE = "northwind"
@@ -55,11 +54,8 @@ EXPORT = "northwind_workers_{n:02d}.csv"
 Say = Callable[[str], None]
 
 
-class DemoError(Exception):
+class DemoError(UserError):
     """The demo cannot go on; the message says why and what to do."""
-
-
-FAILURES = (DemoError, AuditError, PipelineError, TargetError, FeedError, OSError)
 
 
 @dataclass(frozen=True)
@@ -158,7 +154,7 @@ def _first_sync(engine: Engine, settings: Settings, paths: DemoPaths, say: Say) 
     say("1. Import the HR export (examples/hr: Northwind, 301 people)")
     _import(engine, settings, say)
     say("2. Plan: what the BI platform must get")
-    planned = pipeline.plan(engine, settings)
+    planned = plan(engine, settings)
     _show_plan(engine, planned, say, limit=6)
     say("3. Apply it to the BI sandbox")
     _apply(engine, settings, planned, say, progress=True)
@@ -179,24 +175,24 @@ def _a_day_of_changes(engine: Engine, settings: Settings, paths: DemoPaths, say:
         change(rows)
         _write(paths.hr / EXPORT.format(n=number), header, rows)
         _import(engine, settings, say)
-        planned = pipeline.plan(engine, settings)
+        planned = plan(engine, settings)
         _show_plan(engine, planned, say)
         _apply(engine, settings, planned, say)
     say("\n   An identity provider (Okta) pushes a contractor to the SCIM endpoint")
     user_id = _scim_push(engine, settings)
-    planned = pipeline.plan(engine, settings, scim_users=[user_id])
+    planned = plan(engine, settings, scim_users=[user_id])
     _show_plan(engine, planned, say)
     _apply(engine, settings, planned, say)
 
 
 def _import(engine: Engine, settings: Settings, say: Say) -> None:
-    outcome = jobs.import_source(engine, settings, SOURCE)
+    outcome = import_source(engine, settings, SOURCE)
     if outcome.status != RunStatus.SUCCEEDED:
         raise DemoError(f"the demo's import {outcome.status}: {outcome.reason}")
     say(f"   import run {outcome.run_id}: {outcome.status}")
 
 
-def _show_plan(engine: Engine, planned: pipeline.PlanResult, say: Say, limit: int = 4) -> None:
+def _show_plan(engine: Engine, planned: PlanResult, say: Say, limit: int = 4) -> None:
     counts = {k: v for k, v in planned.counts.items() if v and k not in ("total", "active_accounts")}
     say(f"   plan run {planned.run_id}: {planned.status}  " +
         ", ".join(f"{k.replace('_', ' ')} {v}" for k, v in counts.items()))
@@ -209,17 +205,20 @@ def _show_plan(engine: Engine, planned: pipeline.PlanResult, say: Say, limit: in
         say(f"     ... and {len(rows) - limit} more (`hr2bi runs show {planned.run_id}`)")
 
 
-def _apply(engine: Engine, settings: Settings, planned: pipeline.PlanResult, say: Say,
+def _apply(engine: Engine, settings: Settings, planned: PlanResult, say: Say,
            progress: bool = False) -> None:
     if planned.status != RunStatus.PLANNED:
         say(f"   nothing to apply ({planned.status})")
         return
-    result = pipeline.apply(engine, settings, planned.run_id, progress=progress)
+    result = apply(engine, settings, planned.run_id, progress=progress)
     say(f"   applied {result.applied}, failed {result.failed} ({result.bi_calls} BI API calls)")
 
 
 def _scim_push(engine: Engine, settings: Settings) -> str:
     """A real SCIM request through the web app, as Okta sends it."""
+    # The web app (Celery, metrics) is imported only when the demo runs: not by `hr2bi --help`.
+    from sync.web import create_app
+
     with session_scope(engine) as session:
         token = create_token(session, "okta-demo", "scim")
     client = create_app(settings, engine).test_client()
@@ -260,6 +259,7 @@ def _next_steps(paths: DemoPaths, say: Say) -> None:
 def serve_scim(result: DemoResult, host: str, port: int, say: Say) -> None:
     """Serve the demo's SCIM endpoint; each push is provisioned to the sandbox in-process."""
     from sync.serving import serve_dev
+    from sync.web import create_app
 
     with session_scope(result.engine) as session:
         token = create_token(session, f"demo-{dt.datetime.now():%H%M%S%f}", "scim")
@@ -312,3 +312,21 @@ def _leave(rows: list[dict[str, str]], today: str) -> None:
 def _rehire(rows: list[dict[str, str]], today: str) -> None:
     gone = next(r for r in rows if r["Worker Status"] == "Terminated")
     gone.update({"Worker Status": "Active", "Hire Date": today, "Termination Date": ""})
+
+
+# --- the command -----------------------------------------------------------------------------
+
+@click.command(help="The whole flow on embedded defaults, in its own directory: the BI sandbox, "
+                    "the sample company imported, planned and applied, a day of changes, the "
+                    "audit log exported and verified. Re-runnable: --dir is wiped at the start.")
+@click.option("--dir", "root", default="demo-data", show_default=True,
+              type=click.Path(file_okay=False, path_type=Path), help="The demo's own directory.")
+@click.option("--serve", is_flag=True, help="Then serve the SCIM endpoint (pushes reach the sandbox).")
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=8000, show_default=True, type=click.IntRange(1, 65535))
+def demo(root: Path, serve: bool, host: str, port: int) -> None:
+    keep = (lambda result: serve_scim(result, host, port, click.echo)) if serve else None
+    try:
+        run_demo(root, click.echo, keep=keep)
+    except (UserError, OSError) as exc:
+        raise click.ClickException(f"the demo stopped: {exc}") from exc

@@ -2,24 +2,25 @@
 
 from __future__ import annotations
 
-import json
-
 import click
 from sqlmodel import Session
 
+from sync.cli.imports import report_run
+from sync.cli.output import Column, json_option, print_json, print_table
+from sync.cli.plan import report_approved_plan
+from sync.cli.store import store
 from sync.db import session_scope
+from sync.jobs.approve import approve
 from sync.models import Run
-from sync.plan.review import UnknownKind, by_kind, parse_kinds, review_entries, review_lines
-from sync.plan.state import applied_groups, applied_users
-from sync.plan.store import outbox_counts, plan_rows, reject_changes, row_dict
+from sync.plan.review import UnknownKind, parse_kinds, review_lines
+from sync.plan.store import plan_review, reject_plan
 from sync.runs import RunError, get_run, list_runs, reject_run, run_to_dict
-from sync.sources.cli import attribute_map, report_run, store, user_errors
-from sync.sources.config import load_sources
 from sync.sources.importer import KIND as IMPORT
-from sync.sources.importer import approve_import, discard_held
+from sync.sources.importer import discard_held
 from sync.statuses import ChangeStatus, RunStatus
 
-json_option = click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+COLUMNS = (Column("ID", 5, ">"), Column("KIND", 7), Column("SOURCE", 16), Column("MODE", 12), Column("STATUS", 10),
+           Column("STARTED", 20), Column("SUMMARY"))
 
 
 @click.group(help="Imports and plans: list them, inspect one, approve or reject a held one.")
@@ -33,21 +34,18 @@ def runs() -> None:
 @click.option("--source", default=None)
 @click.option("--limit", default=50, show_default=True, type=click.IntRange(1, 10_000))
 @json_option
-@user_errors
 def runs_list(status: str | None, kind: str | None, source: str | None, limit: int, as_json: bool) -> None:
     _settings, engine = store()
     with session_scope(engine) as session:
         found = [run_to_dict(r) for r in list_runs(session, kind, status, source, limit)]
     if as_json:
-        click.echo(json.dumps(found, indent=2))
+        print_json(found)
         return
     if not found:
         click.echo("No runs yet: `hr2bi import csv PATH` makes one.")
         return
-    click.echo(f"{'ID':>5} {'KIND':<7} {'SOURCE':<16} {'MODE':<12} {'STATUS':<10} {'STARTED':<20} SUMMARY")
-    for run in found:
-        click.echo(f"{run['id']:>5} {run['kind']:<7} {run['source'] or '-':<16} {run['mode'] or '-':<12} "
-                   f"{run['status']:<10} {run['started_at'][:19].replace('T', ' '):<20} {_summary(run)}")
+    print_table(COLUMNS, ((run["id"], run["kind"], run["source"] or "-", run["mode"] or "-", run["status"],
+                           run["started_at"][:19].replace("T", " "), _summary(run)) for run in found))
 
 
 # A plan's changes by kind (its counts, sync/plan/values.py PlanCounts) and what became of
@@ -93,7 +91,6 @@ SHOWN_CHANGES = 50  # a plan's changes `runs show` lists unless told otherwise
 @click.option("--limit", type=click.IntRange(0), default=None,
               help=f"List at most N changes (default {SHOWN_CHANGES}, with --json all; 0: all).")
 @json_option
-@user_errors
 def runs_show(run_id: int, kinds: tuple[str, ...], limit: int | None, as_json: bool) -> None:
     try:
         wanted = parse_kinds(kinds)
@@ -102,22 +99,16 @@ def runs_show(run_id: int, kinds: tuple[str, ...], limit: int | None, as_json: b
     _settings, engine = store()
     with session_scope(engine) as session:
         found = get_run(session, run_id)
-        changes = _changes(session, found, wanted) if found.kind == "plan" else None
+        changes = plan_review(session, found.id, wanted) if found.kind == "plan" else None
         run = run_to_dict(found)
     limit = (None if as_json else SHOWN_CHANGES) if limit is None else limit or None
     if as_json:
         shown = {} if changes is None else {"changes": changes[1][:limit] if limit else changes[1]}
-        click.echo(json.dumps({**run, **shown}, indent=2, default=str))
+        print_json({**run, **shown})
         return
     _show_run(run)
     if changes is not None:
         _show_changes(run["counts"], *changes, wanted, limit)
-
-
-def _changes(session: Session, run: Run, kinds: tuple[str, ...]) -> tuple[dict[str, int], list[dict]]:
-    """The plan's changes by kind, and those of ``kinds`` (all without) as review entries."""
-    rows = [row_dict(r) for r in plan_rows(session, run.id)]
-    return by_kind(rows), review_entries(rows, applied_users(session), applied_groups(session), kinds)
 
 
 def _show_run(run: dict) -> None:
@@ -162,22 +153,13 @@ def _show_changes(counts: dict, kinds: dict[str, int], entries: list[dict], want
 @click.argument("run_id", type=int)
 @click.option("--by", "approver", required=True, help="Who approves (recorded on the run).")
 @json_option
-@user_errors
 def runs_approve(run_id: int, approver: str, as_json: bool) -> None:
     settings, engine = store()
-    with session_scope(engine) as session:
-        run = get_run(session, run_id)
-        kind, source = run.kind, run.source
-    if kind == "plan":  # a plan the BI writer's safety guard held (sync/pipeline.py)
-        from sync.plan.cli import approve_plan_command
-        approve_plan_command(settings, engine, run_id, approver, as_json)
-        return
-    if kind != IMPORT:
-        raise click.ClickException(f"run {run_id} is a {kind} run: only import and plan runs can be approved")
-    defaults, sources = load_sources()
-    options = sources[source].options if source in sources else defaults
-    run = approve_import(engine, run_id, approver, attribute_map(settings), options)
-    report_run(run, as_json)
+    result = approve(engine, settings, run_id, approver, progress=not as_json)
+    if isinstance(result, Run):  # an import
+        report_run(result, as_json)
+    else:  # a plan the BI writer's safety guard held (sync/plan/guard.py)
+        report_approved_plan(run_id, approver, result, as_json)
 
 
 @runs.command("reject", help="End a held run without applying it: its changes (or, for an import, its "
@@ -186,13 +168,12 @@ def runs_approve(run_id: int, approver: str, as_json: bool) -> None:
 @click.option("--by", "rejecter", required=True, help="Who rejects (recorded on the run and audited).")
 @click.option("--reason", required=True, help="Why (recorded on the run and audited).")
 @json_option
-@user_errors
 def runs_reject(run_id: int, rejecter: str, reason: str, as_json: bool) -> None:
     _settings, engine = store()
     with session_scope(engine) as session:
         run = run_to_dict(reject_run(session, run_id, rejecter, reason, _discard))
     if as_json:
-        click.echo(json.dumps(run, indent=2))
+        print_json(run)
         return
     what = "changes" if run["kind"] == "plan" else "held records"
     click.echo(f"Run {run_id} rejected by {rejecter.strip()}: nothing of it will be applied "
@@ -202,9 +183,7 @@ def runs_reject(run_id: int, rejecter: str, reason: str, as_json: bool) -> None:
 def _discard(session: Session, run: Run) -> int:
     """What a rejection drops: a plan's queued changes, an import's held records."""
     if run.kind == "plan":
-        discarded = reject_changes(session, run.id)
-        run.counts = {**run.counts, "outbox": outbox_counts(session, run.id)}
-        return discarded
+        return reject_plan(session, run)
     if run.kind == IMPORT:
         return discard_held(session, run)
     raise RunError(f"run {run.id} is a {run.kind} run: only import and plan runs can be rejected")

@@ -1,55 +1,46 @@
-"""The public entry points of the BI writer, for the CLI, Celery tasks and the demo:
+"""Planning, as the CLI, the jobs and the demo call it:
 
-    make_target(settings) -> Target
-    plan(engine, settings, *, people=None, scim_users=None, reconcile=False) -> PlanResult
-    apply(engine, settings, run_id, *, progress=False, worker=None) -> ApplyResult
-    plan_and_apply(engine, settings, **scope) -> ApplyResult | PlanResult
-    approve_plan(engine, settings, run_id, by) -> ApplyResult
+    plan(engine, settings, *, tables=None, people=None, scim_users=None, reconcile=False) -> PlanResult
+    compute_plan(session, tables, target, scope) -> (Plan, Inputs, applied users)
 
-A plan is saved as a run (kind ``plan``) with its changes in the outbox; ``apply`` applies
-exactly that run's changes. A plan with nothing to change is ``empty`` and never reaches
-the BI platform; a plan the safety guard holds (``sync.guard``) applies nothing until
-approved.
+A plan is saved as a run (kind ``plan``) with its changes in the outbox; applying it
+(:mod:`sync.apply.service`) applies exactly that run's changes. A plan with nothing to
+change is ``empty`` and never reaches the BI platform; a plan the safety guard holds
+(:mod:`sync.plan.guard`) applies nothing until approved (:mod:`sync.jobs.approve`).
 """
 
 from __future__ import annotations
 
-import os
-import socket
-from collections.abc import Callable, Collection, Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field, replace
-from typing import Any
 
-import httpx
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
-from sync.apply.runner import Policy, apply_rows
 from sync.audit.actors import PLAN, system_actor
 from sync.audit.log import record_event
 from sync.audit.record import record_settings_changes
-from sync.audit.store import checkpoint_after_run
 from sync.config import Settings
 from sync.db import session_scope
-from sync.guard import GuardLimits, assess
-from sync.models import Run
+from sync.errors import UserError
 from sync.plan.core import plan_changes
 from sync.plan.desired import Inputs, Scope, group_roles, plan_inputs, remember_owners
+from sync.plan.guard import GuardLimits, assess
 from sync.plan.reconcile import read_actual
 from sync.plan.state import applied_groups, applied_users, replace_all
 from sync.plan.store import enqueue, open_count, outbox_counts
 from sync.plan.values import AppliedUser, DesiredUser, Plan
 from sync.rules import Tables, load_dir
-from sync.runs import approve_run, finish_run, get_run, hold_message, start_run
-from sync.statuses import OPEN_CHANGES, ChangeStatus, RunStatus
+from sync.runs import finish_run, get_run, hold_message, start_run
+from sync.statuses import RunStatus
 from sync.targets import Target
-from sync.targets.build import add_call_stats, connect, make_target
+from sync.targets.build import add_call_stats, connect
 
 KIND = "plan"
 EMPTY = "empty"  # a plan with nothing to change: its run succeeded, nothing reaches the BI platform
 
 
-class PipelineError(Exception):
+class PipelineError(UserError):
     """A plan or apply cannot go ahead; the message says why and what to do."""
 
 
@@ -62,25 +53,14 @@ class PlanResult:
     problems: tuple[str, ...] = ()
 
 
-@dataclass(frozen=True)
-class ApplyResult:
-    run_id: int
-    applied: int
-    failed: int
-    quarantined: int
-    held: bool
-    bi_calls: int
-    error: str | None = None  # why the apply stopped early (the BI platform unreachable)
-    superseded: str | None = None  # a newer plan took over this one: nothing was applied
-    rejected: str | None = None  # someone rejected this held plan: nothing is ever applied
-
-
-# --- Plan -----------------------------------------------------------------------------------
-
-
-def plan(engine: Engine, settings: Settings, *, people: Collection[int] | None = None,
-         scim_users: Collection[str] | None = None, reconcile: bool = False) -> PlanResult:
-    tables = load_dir(settings.mappings_dir)
+def plan(engine: Engine, settings: Settings, *, tables: Tables | None = None,
+         people: Collection[int] | None = None, scim_users: Collection[str] | None = None,
+         reconcile: bool = False) -> PlanResult:
+    """Plan for everyone, or for ``people`` and ``scim_users`` (grown as every scoped plan
+    grows); ``tables`` are the mapping tables a job already loaded (read from
+    ``mappings_dir`` without)."""
+    if tables is None:
+        tables = load_dir(settings.mappings_dir)
     scope = Scope(people, scim_users)
     target, stats, http = connect(settings)
     try:
@@ -173,85 +153,4 @@ def _supported(d: DesiredUser, target: Target) -> DesiredUser:
     return replace(d, attributes={k: v for k, v in d.attributes.items() if k in names})
 
 
-# --- Apply ----------------------------------------------------------------------------------
-
-
-def default_worker() -> str:
-    return f"{socket.gethostname()}:{os.getpid()}"
-
-
-def apply(engine: Engine, settings: Settings, run_id: int, *, progress: bool = False,
-          worker: str | None = None, observe: Callable[[httpx.Response], None] | None = None) -> ApplyResult:
-    """Apply a saved plan's changes; ``observe`` sees each BI response (``hr2bi provision``
-    lists the calls)."""
-    with session_scope(engine) as session:
-        run = get_run(session, run_id)
-        if run.kind != KIND:
-            raise PipelineError(f"run {run_id} is an {run.kind} run, not a plan: "
-                                "`hr2bi runs list --kind plan` shows the plans")
-        if run.status == RunStatus.HELD:
-            return ApplyResult(run_id, 0, 0, 0, True, 0)
-        if run.status == RunStatus.SUPERSEDED:  # a no-op, so a redelivered apply task is harmless
-            return ApplyResult(run_id, 0, 0, 0, False, 0, superseded=run.reason)
-        if run.status == RunStatus.REJECTED:  # the same: its changes were discarded
-            return ApplyResult(run_id, 0, 0, 0, False, 0, rejected=run.reason)
-    target, stats, http = connect(settings)
-    if observe is not None:
-        http.event_hooks = {**http.event_hooks, "response": [*http.event_hooks["response"], observe]}
-    try:
-        tally = apply_rows(engine, target, run_id, worker or default_worker(),
-                           Policy(settings.apply_max_attempts, settings.apply_backoff_seconds),
-                           progress=progress)
-    finally:
-        http.close()
-    with session_scope(engine) as session:
-        # Locked: workers sharing a run each add their calls to its counts.
-        run = session.get(Run, run_id, with_for_update=True, populate_existing=True)
-        counts = outbox_counts(session, run_id)
-        add_call_stats(run, stats)
-        _finish(run, counts)
-        checkpoint_after_run(session, settings.audit_signing_key, settings.audit_origin, run_id)
-    return ApplyResult(run_id, tally.applied, counts.get(ChangeStatus.FAILED, 0) + counts.get(ChangeStatus.PENDING, 0),
-                       counts.get(ChangeStatus.QUARANTINED, 0), False, stats.calls, tally.stopped)
-
-
-def _finish(run: Run, counts: Mapping[str, int]) -> None:
-    """An approved run stays ``approved`` (who approved it is what matters), a superseded
-    one ``superseded`` (a newer plan took over while it was applied); others end
-    ``succeeded``, or ``failed`` while changes are left to retry or quarantined."""
-    left = sum(counts.get(s, 0) for s in OPEN_CHANGES)
-    quarantined = counts.get(ChangeStatus.QUARANTINED, 0)
-    summary = {**run.counts, "outbox": dict(counts)}
-    reason = (f"{left} changes not applied yet (retried on the next apply), {quarantined} "
-              f"quarantined: `hr2bi runs show {run.id}`") if left or quarantined else None
-    if run.status in (RunStatus.APPROVED, RunStatus.SUPERSEDED):
-        run.counts = summary
-    else:
-        finish_run(run, RunStatus.FAILED if reason else RunStatus.SUCCEEDED, summary, reason)
-
-
-def plan_and_apply(engine: Engine, settings: Settings, **scope: Any) -> ApplyResult | PlanResult:
-    progress = scope.pop("progress", False)
-    planned = plan(engine, settings, **scope)
-    if planned.status != RunStatus.PLANNED:
-        return planned
-    return apply(engine, settings, planned.run_id, progress=progress)
-
-
-def approve_plan(engine: Engine, settings: Settings, run_id: int, by: str, *,
-                 progress: bool = False) -> ApplyResult:
-    """Approve a held plan (``approve_run`` marks it and audits the approval, committed
-    first), then apply it: a crash after the approval leaves an approved run that
-    ``hr2bi apply --run ID`` finishes."""
-    def approve(session: Session, run: Run) -> tuple[dict[str, Any], dict[str, Any]]:
-        if run.kind != KIND:
-            raise PipelineError(f"run {run.id} is an {run.kind} run, not a plan")
-        return dict(run.counts), {}
-
-    with session_scope(engine) as session:
-        approve_run(session, run_id, by, approve)
-    return apply(engine, settings, run_id, progress=progress)
-
-
-__all__ = ["EMPTY", "ApplyResult", "PipelineError", "PlanResult", "apply", "approve_plan", "make_target",
-           "plan", "plan_and_apply"]
+__all__ = ["EMPTY", "KIND", "PipelineError", "PlanResult", "compute_plan", "managed_attributes", "plan"]
