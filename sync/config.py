@@ -60,6 +60,25 @@ class Settings(BaseSettings):
         "(`hr2bi audit keygen`); export and checkpoint refuse to run without it.")
     audit_origin: str = Field(default="hr2bi audit log", description="The log's name in "
                               "its checkpoints: one per deployment, so logs are never confused.")
+    # Streaming the audit log to a SIEM (`hr2bi audit ship`, sync/audit/ship.py).
+    audit_ship_syslog: str | None = Field(default=None, description="Syslog receiver for "
+                                          "`hr2bi audit ship`: tcp://HOST:PORT, or tls://HOST:PORT "
+                                          "(RFC 5424 messages, octet-counting framing).")
+    audit_ship_syslog_ca_file: Path | None = Field(default=None, description="CA bundle that "
+                                                   "signed the tls:// receiver's certificate (default: the system's).")
+    audit_ship_hec_url: str | None = Field(default=None, description="Splunk HTTP Event "
+                                           "Collector base URL (https://splunk.example.com:8088); events "
+                                           "are POSTed to /services/collector/event.")
+    audit_ship_hec_token_env: str = Field(default="HR2BI_HEC_TOKEN", description="The name of the "
+                                          "environment variable holding the HEC token (never the token itself).")
+    audit_ship_hec_ca_file: Path | None = Field(default=None, description="CA bundle for the "
+                                                "HEC endpoint's certificate (default: the system's).")
+    audit_ship_hostname: str | None = Field(default=None, description="HOSTNAME / host the "
+                                            "shipped events name (default: this machine's name).")
+    audit_ship_batch: int = Field(default=500, ge=1, le=10_000, description="Events sent per "
+                                  "request or write; the cursor moves after each batch.")
+    audit_ship_interval: float = Field(default=2.0, gt=0, description="Seconds between looks "
+                                       "for newly committed events (and the first retry delay).")
     migrate_on_start: bool = Field(default=True)
     serve_timeout: float = Field(default=60.0, gt=0, description="Seconds `hr2bi serve` "
                                  "and gunicorn wait on a silent client (a request not sent, a body stalled) "

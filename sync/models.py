@@ -309,6 +309,18 @@ class AuditCheckpoint(SQLModel, table=True):
     created_at: dt.datetime = _ts()
 
 
+class AuditShipCursor(SQLModel, table=True):
+    """How far the audit log has been shipped to one SIEM target (sync/audit/ship.py):
+    every event up to ``seq`` was accepted by it. Moved only after the target took the
+    events, so a shipper killed midway sends the rest, and perhaps a batch again, on restart."""
+
+    __tablename__ = "audit_ship_cursors"
+
+    target: str = Field(max_length=100, primary_key=True)
+    seq: int = Field(default=0)
+    updated_at: dt.datetime = _ts()
+
+
 class Lock(SQLModel, table=True):
     """A named lock held in the database, so one sync runs at a time whatever the number of
     workers or machines. ``expires_at`` lets a crashed holder's lock be taken over."""

@@ -18,7 +18,7 @@ REQUIRED_FIELDS = (
     "seq", "time", "actor", "action", "target", "before", "after", "reason", "run", "outcome",
 )
 _SUCCESS = {"success", "succeeded", "ok", "applied", "done"}
-_FAILURE = {"failure", "failed", "error", "rejected", "denied"}
+_FAILURE = {"failure", "failed", "error", "rejected", "denied", "quarantined"}
 
 
 def check_event(event: Mapping[str, Any]) -> None:

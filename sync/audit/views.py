@@ -10,26 +10,10 @@ from collections.abc import Callable, Mapping, Sequence
 from json.encoder import c_make_encoder, encode_basestring  # type: ignore[attr-defined]
 from typing import Any
 
-from sync.audit.events import (
-    REQUIRED_FIELDS,
-    event_millis,
-    outcome_status,
-    target_kind,
-    target_label,
-)
+from sync.audit.events import REQUIRED_FIELDS, event_millis, outcome_status
+from sync.audit.ocsf import OCSF_VERSION, ocsf_records
 
-OCSF_VERSION = "1.1.0"
-PRODUCT = {"name": "hr2bi", "vendor_name": "hr2bi"}
-IAM_CATEGORY = 3  # OCSF category "Identity & Access Management"
-ACCOUNT_CHANGE, GROUP_MANAGEMENT = 3001, 3006
-_USER_KINDS = {"user", "account", "person", "scim_user"}
-_GROUP_KINDS = {"group", "scim_group", "role"}
-# OCSF 1.1 activity ids, keyed by the last dotted part of our action ("user.disable").
-_ACCOUNT_ACTIVITIES = {"create": (1, "Create"), "enable": (2, "Enable"),
-                       "disable": (5, "Disable"), "delete": (6, "Delete")}
-_GROUP_ACTIVITIES = {"add_member": (3, "Add User"), "remove_member": (4, "Remove User"),
-                     "delete": (5, "Delete"), "create": (6, "Create")}
-
+__all__ = ["OCSF_VERSION", "ocsf_event", "ocsf_records", "render_views"]
 
 def _encoder(item_separator: str, key_separator: str) -> Callable[[Any], str]:
     """A JSON encoder (non-ASCII kept, keys sorted) built once and reused.
@@ -103,62 +87,18 @@ def render_csv(
 def ocsf_event(
     event: Mapping[str, Any], product_version: str, millis: int | None = None
 ) -> dict[str, Any] | None:
-    """The OCSF Account Change (3001) or Group Management (3006) event, or None when the
-    event is about neither an account nor a group (imports, tokens, configuration).
-    ``millis`` is the event's time if the caller has it already (see ``event_millis``)."""
-    kind, verb = target_kind(event), str(event["action"]).rsplit(".", 1)[-1]
-    if kind in _USER_KINDS:
-        class_uid, class_name, table = ACCOUNT_CHANGE, "Account Change", _ACCOUNT_ACTIVITIES
-    elif kind in _GROUP_KINDS:
-        class_uid, class_name, table = GROUP_MANAGEMENT, "Group Management", _GROUP_ACTIVITIES
-    else:
-        return None
-    activity_id, activity_name = table.get(verb, (99, "Other"))
-    status_id, status = outcome_status(event["outcome"])
-    record: dict[str, Any] = {
-        "activity_id": activity_id,
-        "activity_name": activity_name,
-        "category_uid": IAM_CATEGORY,
-        "category_name": "Identity & Access Management",
-        "class_uid": class_uid,
-        "class_name": class_name,
-        "type_uid": class_uid * 100 + activity_id,  # OCSF: class_uid * 100 + activity_id
-        "time": event_millis(event) if millis is None else millis,
-        "severity_id": 1 if status_id != 2 else 3,  # Informational; a failure is Medium
-        "status_id": status_id,
-        "status": status,
-        "message": str(event["action"]),
-        "metadata": {
-            "version": OCSF_VERSION,
-            "product": {**PRODUCT, "version": product_version},
-            "uid": str(event["seq"]),
-            "sequence": event["seq"],
-        },
-        "actor": {"user": {"name": str(event["actor"])}},
-        "unmapped": {k: event[k] for k in ("before", "after", "reason", "run", "target")},
-    }
-    _add_subjects(record, event, class_uid)
-    return record
-
-
-def _add_subjects(record: dict[str, Any], event: Mapping[str, Any], class_uid: int) -> None:
-    # 3001 requires ``user``; 3006 requires ``group`` and carries the member as ``user``.
-    target = event["target"]
-    name = target_label(target) or "unknown"
-    if class_uid == ACCOUNT_CHANGE:
-        record["user"] = {"name": name}
-        return
-    record["group"] = {"name": name}
-    member = target.get("member") if isinstance(target, Mapping) else None
-    record["user"] = {"name": target_label(member) or "unknown"}
+    """The first OCSF record of ``event`` (see ``sync.audit.ocsf``), or None when the event
+    is left out of the OCSF view."""
+    records = ocsf_records(event, product_version, millis)
+    return records[0] if records else None
 
 
 def render_ocsf(
     events: Sequence[Mapping[str, Any]], product_version: str, millis: Sequence[int] | None = None
 ) -> bytes:
     times = millis if millis is not None else [event_millis(event) for event in events]
-    records = (ocsf_event(e, product_version, t) for e, t in zip(events, times, strict=True))
-    lines = [_ocsf_text(r) for r in records if r]
+    lines = [_ocsf_text(record) for e, t in zip(events, times, strict=True)
+             for record in ocsf_records(e, product_version, t)]
     return "".join(line + "\n" for line in lines).encode()
 
 
@@ -177,6 +117,24 @@ def cef_value(value: Any) -> str:
     return text.replace("\r\n", "\\n").replace("\n", "\\n").replace("\r", "\\r")
 
 
+# Field lengths of the ArcSight CEF specification ("Implementing ArcSight CEF", the
+# extension dictionary): a longer value is cut by the receiver, or the line refused.
+CEF_LIMITS = {"act": 63, "externalId": 40, "suser": 1023, "outcome": 63, "cs1": 4000,
+              "cs2": 4000, "cs3": 4000, "cs4": 4000, "cs5": 4000}
+CEF_NAME_LIMIT, CEF_SIGNATURE_LIMIT = 512, 1023  # header: Name, Signature ID
+TRUNCATED = "...[truncated]"
+_CEF_FIELDS = (("externalId", "seq"), ("suser", "actor"), ("act", "action"), ("outcome", "outcome"),
+               ("cs1", "target"), ("cs2", "run"), ("cs3", "reason"), ("cs4", "before"),
+               ("cs5", "after"))
+_CS_LABELS = {"cs1": "target", "cs2": "run", "cs3": "reason", "cs4": "before", "cs5": "after"}
+
+
+def cef_fit(text: str, limit: int) -> str:
+    """``text`` cut to ``limit`` characters, the cut marked with ``TRUNCATED``. The limit is
+    on the value, before CEF escaping (which a receiver undoes before it counts)."""
+    return text if len(text) <= limit else text[: limit - len(TRUNCATED)] + TRUNCATED
+
+
 def cef_event(
     event: Mapping[str, Any],
     product_version: str,
@@ -184,18 +142,29 @@ def cef_event(
     millis: int | None = None,
 ) -> str:
     """One CEF line: the seven header fields, then the extension (labels are constants,
-    so only the values are escaped)."""
+    so only the values are escaped). A value longer than its CEF field is cut, and
+    ``cs6`` (label ``truncated``) names the fields cut; the whole value is in events.jsonl."""
     text = texts if texts is not None else event_texts(event)
     status_id, _ = outcome_status(event["outcome"])
-    action, value = cef_header(event["action"]), cef_value
-    header = (f"CEF:0|hr2bi|hr2bi|{cef_header(product_version)}|{action}|{action}|"
-              f"{7 if status_id == 2 else 3}")
+    action = str(event["action"])
+    header = (f"CEF:0|hr2bi|hr2bi|{cef_header(cef_fit(product_version, 63))}|"
+              f"{cef_header(cef_fit(action, CEF_SIGNATURE_LIMIT))}|"
+              f"{cef_header(cef_fit(action, CEF_NAME_LIMIT))}|{7 if status_id == 2 else 3}")
     rt = event_millis(event) if millis is None else millis
-    return (f"{header}|rt={rt} externalId={value(text['seq'])} suser={value(text['actor'])} "
-            f"act={value(text['action'])} outcome={value(text['outcome'])} "
-            f"cs1Label=target cs1={value(text['target'])} cs2Label=run cs2={value(text['run'])} "
-            f"cs3Label=reason cs3={value(text['reason'])} "
-            f"cs4Label=before cs4={value(text['before'])} cs5Label=after cs5={value(text['after'])}")
+    parts, cut = [f"rt={rt}"], []
+    for key, name in _CEF_FIELDS:
+        if key in _CS_LABELS:
+            parts.append(f"{key}Label={_CS_LABELS[key]}")
+        value = text[name]
+        if value is None:  # JSON null, as in the other views
+            value = "null"
+        if len(value) > CEF_LIMITS[key]:
+            value = cef_fit(value, CEF_LIMITS[key])
+            cut.append(key)
+        parts.append(f"{key}={cef_value(value)}")
+    if cut:
+        parts.append(f"cs6Label=truncated cs6={','.join(cut)}")
+    return f"{header}|{' '.join(parts)}"
 
 
 def render_cef(

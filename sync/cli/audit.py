@@ -190,3 +190,6 @@ def _checkpoint_row(row: AuditCheckpoint) -> dict[str, object]:
     created = row.created_at if row.created_at.tzinfo else row.created_at.replace(tzinfo=dt.UTC)
     return {"id": row.id, "size": row.size, "root_base64": base64.b64encode(bytes.fromhex(row.root)).decode(),
             "run": row.run_id, "created_at": created.isoformat(timespec="seconds"), "note": row.note}
+
+
+audit.add_command(__import__("sync.audit.ship_cli", fromlist=["ship"]).ship)

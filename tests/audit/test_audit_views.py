@@ -120,3 +120,29 @@ def test_cef_header_has_seven_fields_and_extension() -> None:
         i += 1
     fields.append(current)
     assert len(fields) == 8 and fields[6] == "3" and fields[7].startswith("rt=")
+
+
+def _cef_extension(line: str) -> dict[str, str]:
+    """key -> unescaped value of a CEF extension (keys are the word before an unescaped =)."""
+    import re
+
+    extension = line.split("|", 7)[7]
+    keys = list(re.finditer(r"(?:^| )([A-Za-z0-9]+)=", extension))
+    values = {}
+    for found, following in zip(keys, [*keys[1:], None], strict=True):
+        raw = extension[found.end(): following.start() if following else len(extension)]
+        values[found.group(1)] = re.sub(r"\\(.)", lambda m: {"n": "\n", "r": "\r"}.get(m.group(1), m.group(1)), raw)
+    return values
+
+
+def test_cef_values_are_cut_to_the_field_limits_and_the_cut_is_named() -> None:
+    e = event(5)
+    e["after"] = {"attributes": {f"a{i}": "x=y|" * 50 for i in range(60)}}  # ~13,000 chars
+    e["actor"] = "token:" + "k" * 2000
+    fields = _cef_extension(cef_event(e, "0.1.0"))
+    assert len(fields["cs5"]) == 4000 and fields["cs5"].endswith("...[truncated]")
+    assert len(fields["suser"]) == 1023 and fields["suser"].startswith("token:kkk")
+    assert fields["cs6Label"] == "truncated" and fields["cs6"] == "suser,cs5"
+    assert all(len(fields[k]) <= 4000 for k in ("cs1", "cs2", "cs3", "cs4"))
+    short = _cef_extension(cef_event(event(5), "0.1.0"))
+    assert "cs6" not in short and short["cs1"].startswith("{")
