@@ -189,18 +189,18 @@ class Settings(BaseSettings):
     ) -> tuple[PydanticBaseSettingsSource, ...]:
         path = Path(os.environ.get("HR2BI_CONFIG", DEFAULT_CONFIG_FILE))
         sources: list[PydanticBaseSettingsSource] = [init_settings, env_settings]
-        env_file = Path(os.environ.get("HR2BI_ENV_FILE", DEFAULT_ENV_FILE))
-        if env_file.is_file():
-            sources.append(EnvFileSource(settings_cls, env_file))
+        dotenv = env_file()
+        if dotenv is not None:
+            sources.append(EnvFileSource(settings_cls, dotenv))
         if path.is_file():
             sources.append(TomlConfigSettingsSource(settings_cls, toml_file=path))
         return tuple(sources)
 
 
 class EnvFileSource(PydanticBaseSettingsSource):
-    """``.env``'s settings (``KEY=value`` lines, as honcho reads them). Keys that are not
-    hr2bi settings (``PORT``, ``WEB_CONCURRENCY``: the Procfile's) are left to their
-    readers; an ``HR2BI_`` key that names no setting is an error, as in the environment."""
+    """``.env``'s settings (``KEY=value`` lines, as honcho reads them). Other keys (the
+    Procfile's ``PORT``, a secret a setting names such as ``HR2BI_HEC_TOKEN``) are left to
+    their readers (``env_value``), as the environment's are."""
 
     def __init__(self, settings_cls: type[BaseSettings], path: Path) -> None:
         super().__init__(settings_cls)
@@ -219,14 +219,25 @@ class EnvFileSource(PydanticBaseSettingsSource):
                     names[choice] = name
         found: dict[str, Any] = {}
         for key, value in dotenv_values(self.path).items():
-            if value is None or key in os.environ:
-                continue  # a bare KEY line, or a variable the environment already sets
-            if key in names:
+            if value is not None and key not in os.environ and key in names:
                 found[names[key]] = value
-            elif key.startswith("HR2BI_") and key not in ("HR2BI_CONFIG", "HR2BI_ENV_FILE"):
-                raise ConfigError(f"{self.path}: {key} is not an hr2bi setting "
-                                  "(see the README's settings table)")
         return found
+
+
+def env_file() -> Path | None:
+    """The ``.env`` file in force (``HR2BI_ENV_FILE`` or ``./.env``), if there is one."""
+    path = Path(os.environ.get("HR2BI_ENV_FILE", DEFAULT_ENV_FILE))
+    return path if path.is_file() else None
+
+
+def env_value(name: str) -> str | None:
+    """A variable a setting names (an HR API's ``password_env``, the HEC token's
+    ``audit_ship_hec_token_env``): from the environment, else from ``.env``, as honcho
+    would have put it in the environment of the Procfile's processes."""
+    value = os.environ.get(name)
+    if value is None and (path := env_file()) is not None:
+        value = dotenv_values(path).get(name)
+    return value
 
 
 def load_settings(**overrides: Any) -> Settings:

@@ -14,6 +14,7 @@ from sync.audit.checkpoint import generate_key_files, load_public_key, read_chec
 from sync.audit.consistency import record_rewrite_alert
 from sync.audit.errors import AuditError, LogRewritten
 from sync.audit.verify import verify_download
+from sync.cli.audit_ship import ship
 from sync.cli.output import json_option, print_json
 from sync.cli.store import store
 from sync.config import Settings
@@ -192,4 +193,4 @@ def _checkpoint_row(row: AuditCheckpoint) -> dict[str, object]:
             "run": row.run_id, "created_at": created.isoformat(timespec="seconds"), "note": row.note}
 
 
-audit.add_command(__import__("sync.audit.ship_cli", fromlist=["ship"]).ship)
+audit.add_command(ship)

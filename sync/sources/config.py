@@ -28,7 +28,7 @@ from dataclasses import dataclass, fields, replace
 from pathlib import Path
 from typing import Any
 
-from sync.config import DEFAULT_CONFIG_FILE, Settings, load_settings
+from sync.config import DEFAULT_CONFIG_FILE, Settings, env_value, load_settings
 from sync.sources.api import PAGING, ApiSource, Paging
 from sync.sources.csvfeed import DELIMITERS, CsvOptions
 from sync.sources.decoding import check_encoding
@@ -237,7 +237,7 @@ def _secret(raw: Mapping[str, Any], key: str, where: str, problems: list[str]) -
     variable = raw.get(f"{key}_env")
     if variable is None:
         return None if raw.get(key) is None else str(raw[key])
-    value = os.environ.get(str(variable))
+    value = env_value(str(variable))
     if not value:
         problems.append(f"{where}: the environment variable {variable} ({key}) is not set: export it")
     return value

@@ -30,9 +30,9 @@ from sqlalchemy.engine import Engine
 
 from sync.audit.log import record_event
 from sync.audit.ship import ShipError, ShippedEvent, committed_after, cursor_of, drain
-from sync.audit.ship_cli import sinks_for
 from sync.audit.ship_hec import HecSink
 from sync.audit.ship_syslog import SyslogSink, frame, syslog_message
+from sync.audit.ship_targets import sinks_for
 from sync.config import load_settings
 from sync.db import session_scope
 from sync.models import AuditEvent
