@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import json
 import random
+import re
 import unicodedata
 from dataclasses import dataclass
 from typing import Any
@@ -237,7 +238,8 @@ def test_any_list_parameters_get_a_scim_answer(client: FlaskClient, auth: dict[s
     if as_body and "{" not in path:
         body: dict[str, Any] = {"schemas": [SEARCH_REQUEST], **query}
         for name in ("startIndex", "count"):  # a SearchRequest carries JSON numbers
-            if name in body and body[name].lstrip("-").isdigit():
+            # ASCII digits only: str.isdigit() also says yes to '²', which int() refuses.
+            if name in body and re.fullmatch(r"-?[0-9]+", body[name]):
                 body[name] = int(body[name])
         send(client, "POST", f"{path}/.search", headers=auth, body=body)
     else:
