@@ -6,7 +6,10 @@ Two families of properties:
   list parameters, JSON bodies), the answer is never a 5xx, every error is a SCIM error
   body (RFC 7644 3.12) without a traceback, and a 401 says how to authenticate (RFC 6750 3);
 * agreement: for grammar-shaped filters that parse, the SQL translator (``scim.query``)
-  selects exactly the users the Python evaluator (``scim.filters.matches``) accepts.
+  selects exactly the users the Python evaluator (``scim.matching.matches``) accepts
+  (test_fuzz_agreement.py); hostile Unicode, nesting and numbers are test_fuzz_input.py.
+
+This module holds the strategies and helpers the other two import.
 
 Failing examples print the request (``note``) so a server bug can be replayed by hand.
 """
@@ -16,23 +19,19 @@ from __future__ import annotations
 import json
 import random
 import re
-import unicodedata
 from dataclasses import dataclass
 from typing import Any
 
 import pytest
 from flask.testing import FlaskClient
-from hypothesis import HealthCheck, assume, given, note, settings
+from hypothesis import HealthCheck, given, note, settings
 from hypothesis import strategies as st
 from werkzeug.test import TestResponse
 
-from scim.errors import ERROR_SCHEMA, InvalidFilter
-from scim.filters import MAX_FILTER_DEPTH, Present, parse_filter
-from scim.matching import lookup, matches
+from scim.errors import ERROR_SCHEMA
 from scim.schema import (
     BULK_REQUEST,
     ENTERPRISE_USER,
-    GROUP,
     PATCH_OP,
     SEARCH_REQUEST,
     USER,
@@ -367,278 +366,3 @@ def test_any_request_gets_a_scim_answer(client: FlaskClient, auth: dict[str, str
                "Content-Type": content_type, "If-Match": etag, "If-None-Match": if_none_match}
     headers = {k: v for k, v in headers.items() if v is not None}
     send(client, method, targets.fill(path), headers=headers, body=fill_ids(body, targets), raw=raw)
-
-
-# --- the SQL translator agrees with the Python evaluator --------------------------------
-
-FIRST = ("Ada", "bob", "Chloe", "DAVE", "Eve", "Frank", "Grace", "heidi", "Ivan", "Judy")
-LAST = ("Lovelace", "o'Neil", "Smith", "smith-jones", "Zed", "50%_off", "a/b", "Back\\slash")
-TITLES = ("Engineer", "senior engineer", "CFO", "Analyst_2", "", None)
-DEPARTMENTS = ("Finance", "finance", "R&D", "Sales/EMEA", None)
-EMAIL_TYPES = ("work", "home", "Other", None)
-
-
-def seeded_users(count: int = 20) -> list[dict[str, Any]]:
-    """Varied ASCII users: present and absent attributes, mixed case, LIKE metacharacters."""
-    rng = random.Random(20261123)
-    users = []
-    for n in range(count):
-        given, family = rng.choice(FIRST), rng.choice(LAST)
-        user: dict[str, Any] = {
-            "schemas": [USER, ENTERPRISE_USER], "userName": f"{given}.{family}{n}@Example.com",
-            "active": rng.random() < 0.7, "name": {"givenName": given, "familyName": family},
-        }
-        if rng.random() < 0.8:
-            user["displayName"] = f"{given} {family}"
-        title = rng.choice(TITLES)
-        if title is not None:
-            user["title"] = title
-        emails = []
-        for k in range(rng.randint(0, 3)):
-            email = {"value": f"{given}{k}@{rng.choice(['corp.example', 'HOME.example', 'x_y.org'])}"}
-            kind = rng.choice(EMAIL_TYPES)
-            if kind is not None:
-                email["type"] = kind
-            emails.append(email)
-        if emails and rng.random() < 0.6:
-            rng.choice(emails)["primary"] = True
-        if emails:
-            user["emails"] = emails
-        department = rng.choice(DEPARTMENTS)
-        employee_number = rng.choice([f"E{n:03d}", f"e{n:03d}", None])
-        enterprise = {k: v for k, v in (("department", department), ("employeeNumber", employee_number)) if v}
-        if enterprise:
-            user[ENTERPRISE_USER] = enterprise
-        users.append(user)
-    return users
-
-
-SEEDED = seeded_users()
-STRING_PATHS = ("userName", "displayName", "title", "name.givenName", "name.familyName",
-                "emails.value", "emails.type", f"{ENTERPRISE_USER}:department",
-                f"{ENTERPRISE_USER}:employeeNumber")
-BOOLEAN_PATHS = ("active", "emails.primary")
-
-
-def _seeded_values(path: str) -> list[str]:
-    """The strings the seeded users hold at ``path``, so literals often hit (or nearly hit)."""
-    where = parse_filter(f"{path} pr")
-    assert isinstance(where, Present)
-    found = {v for user in SEEDED for v in _as_list(lookup(user, where.path)) if isinstance(v, str)}
-    return sorted(found) or [""]
-
-
-def _as_list(value: Any) -> list[Any]:
-    return value if isinstance(value, list) else [value]
-
-
-def _fragment(text: str) -> st.SearchStrategy[str]:
-    return st.tuples(st.integers(0, len(text)), st.integers(0, len(text))).map(
-        lambda ab: text[min(ab):max(ab)] if ab[0] != ab[1] else text)
-
-
-def ascii_literals(source: str) -> st.SearchStrategy[str]:
-    near_values = st.sampled_from(_seeded_values(source)).flatmap(_fragment).flatmap(any_case)
-    printable = st.characters(min_codepoint=32, max_codepoint=126, exclude_characters='"\\')
-    return st.one_of(near_values, near_values, st.text(printable, max_size=6)).map(quoted)
-
-
-def compare_leaf(path: str, source: str | None = None) -> st.SearchStrategy[str]:
-    """``path op "literal"`` or ``path pr``; literals come from the values at ``source``."""
-    compare = st.tuples(st.just(path), operators, ascii_literals(source or path)).map(" ".join)
-    return st.one_of(compare, st.just(f"{path} pr"))
-
-
-def boolean_leaf(path: str) -> st.SearchStrategy[str]:
-    literal = st.sampled_from(["true", "false"])
-    return st.one_of(st.tuples(st.just(path), st.sampled_from(["eq", "ne"]), literal).map(" ".join),
-                     st.just(f"{path} pr"))
-
-
-element_filters = st.recursive(
-    st.one_of(compare_leaf("value", "emails.value"), compare_leaf("type", "emails.type"),
-              boolean_leaf("primary")),
-    logical, max_leaves=3,
-)
-typed_leaves = st.one_of(
-    st.sampled_from(STRING_PATHS).flatmap(lambda path: any_case(path).flatmap(
-        lambda cased: compare_leaf(cased, path))),
-    st.sampled_from(BOOLEAN_PATHS).flatmap(boolean_leaf),
-    element_filters.map(lambda f: f"emails[{f}]"),
-    st.tuples(element_filters, st.sampled_from(["value", "type"]).flatmap(
-        lambda sub: compare_leaf(sub, f"emails.{sub}"))).map(
-        lambda t: f"emails[{t[0]}].{t[1]}"),
-)
-typed_filters = st.recursive(typed_leaves, logical, max_leaves=5)
-
-
-def test_sql_filter_selects_what_the_python_evaluator_matches(client: FlaskClient,
-                                                               auth: dict[str, str]) -> None:
-    for user in SEEDED:
-        _create(client, auth, "Users", user)
-    listed = client.get("/scim/v2/Users", headers=auth, query_string={"count": 1000}).get_json()
-    stored = listed["Resources"]
-    assert len(stored) == len(SEEDED)
-
-    @settings(max_examples=500, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-    @given(text=typed_filters)
-    def check(text: str) -> None:
-        try:
-            node = parse_filter(text)
-        except InvalidFilter:
-            assume(False)
-        response = send(client, "GET", "/Users", headers=auth, query={"filter": text, "count": "1000"})
-        assert response.status_code == 200
-        by_sql = {r["id"] for r in response.get_json()["Resources"]}
-        by_python = {r["id"] for r in stored if matches(node, r)}
-        note(f"parsed: {node}")
-        assert by_sql == by_python, {
-            "only SQL": [r["userName"] for r in stored if r["id"] in by_sql - by_python],
-            "only Python": [r["userName"] for r in stored if r["id"] in by_python - by_sql],
-        }
-
-    check()
-
-
-# --- issue 12: Unicode, nesting depth, numbers, Bulk reference graphs -----------------------
-
-INPUT_FUZZ = settings(max_examples=120, deadline=None,
-                      suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
-# Lone surrogates, composed and decomposed letters, default-ignorables, compatibility forms,
-# case pairs that lower() and casefold() disagree on, exotic spaces.
-TRICKY = ("\ud800", "\udfff", "\ud83d", "\u00e9", "e\u0301", "\u200b", "\u200d", "\ufeff", "\u00ad",
-          "\u2060", "\ufe0f", "\uff41", "\uff21", "\u00df", "SS", "\u1e9e", "\u0130", " ", "\u3000",
-          "\u00a0", "\U0001f4a5", "\x00", "a")
-unicode_text = st.lists(st.one_of(st.sampled_from(TRICKY), st.characters(blacklist_categories=())),
-                        max_size=12).map("".join)
-
-
-@INPUT_FUZZ
-@given(name=unicode_text, other=unicode_text, kind=st.sampled_from(["Users", "Groups"]))
-def test_any_unicode_in_a_resource_gets_a_scim_answer(client: FlaskClient, auth: dict[str, str],
-                                                      name: str, other: str, kind: str) -> None:
-    body = ({"schemas": [USER], "userName": name, "displayName": other, "name": {other: name}}
-            if kind == "Users" else {"schemas": [GROUP], "displayName": name})
-    # json.dumps escapes a lone surrogate as "\ud800": legal JSON, not text.
-    response = send(client, "POST", f"/{kind}", headers=auth, raw=json.dumps(body).encode())
-    # A high and a low surrogate side by side are one escaped astral character: valid.
-    sent = json.loads(json.dumps(name + other if kind == "Users" else name))
-    if any("\ud800" <= c <= "\udfff" for c in sent):
-        assert response.status_code == 400
-    for filter_text in (f"{'userName' if kind == 'Users' else 'displayName'} eq {json.dumps(name)}",
-                        f"emails[value sw {json.dumps(other)}]"):
-        send(client, "GET", f"/{kind}", headers=auth, query={"filter": filter_text})
-
-
-def _spellings(name: str) -> st.SearchStrategy[str]:
-    return st.sampled_from([
-        unicodedata.normalize("NFD", name), unicodedata.normalize("NFC", name), name.upper(),
-        name.casefold(), f"  {name}\u3000", unicodedata.normalize("NFKD", name),
-        "".join(chr(ord(c) + 0xFEE0) if "!" <= c <= "~" else c for c in name),  # full-width
-    ])
-
-
-@INPUT_FUZZ
-@given(data=st.data(), name=st.text(st.sampled_from("aAeE\u00e9\u00c9\u00dfsS\u00f1\u212b\u00c5.@1 "),
-                                    min_size=1, max_size=10))
-def test_every_spelling_of_a_user_name_is_the_same_user(client: FlaskClient, auth: dict[str, str],
-                                                        data: st.DataObject, name: str) -> None:
-    first = send(client, "POST", "/Users", headers=auth, body={"schemas": [USER], "userName": name})
-    assume(first.status_code == 201)
-    other = data.draw(_spellings(name))
-    second = send(client, "POST", "/Users", headers=auth, body={"schemas": [USER], "userName": other})
-    assert second.status_code == 409, (name, other)
-    client.delete(f"/scim/v2/Users/{first.get_json()['id']}", headers=auth)
-
-
-@INPUT_FUZZ
-@given(depth=st.integers(0, 60), wrapper=st.sampled_from(["(", "not(", "not (", "emails[", "(not("]),
-       kind=st.sampled_from(["Users", "Groups"]))
-def test_any_nesting_depth_gets_a_scim_answer(client: FlaskClient, auth: dict[str, str], targets: Targets,
-                                              depth: int, wrapper: str, kind: str) -> None:
-    closing = "".join("]" if c == "[" else ")" for c in reversed(wrapper) if c in "([")
-    leaf_text = 'value eq "x"' if "[" in wrapper else 'userName eq "x"'
-    text = wrapper * depth + leaf_text + closing * depth
-    response = send(client, "GET", f"/{kind}", headers=auth, query={"filter": text})
-    if text.count("(") + text.count("[") > MAX_FILTER_DEPTH:
-        assert response.status_code == 400 and response.get_json()["scimType"] == "invalidFilter"
-    path = "emails[" + wrapper * depth + 'type eq "work"' + closing * depth + "]"
-    body = {"schemas": [PATCH_OP], "Operations": [{"op": "remove", "path": path}]}
-    send(client, "PATCH", f"/Users/{targets.user_id}", headers=auth, body=body)
-
-
-number_literals = st.one_of(
-    st.sampled_from(["NaN", "Infinity", "-Infinity", "1e999", "-1e400", "1e-999", "0.1", "-0", "1E+2",
-                     "9" * 70, "-" + "9" * 65, "9" * 5000, "1" + "0" * 308, "2.5e308"]),
-    st.integers(-(10**80), 10**80).map(str),
-    st.floats(allow_nan=False, allow_infinity=False).map(repr),
-)
-
-
-@INPUT_FUZZ
-@given(number=number_literals, where=st.sampled_from(["userName", "title", "active", "employeeNumber",
-                                                      "emails.primary", "name.givenName"]))
-def test_any_number_anywhere_gets_a_scim_answer(client: FlaskClient, auth: dict[str, str],
-                                                number: str, where: str) -> None:
-    body: dict[str, Any] = {"schemas": [USER, ENTERPRISE_USER], "userName": f"n.{random.random()}@example.com"}
-    if where == "employeeNumber":
-        body[ENTERPRISE_USER] = {"employeeNumber": "NUMBER"}
-    elif where == "emails.primary":
-        body["emails"] = [{"value": "n@example.com", "primary": "NUMBER"}]
-    elif where == "name.givenName":
-        body["name"] = {"givenName": "NUMBER"}
-    else:
-        body[where] = "NUMBER"
-    raw = json.dumps(body).replace('"NUMBER"', number)
-    response = send(client, "POST", "/Users", headers=auth, raw=raw.encode())
-    if response.status_code == 201:
-        stored = json.dumps(response.get_json())
-        assert "NaN" not in stored and "Infinity" not in stored
-        assert where in ("employeeNumber",), (where, number)  # only there a number becomes text
-        client.delete(f"/scim/v2/Users/{response.get_json()['id']}", headers=auth)
-
-
-@st.composite
-def bulk_graphs(draw: st.DrawFn) -> list[dict[str, Any]]:
-    count = draw(st.integers(1, 25))
-    ids = [f"b{i}" for i in range(count)]
-    refs = st.sampled_from([*ids, "nosuch"])
-    operations: list[dict[str, Any]] = []
-    for i in range(count):
-        shape = draw(st.sampled_from(["user", "group", "patch", "dup"]))
-        if shape in ("user", "dup"):
-            name = "dup@example.com" if shape == "dup" else f"bulk{i}.{draw(st.uuids())}@example.com"
-            operations.append({"method": "POST", "path": "/Users", "bulkId": ids[i],
-                               "data": {"schemas": [USER], "userName": name}})
-        elif shape == "group":
-            members = [{"value": f"bulkId:{r}"} for r in draw(st.lists(refs, max_size=4))]
-            operations.append({"method": "POST", "path": "/Groups", "bulkId": ids[i],
-                               "data": {"schemas": [GROUP], "displayName": f"bulk {i} {draw(st.uuids())}",
-                                        "members": members}})
-        else:
-            operations.append({"method": "PATCH", "path": f"/Users/bulkId:{draw(refs)}", "data": {
-                "schemas": [PATCH_OP], "Operations": [{"op": "replace", "path": "title",
-                                                       "value": f"bulkId:{draw(refs)}"}]}})
-    return operations
-
-
-@settings(max_examples=60, deadline=None,
-          suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
-@given(operations=bulk_graphs(), fail_on_errors=st.one_of(st.none(), st.integers(1, 3)))
-def test_any_bulk_reference_graph_gets_a_scim_answer(client: FlaskClient, auth: dict[str, str],
-                                                     operations: list[dict[str, Any]],
-                                                     fail_on_errors: int | None) -> None:
-    body: dict[str, Any] = {"schemas": [BULK_REQUEST], "Operations": operations}
-    if fail_on_errors is not None:
-        body["failOnErrors"] = fail_on_errors
-    response = send(client, "POST", "/Bulk", headers=auth, body=body)
-    assert response.status_code == 200
-    results = response.get_json()["Operations"]
-    if fail_on_errors is None:
-        assert len(results) == len(operations)
-    assert all(int(r["status"]) < 500 for r in results)
-    created = {r["bulkId"] for r in results if r["status"] == "201"}
-    for operation in operations:
-        if operation.get("bulkId") in created and operation["path"] == "/Groups":
-            refs = {m["value"].removeprefix("bulkId:") for m in operation["data"]["members"]}
-            assert refs <= created  # a group is created only once every member it names is
