@@ -63,6 +63,19 @@ def _read_frames(stream: Any) -> Iterator[bytes]:
 
 
 @contextmanager
+def _serving(server: socketserver.ThreadingMixIn) -> Iterator[int]:
+    """Serve ``server`` on a thread of its own; its port; shut down afterwards."""
+    server.daemon_threads = True
+    thread = threading.Thread(target=server.serve_forever, daemon=True)  # type: ignore[attr-defined]
+    thread.start()
+    try:
+        yield server.server_address[1]  # type: ignore[attr-defined]
+    finally:
+        server.shutdown()  # type: ignore[attr-defined]
+        server.server_close()  # type: ignore[attr-defined]
+
+
+@contextmanager
 def syslog_receiver(delay: float = 0.0, tls: ssl.SSLContext | None = None
                     ) -> Iterator[tuple[int, Received]]:
     """``tls``: a server context, for a receiver speaking RFC 5425 (syslog over TLS)."""
@@ -82,16 +95,10 @@ def syslog_receiver(delay: float = 0.0, tls: ssl.SSLContext | None = None
                 time.sleep(delay)
 
     server = socketserver.ThreadingTCPServer(("127.0.0.1", 0), Handler)
-    server.daemon_threads = True
     if tls is not None:
         server.socket = tls.wrap_socket(server.socket, server_side=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield server.server_address[1], received
-    finally:
-        server.shutdown()
-        server.server_close()
+    with _serving(server) as port:
+        yield port, received
 
 
 def hec_items(body: str) -> Iterator[dict[str, Any]]:
@@ -135,15 +142,8 @@ def hec_receiver(token: str, delay: float = 0.0) -> Iterator[tuple[int, Received
             except (BrokenPipeError, ConnectionResetError):
                 pass  # the shipper was killed waiting for this answer: it sends the batch again
 
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    server.daemon_threads = True
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield server.server_address[1], received
-    finally:
-        server.shutdown()
-        server.server_close()
+    with _serving(ThreadingHTTPServer(("127.0.0.1", 0), Handler)) as port:
+        yield port, received
 
 
 def self_signed(directory: Path) -> tuple[Path, Path]:
