@@ -129,6 +129,40 @@ class Settings(BaseSettings):
     broker_visibility_timeout: int = Field(default=3600, ge=1, description="Redis: seconds "
                                            "before a task a dead worker took is delivered again.")
 
+    # The admin console and admin API (sync/console/, sync/api/): sign-in and sessions.
+    console_oidc_issuer: str | None = Field(default=None, description="OpenID Connect issuer "
+                                            "URL of the company's IdP (its /.well-known/openid-configuration "
+                                            "is read); unset: no IdP sign-in.")
+    console_oidc_client_id: str | None = Field(default=None, description="The console's "
+                                               "client id at the IdP.")
+    console_oidc_client_secret_env: str = Field(default="HR2BI_CONSOLE_OIDC_CLIENT_SECRET",
+                                                description="The variable (environment or .env) "
+                                                "holding the console's client secret.")
+    console_oidc_groups_claim: str = Field(default="groups", description="The ID token or "
+                                           "userinfo claim listing the person's IdP groups.")
+    console_viewer_groups: Annotated[list[str], NoDecode] = Field(
+        default_factory=list, description="IdP groups whose members may look (comma-separated "
+        "in the environment).")
+    console_approver_groups: Annotated[list[str], NoDecode] = Field(
+        default_factory=list, description="IdP groups whose members may also approve and "
+        "reject held runs and provision on demand.")
+    console_admin_groups: Annotated[list[str], NoDecode] = Field(
+        default_factory=list, description="IdP groups whose members may also manage tokens.")
+    console_token_signin: bool | None = Field(default=None, description="Sign in to the "
+                                              "console with an admin-scope token (the embedded "
+                                              "mode); default: on when no OIDC issuer is set.")
+    console_secret_key_env: str = Field(default="HR2BI_CONSOLE_SECRET_KEY", description="The "
+                                        "variable holding the key that signs console session "
+                                        "cookies; unset: a random key per process start "
+                                        "(sessions end on restart; set it with several workers).")
+    console_idle_minutes: int = Field(default=30, ge=1, le=24 * 60, description="Minutes "
+                                      "without a request after which a console session ends.")
+    console_secure_cookies: bool | None = Field(default=None, description="Send the session "
+                                                "cookie over HTTPS only; default: when base_url "
+                                                "starts with https://.")
+    console_four_eyes: bool = Field(default=False, description="A held run must be approved "
+                                    "by someone other than whoever caused it.")
+
     # HR sources: a [sources.NAME] table per source, and import defaults as plain keys of
     # [sources]; sync/sources/config.py checks each table (errors name the source and key).
     sources: Annotated[dict[str, Any], NoDecode] = Field(
@@ -147,7 +181,8 @@ class Settings(BaseSettings):
                                  "(or put [sources.NAME] tables in hr2bi.toml)") from exc
         return value
 
-    @field_validator("protected", mode="before")
+    @field_validator("protected", "console_viewer_groups", "console_approver_groups",
+                     "console_admin_groups", mode="before")
     @classmethod
     def _patterns(cls, value: Any) -> Any:
         if isinstance(value, str):  # HR2BI_PROTECTED="admin@x.com, svc-*@x.com"

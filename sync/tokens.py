@@ -13,6 +13,7 @@ import hashlib
 import hmac
 import re
 import secrets
+from collections.abc import Collection
 from dataclasses import dataclass
 
 from sqlmodel import Session, select
@@ -20,7 +21,9 @@ from sqlmodel import Session, select
 from sync.errors import UserError
 from sync.models import ApiToken, utcnow
 
-SCOPES = ("scim", "admin")
+# scim: an identity provider's pushes. viewer, approver, admin: the admin API (and, for
+# admin, the console's token sign-in), each with the console role of the same name.
+SCOPES = ("scim", "viewer", "approver", "admin")
 NAME_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.@-]{0,99}$")
 # Writing last_used_at on every request would turn each read into a write.
 LAST_USED_GRANULARITY = dt.timedelta(minutes=1)
@@ -86,15 +89,17 @@ def revoke_token(session: Session, name: str) -> TokenInfo:
     return TokenInfo.of(row)
 
 
-def authenticate(session: Session, secret: str, scope: str) -> TokenInfo | None:
-    """The live token with this secret and scope, or None. Never raises on bad input."""
+def authenticate(session: Session, secret: str, scope: str | Collection[str]) -> TokenInfo | None:
+    """The live token with this secret and scope (or one of these scopes), or None. Never
+    raises on bad input."""
+    scopes = (scope,) if isinstance(scope, str) else tuple(scope)
     if not secret or len(secret) > 200:
         return None
     wanted = digest(secret)
     row = session.exec(select(ApiToken).where(ApiToken.token_hash == wanted)).first()
     if row is None or not hmac.compare_digest(row.token_hash, wanted):
         return None
-    if row.revoked_at is not None or row.scope != scope:
+    if row.revoked_at is not None or row.scope not in scopes:
         return None
     now = utcnow()
     last = row.last_used_at

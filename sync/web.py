@@ -1,4 +1,4 @@
-"""The Flask app factory: the SCIM endpoint, the admin API and health checks."""
+"""The Flask app factory: the SCIM endpoint, the admin API and console, and health checks."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
 from scim.service import ScimConfig, register
+from sync import api, console
 from sync.audit.api import blueprint as audit_api
 from sync.audit.record import record_scim_write
 from sync.config import Settings, load_settings
@@ -46,6 +47,8 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     ))
 
     app.register_blueprint(audit_api)
+    api.register(app)
+    console.register(app, settings)
 
     app.register_blueprint(health)
     install_metrics(app, engine)

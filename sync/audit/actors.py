@@ -6,6 +6,9 @@ kind       who                                      example
 token      an identity provider, by its SCIM token  ``token:okta-prod``
 source     an HR importer, by its source name       ``source:workday``
 approver   whoever approved or rejected a held run  ``approver:dana``
+console    a person signed in to the admin console  ``console:dana@example.com``
+           or calling the admin API (by IdP         ``console:token:ops-script``
+           identity, or by token name)
 cli        an operator at the command line, by OS   ``cli:alice``
            account (tokens created and revoked)
 system     hr2bi itself, by component; a worker     ``system:plan``, ``system:config``,
@@ -37,6 +40,12 @@ def source_actor(name: str) -> str:
 
 def approver_actor(name: str) -> str:
     return f"approver:{name.strip()}"
+
+
+def console_actor(name: str) -> str:
+    """A person signed in to the console (their IdP e-mail or subject), or a script calling
+    the admin API (``token:<name>``)."""
+    return f"console:{name.strip()}"
 
 
 def cli_actor(account: str | None) -> str:

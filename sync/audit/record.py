@@ -16,7 +16,7 @@ from sqlmodel import Session
 from scim.store import ScimWrite
 from sync.audit.actors import CONFIG, system_actor, token_actor
 from sync.audit.config_state import SettingsState, changed_names, settings_state
-from sync.audit.log import lock_log, record_event
+from sync.audit.log import SUCCESS, lock_log, record_event
 from sync.models import AuditEvent
 
 
@@ -89,3 +89,12 @@ def _last_after(session: Session, action: str) -> Mapping[str, Any]:
     after = session.scalar(select(AuditEvent.after).where(AuditEvent.action == action)
                            .order_by(AuditEvent.seq.desc()).limit(1))
     return after if isinstance(after, Mapping) else {}
+
+
+def record_console_action(session: Session, *, actor: str, action: str, target: Mapping[str, Any],
+                          after: Any = None, reason: Any = None, run: int | None = None,
+                          outcome: str = SUCCESS) -> dict[str, Any]:
+    """Something done in the admin console or through the admin API (``actor``: a
+    ``console_actor``): signing in and out, approving, provisioning, tokens, exports."""
+    return record_event(session, actor=actor, action=action, target=target, after=after,
+                        reason={"source": "console", **(reason or {})}, run=run, outcome=outcome)
