@@ -1,0 +1,121 @@
+"""Issue 16's acceptance in a real browser: chromium against ``hr2bi serve``, signed in
+through a real OpenID provider. Signed out, only the sign-in page; a viewer sees a held
+run but no approve button, and a direct POST is refused; the approver's journey: find the
+held plan, review (search) its changes, approve it with a comment, see it applied, explain
+why a person has a role, find the approval in the audit trail and download a bundle that
+``hr2bi audit verify`` accepts.
+
+The tests share one served world (module scope) and run in this order: the viewer looks at
+the held run before the approver approves it."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import Page, expect
+from servers import hr2bi
+
+from browser_world import Console, csrf_of, sign_in
+
+pytestmark = pytest.mark.slow
+Shot = Callable[[str], Path]
+
+
+def test_signed_out_only_the_signin_page(page: Page, console: Console, shot: Shot) -> None:
+    for path in ("/console/", f"/console/runs/{console.held_run}", "/console/people?q=a",
+                 "/console/audit", "/console/tokens", "/console/audit/bundle"):
+        page.goto(f"{console.url}{path}")
+        expect(page).to_have_url(re.compile(r"/console/signin"))
+        expect(page.locator("h1")).to_have_text("Sign in to hr2bi")
+    shot("signed out")
+    assert page.request.get(f"{console.url}/api/v1/runs").status == 401
+
+
+def test_a_viewer_sees_the_held_run_but_cannot_approve_it(page: Page, console: Console, shot: Shot) -> None:
+    sign_in(page, console, "viewer@example.com", shot)
+    page.goto(f"{console.url}/console/runs/{console.held_run}")
+    expect(page.locator("#changes")).to_be_visible()
+    shot("held run as viewer")
+    expect(page.locator("#approve")).to_have_count(0)
+    approve = f"{console.url}/console/runs/{console.held_run}/approve"
+    refused = page.request.post(approve, form={"csrf_token": csrf_of(page), "comment": "looks fine"})
+    assert refused.status == 403, refused.text()
+    # A form without the session's CSRF token is refused before anything else.
+    no_token = page.request.post(approve, form={"comment": "looks fine"})
+    assert no_token.status == 400 and "CSRF" in no_token.text()
+
+
+def test_the_approver_reviews_and_approves_the_held_plan_explains_a_role_and_audits_it(
+        page: Page, console: Console, shot: Shot, tmp_path: Path) -> None:
+    sign_in(page, console, "approver@example.com", shot)
+    _review_and_approve(page, console, shot)
+    _explain_a_role(page, console, shot)
+    _audit_the_approval(page, console, shot, tmp_path)
+
+
+def _review_and_approve(page: Page, console: Console, shot: Shot) -> None:
+    page.get_by_role("link", name="Runs", exact=True).click()
+    expect(page).to_have_url(re.compile(r"/console/runs"))
+    held = page.locator(f'a[href="/console/runs/{console.held_run}"]').first
+    expect(held).to_be_visible()
+    shot("runs")
+    held.click()
+    expect(page.locator("#changes")).to_contain_text("user.deactivate")
+    shot("held run")
+    # Review: search the changes for one leaver, then only the deactivations.
+    search = page.locator('input[name="q"]')
+    search.fill(console.leaver)
+    search.press("Enter")
+    expect(page.locator("#changes tbody tr")).to_have_count(1)
+    expect(page.locator("#changes")).to_contain_text(console.leaver)
+    shot("changes searched")
+    page.goto(f"{console.url}/console/runs/{console.held_run}?kind=user.deactivate")
+    expect(page.locator("#changes")).to_contain_text("user.deactivate")
+    shot("deactivations")
+    page.locator('[name="comment"]').first.fill("Reviewed with HR: the layoffs are real.")
+    page.locator("#approve").click()
+    expect(page.locator("body")).to_contain_text(re.compile(r"\bapplied\b", re.I))
+    shot("approved and applied")
+
+
+def _explain_a_role(page: Page, console: Console, shot: Shot) -> None:
+    person = console.person
+    page.get_by_role("link", name="People", exact=True).click()
+    search = page.locator('input[name="q"]')
+    search.fill(person["Last Name"])
+    search.press("Enter")
+    row = page.locator("#people").get_by_text(person["Work Email"], exact=False).first
+    expect(row).to_be_visible()
+    shot("people searched")
+    page.locator("#people a", has_text=re.compile(
+        re.escape(person["Last Name"]) + "|" + re.escape(person["Work Email"]))).first.click()
+    expect(page.locator("body")).to_contain_text(person["Work Email"])
+    # Their finance role, explained by the mapping row that gives it and its input value.
+    expect(page.locator("body")).to_contain_text("QUERIER")
+    expect(page.locator("body")).to_contain_text("roles.csv")
+    expect(page.locator("body")).to_contain_text('department eq "Finance"')
+    shot("person explained")
+
+
+def _audit_the_approval(page: Page, console: Console, shot: Shot, tmp_path: Path) -> None:
+    page.get_by_role("link", name="Audit", exact=True).click()
+    actor = page.locator('input[name="actor"]')
+    actor.fill("console:approver@example.com")
+    actor.press("Enter")
+    expect(page).to_have_url(re.compile(r"actor=console%3Aapprover%40example\.com|actor=console:approver"))
+    expect(page.locator("#events")).to_contain_text("run.approve")
+    shot("audit by actor")
+    with page.expect_download() as download:
+        page.locator('a[href^="/console/audit/bundle"], button[formaction^="/console/audit/bundle"]').first.click()
+    bundle = tmp_path / "audit-bundle.zip"
+    download.value.save_as(bundle)
+    shot("bundle downloaded")
+    verified = subprocess.run(hr2bi("audit", "verify", str(bundle), "--public-key", str(console.public_key),
+                                    "--trusted", str(tmp_path / "none.txt")),
+                              env=console.env, cwd=tmp_path, capture_output=True, text=True, timeout=60)
+    assert verified.returncode == 0, verified.stdout + verified.stderr
+    assert verified.stdout.startswith("OK: events 1..") and "signature verified" in verified.stdout
