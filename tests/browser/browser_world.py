@@ -19,9 +19,10 @@ ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / "tests" / "e2e"))  # the BI world and the held-plan story
 
 from bi_world import KEY, MAPPINGS, example_rows  # noqa: E402
+from test_bi_held_review import LEAVERS, held_plan  # noqa: E402
+
 from sync.audit.checkpoint import PRIVATE_KEY_FILE  # noqa: E402
 from sync.cli import main  # noqa: E402
-from test_bi_held_review import LEAVERS, held_plan  # noqa: E402
 from tests.conftest import empty_tables  # noqa: E402
 
 
@@ -73,10 +74,12 @@ def held_world(engine: Engine, database_url: str, bi_url: str, work: Path) -> tu
 
 
 def staying_finance_person() -> dict[str, str]:
-    """Someone in Finance the held run leaves alone (not among its leavers, not its mover)."""
+    """Someone in Finance the held run leaves alone (not among its leavers, not its mover),
+    a QUERIER of warehouse/finance by the row ``department eq "Finance"``."""
     active = [r for r in example_rows() if r["Worker Status"] == "Active"]
     mover = next(r for r in active[LEAVERS:] if r["Department"] == "Finance")
-    return next(r for r in active[LEAVERS:] if r["Department"] == "Finance" and r is not mover)
+    return next(r for r in active[LEAVERS:] if r["Department"] == "Finance" and r is not mover
+                and "Analyst" not in r["Job Title"])  # an analyst is a MODELER (roles.csv)
 
 
 def sign_in(page: Page, console: Console, email: str, shot: Callable[[str], Path]) -> None:

@@ -26,11 +26,11 @@ ROOT = Path(__file__).resolve().parents[2]
 sys.path[:0] = [str(ROOT / "tests" / "e2e"), str(ROOT / "tests" / "targets")]
 
 from bi_world import example_rows, sandbox_server  # noqa: E402
+from browser_world import Console, held_world, staying_finance_person  # noqa: E402
 from servers import checkout_env, free_port, hr2bi, running  # noqa: E402
+
 from sync.audit.checkpoint import PUBLIC_KEY_FILE  # noqa: E402
 from tests.console.conftest import oidc_issuer  # noqa: E402,F401 (the provider, a fixture)
-
-from browser_world import Console, held_world, staying_finance_person  # noqa: E402
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",

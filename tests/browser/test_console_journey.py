@@ -16,10 +16,9 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from browser_world import Console, csrf_of, sign_in
 from playwright.sync_api import Page, expect
 from servers import hr2bi
-
-from browser_world import Console, csrf_of, sign_in
 
 pytestmark = pytest.mark.slow
 Shot = Callable[[str], Path]
@@ -76,9 +75,12 @@ def _review_and_approve(page: Page, console: Console, shot: Shot) -> None:
     page.goto(f"{console.url}/console/runs/{console.held_run}?kind=user.deactivate")
     expect(page.locator("#changes")).to_contain_text("user.deactivate")
     shot("deactivations")
-    page.locator('[name="comment"]').first.fill("Reviewed with HR: the layoffs are real.")
+    page.locator('#approve-comment[name="comment"]').fill("Reviewed with HR: the layoffs are real.")
     page.locator("#approve").click()
-    expect(page.locator("body")).to_contain_text(re.compile(r"\bapplied\b", re.I))
+    expect(page.locator(".flash")).to_contain_text(re.compile(rf"Run {console.held_run} approved and applied: \d+ applied, 0 failed"))
+    expect(page.locator("#run-status")).to_have_text("approved")
+    expect(page.locator("#approved-by")).to_contain_text("approver@example.com")
+    expect(page.locator("#approve")).to_have_count(0)
     shot("approved and applied")
 
 
@@ -88,16 +90,17 @@ def _explain_a_role(page: Page, console: Console, shot: Shot) -> None:
     search = page.locator('input[name="q"]')
     search.fill(person["Last Name"])
     search.press("Enter")
-    row = page.locator("#people").get_by_text(person["Work Email"], exact=False).first
-    expect(row).to_be_visible()
+    row = page.locator("#people tbody tr", has_text=person["Work Email"])
+    expect(row).to_have_count(1)
     shot("people searched")
-    page.locator("#people a", has_text=re.compile(
-        re.escape(person["Last Name"]) + "|" + re.escape(person["Work Email"]))).first.click()
-    expect(page.locator("body")).to_contain_text(person["Work Email"])
-    # Their finance role, explained by the mapping row that gives it and its input value.
-    expect(page.locator("body")).to_contain_text("QUERIER")
-    expect(page.locator("body")).to_contain_text("roles.csv")
-    expect(page.locator("body")).to_contain_text('department eq "Finance"')
+    row.locator("a").first.click()
+    expect(page.locator("h1#person")).to_contain_text(person["Work Email"])
+    # Their finance role, explained by the mapping row that gives it and the input value.
+    role = page.locator('#why tr[data-kind="role"][data-name="warehouse/finance"]')
+    expect(role).to_contain_text("QUERIER")
+    why = role.locator('[data-testid="why-row"]', has_text='department eq "Finance"')
+    expect(why).to_contain_text(re.compile(r"roles\.csv:\d+"))
+    expect(why).to_contain_text('department="Finance"')
     shot("person explained")
 
 
@@ -110,7 +113,7 @@ def _audit_the_approval(page: Page, console: Console, shot: Shot, tmp_path: Path
     expect(page.locator("#events")).to_contain_text("run.approve")
     shot("audit by actor")
     with page.expect_download() as download:
-        page.locator('a[href^="/console/audit/bundle"], button[formaction^="/console/audit/bundle"]').first.click()
+        page.locator("#download-bundle").click()
     bundle = tmp_path / "audit-bundle.zip"
     download.value.save_as(bundle)
     shot("bundle downloaded")
