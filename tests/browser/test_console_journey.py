@@ -3,7 +3,7 @@ through a real OpenID provider. Signed out, only the sign-in page; a viewer sees
 run but no approve button, and a direct POST is refused; the approver's journey: find the
 held plan, review (search) its changes, approve it with a comment, see it applied, explain
 why a person has a role, find the approval in the audit trail and download a bundle that
-``hr2bi audit verify`` accepts.
+``hr2bi audit verify`` accepts; an approver gets no tokens.
 
 The tests share one served world (module scope) and run in this order: the viewer looks at
 the held run before the approver approves it."""
@@ -51,6 +51,7 @@ def test_a_viewer_sees_the_held_run_but_cannot_approve_it(page: Page, console: C
 def test_the_approver_reviews_and_approves_the_held_plan_explains_a_role_and_audits_it(
         page: Page, console: Console, shot: Shot, tmp_path: Path) -> None:
     sign_in(page, console, "approver@example.com", shot)
+    _no_tokens_for_an_approver(page, console, shot)
     _review_and_approve(page, console, shot)
     _explain_a_role(page, console, shot)
     _audit_the_approval(page, console, shot, tmp_path)
@@ -59,10 +60,14 @@ def test_the_approver_reviews_and_approves_the_held_plan_explains_a_role_and_aud
 def _review_and_approve(page: Page, console: Console, shot: Shot) -> None:
     page.get_by_role("link", name="Runs", exact=True).click()
     expect(page).to_have_url(re.compile(r"/console/runs"))
-    held = page.locator(f'a[href="/console/runs/{console.held_run}"]').first
-    expect(held).to_be_visible()
-    shot("runs")
-    held.click()
+    page.locator("#filter-status").select_option("held")  # the filters: only held runs
+    page.get_by_role("button", name="Filter").click()
+    expect(page).to_have_url(re.compile(r"status=held"))
+    held = page.locator('tr[data-status="held"]')
+    expect(held).to_have_count(1)
+    expect(held).to_have_attribute("data-run", str(console.held_run))
+    shot("held runs")
+    held.locator(f'a[href="/console/runs/{console.held_run}"]').click()
     expect(page.locator("#changes")).to_contain_text("user.deactivate")
     shot("held run")
     # Review: search the changes for one leaver, then only the deactivations.
@@ -82,6 +87,18 @@ def _review_and_approve(page: Page, console: Console, shot: Shot) -> None:
     expect(page.locator("#approved-by")).to_contain_text("approver@example.com")
     expect(page.locator("#approve")).to_have_count(0)
     shot("approved and applied")
+
+
+def _no_tokens_for_an_approver(page: Page, console: Console, shot: Shot) -> None:
+    """Tokens are for admins: no link, a 403 page, and a direct POST is refused."""
+    expect(page.locator("header nav")).not_to_contain_text("Tokens")
+    answer = page.goto(f"{console.url}/console/tokens")
+    assert answer is not None and answer.status == 403
+    expect(page.locator("h1")).to_have_text("Not allowed")
+    shot("tokens refused")
+    made = page.request.post(f"{console.url}/console/tokens",
+                             form={"csrf_token": csrf_of(page), "name": "approver-made", "scope": "admin"})
+    assert made.status == 403, made.text()
 
 
 def _explain_a_role(page: Page, console: Console, shot: Shot) -> None:
