@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 import re
+import shutil
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack
@@ -37,6 +38,7 @@ CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-
                  "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 CLIENT_SECRET = "browser-client-secret"
 TIMEOUT_MS = 15_000
+REPORTS = pytest.StashKey[dict[str, pytest.TestReport]]()
 
 
 @pytest.fixture(scope="session")
@@ -75,14 +77,24 @@ def console(migrated_engine: Engine, database_url: str, oidc_issuer: str,  # noq
 def artifacts() -> Path:
     base = Path(os.environ.get("HR2BI_TEST_ARTIFACTS") or ROOT / "build" / "test-artifacts")
     folder = base / "browser"
-    folder.mkdir(parents=True, exist_ok=True)
+    shutil.rmtree(folder, ignore_errors=True)  # this run's pages only
+    folder.mkdir(parents=True)
     return folder
 
 
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Any:
+    """Keep each phase's report on the test, so ``shot`` knows whether the test failed."""
+    report = yield
+    item.stash.setdefault(REPORTS, {})[report.when] = report
+    return report
+
+
 @pytest.fixture
-def shot(page: Page, artifacts: Path, request: pytest.FixtureRequest) -> Callable[[str], Path]:
-    """``shot("step")`` saves the page as ``<test>-<nn>-<step>.png``; the page's timeouts
-    are short, so a missing element fails in seconds, not in half a minute."""
+def shot(page: Page, artifacts: Path, request: pytest.FixtureRequest) -> Iterator[Callable[[str], Path]]:
+    """``shot("step")`` saves the page as ``<test>-<nn>-<step>.png``; a failed test also
+    saves the page it failed on and prints the tail of the server's log. The page's
+    timeouts are short, so a missing element fails in seconds, not in half a minute."""
     page.set_default_timeout(TIMEOUT_MS)
     expect.set_options(timeout=TIMEOUT_MS)
     test = request.node.originalname.removeprefix("test_")[:60]
@@ -93,4 +105,9 @@ def shot(page: Page, artifacts: Path, request: pytest.FixtureRequest) -> Callabl
         path = artifacts / f"{test}-{next(counter):02d}-{name}.png"
         page.screenshot(path=str(path), full_page=True)
         return path
-    return save
+    yield save
+    call = request.node.stash.get(REPORTS, {}).get("call")
+    if call is not None and call.failed:
+        print(f"failed on {page.url}: see {save('FAILED')}")
+        if "console" in request.fixturenames:
+            print("hr2bi serve's log, last lines:\n" + request.getfixturevalue("console").log_tail())
