@@ -122,8 +122,9 @@ class Settings(BaseSettings):
     provision_on_push: bool | None = Field(default=None, description="Provision each SCIM "
                                            "write at once (queued); default: on with a broker, off "
                                            "in the embedded mode (hr2bi sync catches up).")
-    push_delay_seconds: float = Field(default=1.0, ge=0, le=300, description="How long a SCIM "
-                                      "write waits before it is provisioned, so a burst coalesces.")
+    push_delay_seconds: float = Field(default=1.0, ge=0, le=300, description="A push for a "
+                                      "person idle this long is provisioned at once; one that "
+                                      "follows another within it waits this long (a burst coalesces).")
     sync_lock_ttl: float = Field(default=60.0, ge=1, description="Seconds after its holder "
                                  "stops renewing it that a sync lock may be taken over.")
     broker_visibility_timeout: int = Field(default=3600, ge=1, description="Redis: seconds "
