@@ -116,6 +116,10 @@ class Settings(BaseSettings):
         default=None,
         validation_alias=AliasChoices("BROKER_URL", "HR2BI_BROKER_URL", "broker_url"),
         description="Celery broker: redis://... or amqp://...; unset runs tasks in-process.")
+    rate_limit_url: str | None = Field(default=None, description="Redis that every worker "
+                                       "shares the BI's per-key rate limit through (redis://...); "
+                                       "default: BROKER_URL when it is a Redis URL; none: each "
+                                       "process limits itself (right for the embedded mode only).")
     sync_schedule: str = Field(default="0 2 * * *", description="When celery beat queues the "
                                "sync: a cron line (minute hour day-of-month month day-of-week).")
     sync_timezone: str = Field(default="UTC", description="The time zone of sync_schedule.")
