@@ -116,14 +116,19 @@ class Settings(BaseSettings):
         default=None,
         validation_alias=AliasChoices("BROKER_URL", "HR2BI_BROKER_URL", "broker_url"),
         description="Celery broker: redis://... or amqp://...; unset runs tasks in-process.")
+    rate_limit_url: str | None = Field(default=None, description="Redis that every worker "
+                                       "shares the BI's per-key rate limit through (redis://...); "
+                                       "default: BROKER_URL when it is a Redis URL; none: each "
+                                       "process limits itself (right for the embedded mode only).")
     sync_schedule: str = Field(default="0 2 * * *", description="When celery beat queues the "
                                "sync: a cron line (minute hour day-of-month month day-of-week).")
     sync_timezone: str = Field(default="UTC", description="The time zone of sync_schedule.")
     provision_on_push: bool | None = Field(default=None, description="Provision each SCIM "
                                            "write at once (queued); default: on with a broker, off "
                                            "in the embedded mode (hr2bi sync catches up).")
-    push_delay_seconds: float = Field(default=1.0, ge=0, le=300, description="How long a SCIM "
-                                      "write waits before it is provisioned, so a burst coalesces.")
+    push_delay_seconds: float = Field(default=1.0, ge=0, le=300, description="A push for a "
+                                      "person idle this long is provisioned at once; one that "
+                                      "follows another within it waits this long (a burst coalesces).")
     sync_lock_ttl: float = Field(default=60.0, ge=1, description="Seconds after its holder "
                                  "stops renewing it that a sync lock may be taken over.")
     broker_visibility_timeout: int = Field(default=3600, ge=1, description="Redis: seconds "

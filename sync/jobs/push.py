@@ -1,6 +1,13 @@
 """An identity provider's push reaching the BI platform: every SCIM write queues a
 ``provision_person`` for the users it touched, once the write is committed, coalesced so a
-burst of pushes for one person costs one plan and one apply.
+burst of pushes for one person costs at most two plans and applies.
+
+Adaptive: a push for a person nobody pushed in the last ``push_delay_seconds`` is queued to
+run at once (an idle system answers a joiner or a leaver in the time one plan takes); only
+a push that follows another within that window waits ``push_delay_seconds``, so the rest of
+a burst (Okta's create, then its group PATCHes) coalesces into one more run. The window is
+a second marker, ``pushed:<scim user id>``, taken for ``push_delay_seconds`` by the push
+that ran at once.
 
 Coalescing uses a marker in the ``locks`` table, ``push:<scim user id>``: the first write
 takes it and queues a task; later writes find it taken and queue nothing; the task drops
@@ -48,6 +55,10 @@ def marker(scim_user_id: str) -> str:
     return f"push:{scim_user_id}"
 
 
+def recent(scim_user_id: str) -> str:
+    return f"pushed:{scim_user_id}"
+
+
 def person_lock(scim_user_id: str) -> str:
     return f"provision:{scim_user_id}"
 
@@ -70,7 +81,8 @@ def _members(group: Mapping[str, Any] | None) -> set[str]:
 
 class ProvisionQueue:
     """Queues ``provision_person`` through ``send`` (Celery, or a timer in the embedded
-    mode), at most once per user while a queued one has not started."""
+    mode), at most once per user while a queued one has not started: at once for a person
+    idle for ``delay`` seconds, after ``delay`` within a burst."""
 
     def __init__(self, engine: Engine, send: Send, delay: float) -> None:
         self.engine, self.send, self.delay = engine, send, delay
@@ -81,8 +93,10 @@ class ProvisionQueue:
                         self.delay + MARKER_GRACE)
         if lease is None:
             return False
+        idle = self.delay <= 0 or acquire(self.engine, recent(scim_user_id), lease.holder,
+                                          self.delay) is not None
         try:
-            self.send(PROVISION_TASK, (scim_user_id,), self.delay)
+            self.send(PROVISION_TASK, (scim_user_id,), 0.0 if idle else self.delay)
         except (KombuError, OSError) as exc:  # the broker is down or refuses: see above
             # Not swallowed: logged, the marker dropped so the next write tries again, and
             # the nightly sync provisions this user whatever happens.

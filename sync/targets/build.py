@@ -13,8 +13,10 @@ from sync.models import Run
 from sync.targets.base import Model, Target
 from sync.targets.calls import CallStats
 from sync.targets.errors import TargetSetupError
+from sync.targets.limiter import Pool
 from sync.targets.omni import OmniTarget
 from sync.targets.scim import ScimTarget
+from sync.targets.shared_limiter import RedisKeyPool
 
 
 def api_keys(settings: Settings) -> list[str]:
@@ -37,16 +39,37 @@ def configured_models(path: Path | None) -> list[Model] | None:
                             "(HR2BI_BI_MODELS_FILE: JSON with a models list of id, name, connection)") from exc
 
 
+def rate_limit_url(settings: Settings) -> str | None:
+    """The Redis every worker shares the per-key rate limit through, if there is one."""
+    if settings.rate_limit_url:
+        return settings.rate_limit_url
+    broker = settings.broker_url or ""
+    return broker if broker.startswith(("redis://", "rediss://")) else None
+
+
+def key_pool(settings: Settings, keys: list[str]) -> Pool | None:
+    """The shared pool when a Redis is configured; None: the target's own in-process one."""
+    url = rate_limit_url(settings)
+    if url is None:
+        return None
+    import redis  # the celery[redis] extra brings it
+
+    client = redis.Redis.from_url(url, socket_timeout=2, socket_connect_timeout=2)
+    return RedisKeyPool(keys, settings.bi_rate_per_key, client)
+
+
 def connect(settings: Settings) -> tuple[Target, CallStats, httpx.Client]:
     """The configured target, the tally of what its calls cost, and its client (to close)."""
     stats = CallStats()
     http = httpx.Client(base_url=settings.bi_base_url, timeout=settings.bi_timeout)
     keys = api_keys(settings)
     if settings.bi_target == "scim":
-        return (ScimTarget(http, keys[0], requests_per_minute=settings.bi_rate_per_key, stats=stats),
-                stats, http)
+        keys = keys[:1]
+        return (ScimTarget(http, keys[0], requests_per_minute=settings.bi_rate_per_key, stats=stats,
+                           pool=key_pool(settings, keys)), stats, http)
     return (OmniTarget(http, keys, models=configured_models(settings.bi_models_file),
-                       requests_per_minute=settings.bi_rate_per_key, stats=stats), stats, http)
+                       requests_per_minute=settings.bi_rate_per_key, stats=stats,
+                       pool=key_pool(settings, keys)), stats, http)
 
 
 def add_call_stats(run: Run, stats: CallStats) -> None:

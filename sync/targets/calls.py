@@ -31,7 +31,7 @@ from sync.targets.errors import (
     TargetError,
     TargetUnavailable,
 )
-from sync.targets.limiter import KeyPool, Sleep
+from sync.targets.limiter import Pool, Sleep
 
 log = logging.getLogger(__name__)
 
@@ -67,7 +67,7 @@ class CallStats:
 class ApiCaller:
     """Sends calls through ``http`` with a bearer key from ``pool``; never builds a client."""
 
-    def __init__(self, http: httpx.Client, pool: KeyPool, policy: RetryPolicy | None = None, *,
+    def __init__(self, http: httpx.Client, pool: Pool, policy: RetryPolicy | None = None, *,
                  sleep: Sleep = time.sleep, rng: Callable[[], float] = random.random,
                  stats: CallStats | None = None) -> None:
         self.http, self.pool = http, pool

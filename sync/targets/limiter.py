@@ -11,6 +11,7 @@ import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import Protocol
 
 Clock = Callable[[], float]
 Sleep = Callable[[float], None]
@@ -41,6 +42,18 @@ class TokenBucket:
     def take(self, now: float) -> None:
         self.refill(now)
         self.tokens -= 1.0
+
+
+class Pool(Protocol):
+    """What a caller needs of a key pool: this process's ``KeyPool``, or the one shared by
+    every process through Redis (``sync.targets.shared_limiter.RedisKeyPool``)."""
+
+    @property
+    def keys(self) -> list[str]: ...
+
+    def acquire(self) -> str: ...
+
+    def park(self, key: str, seconds: float) -> None: ...
 
 
 class KeyPool:

@@ -43,7 +43,7 @@ from sync.targets.base import (
 )
 from sync.targets.calls import ApiCaller, CallStats, RetryPolicy, json_body
 from sync.targets.errors import InvalidRequest, NotFound
-from sync.targets.limiter import Clock, KeyPool, Sleep
+from sync.targets.limiter import Clock, KeyPool, Pool, Sleep
 from sync.targets.omni_wire import (
     GROUP_NAME_LIMIT,
     PATCH_OP,
@@ -70,8 +70,9 @@ class OmniTarget:
                  requests_per_minute: float = 60.0, burst: float = 1.0,
                  policy: RetryPolicy | None = None, clock: Clock = time.monotonic,
                  sleep: Sleep = time.sleep, rng: Callable[[], float] = random.random,
-                 reactivation_keeps_id: bool = False, stats: CallStats | None = None) -> None:
-        pool = KeyPool(keys, requests_per_minute, burst=burst, clock=clock, sleep=sleep)
+                 reactivation_keeps_id: bool = False, stats: CallStats | None = None,
+                 pool: Pool | None = None) -> None:
+        pool = pool or KeyPool(keys, requests_per_minute, burst=burst, clock=clock, sleep=sleep)
         self.calls = ApiCaller(http, pool, policy, sleep=sleep, rng=rng, stats=stats)
         self._models = None if models is None else list(models)
         self._connections: list[Connection] | None = None

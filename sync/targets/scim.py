@@ -31,7 +31,7 @@ from sync.targets.base import (
 )
 from sync.targets.calls import ApiCaller, CallStats, RetryPolicy, json_body
 from sync.targets.errors import InvalidRequest, Unsupported
-from sync.targets.limiter import Clock, KeyPool, Sleep
+from sync.targets.limiter import Clock, KeyPool, Pool, Sleep
 from sync.targets.omni_wire import PATCH_OP, USER_SCHEMA, group_from_json, scim_filter
 
 ENTERPRISE = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"
@@ -46,8 +46,9 @@ class ScimTarget:
                  attribute_map: Mapping[str, str] = DEFAULT_ATTRIBUTE_MAP,
                  requests_per_minute: float | None = None, policy: RetryPolicy | None = None,
                  clock: Clock = time.monotonic, sleep: Sleep = time.sleep,
-                 rng: Callable[[], float] = random.random, stats: CallStats | None = None) -> None:
-        pool = KeyPool([token], requests_per_minute, clock=clock, sleep=sleep)
+                 rng: Callable[[], float] = random.random, stats: CallStats | None = None,
+                 pool: Pool | None = None) -> None:
+        pool = pool or KeyPool([token], requests_per_minute, clock=clock, sleep=sleep)
         self.calls = ApiCaller(http, pool, policy, sleep=sleep, rng=rng, stats=stats)
         self.attribute_map = dict(attribute_map)
         self._fields = {field: name for name, field in self.attribute_map.items()}

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 import socket
+import time
 from typing import Any
 
 import pytest
@@ -61,8 +62,28 @@ def test_a_burst_for_one_person_queues_one_task(engine: Engine) -> None:
     queue = ProvisionQueue(engine, sent, delay=1.5)
     results = [queue.push("u1") for _ in range(5)] + [queue.push("u2")]
     assert results == [True, False, False, False, False, True]
-    assert sent.sent == [("hr2bi.provision_person", ("u1",), 1.5),
-                         ("hr2bi.provision_person", ("u2",), 1.5)]
+    # Both people were idle: their pushes run at once; u1's later writes wait for that task.
+    assert sent.sent == [("hr2bi.provision_person", ("u1",), 0.0),
+                         ("hr2bi.provision_person", ("u2",), 0.0)]
+
+
+def test_a_push_that_follows_another_within_the_window_waits_and_coalesces(engine: Engine) -> None:
+    sent = Recorder()
+    queue = ProvisionQueue(engine, sent, delay=30)
+    assert queue.push("u1")
+    provision(engine, "u1", lambda user: user, lock_ttl=30)  # the first task ran at once
+    assert [queue.push("u1") for _ in range(4)] == [True, False, False, False]
+    assert [countdown for _, _, countdown in sent.sent] == [0.0, 30]
+
+
+def test_a_person_idle_for_the_window_runs_at_once_again(engine: Engine) -> None:
+    sent = Recorder()
+    queue = ProvisionQueue(engine, sent, delay=0.3)
+    assert queue.push("u1")
+    provision(engine, "u1", lambda user: user, lock_ttl=30)
+    time.sleep(0.4)
+    assert queue.push("u1")
+    assert [countdown for _, _, countdown in sent.sent] == [0.0, 0.0]
 
 
 def test_a_task_that_started_lets_the_next_write_queue_again(engine: Engine) -> None:
