@@ -27,7 +27,7 @@ from sync.models import Run
 from sync.plan.review import parse_kinds
 from sync.plan.service import KIND as PLAN_KIND
 from sync.plan.store import plan_review
-from sync.runs import RunError, acting, get_run, list_runs, run_to_dict
+from sync.runs import RunError, acting, list_runs, run_to_dict
 from sync.sources.importer import KIND as IMPORT_KIND
 from sync.statuses import RunStatus
 
@@ -40,7 +40,16 @@ class FourEyes(RunError):
 
 
 def find_run(session: Session, run_id: int) -> Run | None:
-    return session.get(Run, run_id)
+    """The run, or None; an id past a 32-bit integer names none (PostgreSQL's column would
+    refuse the query)."""
+    return session.get(Run, run_id) if 0 < run_id < 2**31 else None
+
+
+def _get(session: Session, run_id: int) -> Run:
+    run = find_run(session, run_id)
+    if run is None:
+        raise RunError(f"there is no run {run_id}: the runs page lists them")
+    return run
 
 
 def caused_by(run: Run) -> str:
@@ -73,7 +82,7 @@ def runs_page(session: Session, kind: str | None, status: str | None, limit: int
 def run_detail(session: Session, run_id: int) -> dict[str, Any]:
     """One run: everything ``runs show`` says of it, who caused it, and (a plan) its changes
     counted by kind."""
-    run = get_run(session, run_id)
+    run = _get(session, run_id)
     kinds = plan_review(session, run.id, ())[0] if run.kind == PLAN_KIND else {}
     return {**run_to_dict(run), "caused_by": caused_by(run), "changes_by_kind": kinds,
             "held": run.status == RunStatus.HELD}
@@ -83,7 +92,7 @@ def run_changes(session: Session, run_id: int, q: str | None, kinds: str | None,
                 limit: int, offset: int) -> dict[str, Any]:
     """A plan's changes as review entries (``sync.plan.review``), those of ``kinds`` (a kind
     or a prefix, comma-separated) whose subject, person or change mentions ``q``, one page."""
-    run = get_run(session, run_id)
+    run = _get(session, run_id)
     wanted = parse_kinds([kinds]) if kinds else ()
     entries = plan_review(session, run.id, wanted)[1] if run.kind == PLAN_KIND else []
     needle = (q or "").strip().casefold()
@@ -110,7 +119,7 @@ def approve(engine: Engine, settings: Settings, run_id: int, actor: str, comment
     """Approve a held run as ``actor`` (a console actor), refusing the four-eyes rule's
     causer; a plan is then applied, and the answer says what its apply did."""
     with session_scope(engine) as session:
-        run = get_run(session, run_id)
+        run = _get(session, run_id)
         causer = caused_by(run)
     if settings.console_four_eyes and causer == actor:
         raise FourEyes(f"four-eyes rule: {actor} caused run {run_id}'s hold, so someone else must "
@@ -118,7 +127,7 @@ def approve(engine: Engine, settings: Settings, run_id: int, actor: str, comment
     with acting(actor, source="console", comment=(comment or "").strip() or None):
         result = approving.approve(engine, settings, run_id, actor[:100])
     with session_scope(engine) as session:
-        done = run_to_dict(get_run(session, run_id))
+        done = run_to_dict(_get(session, run_id))
     applied = as_dict(result) if isinstance(result, ApplyResult) else None
     return {"run": done, "apply": applied}
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from flask_smorest import Blueprint, abort
-from marshmallow import Schema, fields, validate
+from marshmallow import Schema, ValidationError, fields, validate
 
 from sync.admin import context
 from sync.admin import runs as admin
@@ -18,8 +18,8 @@ from sync.plan.review import UnknownKind
 
 blueprint = Blueprint("api_runs", __name__, url_prefix="/api/v1",
                       description="Imports and plans; a held one reviewed, approved or rejected.")
-# Run ids as the database holds them (a 32-bit integer on PostgreSQL).
-RUN = "/runs/<int(signed=True, max=2147483647):run_id>"
+# Any integer, so a negative or huge one gets this API's JSON 404 rather than a routing error.
+RUN = "/runs/<int(signed=True):run_id>"
 
 
 def _text(**kw: Any) -> fields.String:
@@ -107,8 +107,9 @@ class ChangeArgs(PageArgs):
                          "prefixes, comma-separated: user.deactivate, group..."})
 
 
-def not_blank(text: str) -> bool:
-    return bool(text.strip())
+def not_blank(text: str) -> None:
+    if not text.strip():
+        raise ValidationError("must not be blank")
 
 
 class ApproveBody(Schema):
