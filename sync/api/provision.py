@@ -12,7 +12,7 @@ from sync.admin import context
 from sync.admin import provision as admin
 from sync.admin.access import Role
 from sync.api.auth import actor, guarded
-from sync.api.runs import ChangeSchema, not_blank
+from sync.api.runs import NOT_BLANK, ChangeSchema
 from sync.errors import UserError
 from sync.people.views import PersonNotFound
 
@@ -22,7 +22,7 @@ OUTCOMES = ["no changes", "would change", "applied", "held", "failed", "planned"
 
 
 class ProvisionBody(Schema):
-    person = fields.String(required=True, validate=[validate.Length(min=1, max=320), not_blank],
+    person = fields.String(required=True, validate=[validate.Length(min=1, max=320), NOT_BLANK],
                            metadata={"description": "Employee id, email, userName or SCIM id."})
     dry_run = fields.Boolean(load_default=False, metadata={"description": "Plan only: nothing written or sent."})
 
