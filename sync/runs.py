@@ -7,6 +7,11 @@ with who approved it and when, or ``reject_run`` ends it ``rejected`` (who, when
 in its details), its held work discarded so nothing ever applies it. A plan is ``planned`` until it is applied, and
 ``superseded`` when a newer plan took over the changes it had not applied yet.
 
+Work done on someone's behalf (the console and the admin API: the signed-in person) runs
+inside ``acting(actor, comment=...)``: a run started there records ``caused_by`` (the
+four-eyes rule, ``sync.admin.runs``), and an approval or rejection there is audited as that
+actor, the comment in the event's reason. Without it, approvals are ``approver:<by>``.
+
 This lifecycle sits below the two kinds of run — imports (:mod:`sync.sources.importer`) and
 plans (:mod:`sync.plan.service`) — and the jobs that start them (:mod:`sync.jobs`): inside
 any one of those packages it would make the others depend on it. Routing an approval by

@@ -22,6 +22,7 @@ from tests.console.held_world import (  # noqa: F401 (bi_sandbox is a fixture)
     HeldWorld,
     Sandbox,
     bi_sandbox,
+    example_rows,
     held_world,
     import_rows,
 )
@@ -101,6 +102,22 @@ def test_reject_needs_a_comment(api: Flask, world: HeldWorld, engine: Engine,
     done = _json(client, "POST", f"/api/v1/runs/{run_id}/reject", approver, 200, {"comment": "bad feed"})
     assert done["run"]["status"] == "rejected" and done["apply"] is None
     assert [e.actor for e in _events(engine, "run.reject")] == ["console:token:api-approver"]
+
+
+def test_a_held_import_is_approved_as_the_token(app: Flask, engine: Engine, tmp_path: Path,
+                                                tokens: dict[str, dict[str, str]]) -> None:
+    rows = example_rows()
+    import_rows(engine, tmp_path, rows)
+    held = import_rows(engine, tmp_path, rows[: len(rows) // 2])  # half the company gone: held
+    assert held.status == "held"
+    client = app.test_client()
+    detail = _json(client, "GET", f"/api/v1/runs/{held.id}", tokens["viewer"], 200)
+    assert detail["kind"] == "import" and detail["caused_by"] == "source:hr" and detail["changes_by_kind"] == {}
+    done = _json(client, "POST", f"/api/v1/runs/{held.id}/approve", tokens["approver"], 200)
+    assert done["run"]["status"] == "approved" and done["apply"] is None
+    assert done["run"]["approved_by"] == "console:token:api-approver"
+    [event] = _events(engine, "run.approve")
+    assert event.actor == "console:token:api-approver" and "comment" not in event.reason
 
 
 def test_the_overview(api: Flask, world: HeldWorld, tokens: dict[str, dict[str, str]]) -> None:

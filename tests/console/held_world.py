@@ -20,7 +20,7 @@ from sync.jobs.plan_apply import plan_and_apply  # noqa: E402
 from sync.plan.service import plan  # noqa: E402
 
 # The console's sign-in settings (tests/console/conftest.py oidc_settings) kept as they are.
-__all__ = ["CONSOLE_KEYS", "HeldWorld", "Sandbox", "bi_sandbox", "held_world", "import_rows"]
+__all__ = ["CONSOLE_KEYS", "HeldWorld", "Sandbox", "bi_sandbox", "example_rows", "held_world", "import_rows"]
 CONSOLE_KEYS = ("console_oidc_issuer", "console_oidc_client_id", "console_viewer_groups",
                 "console_approver_groups", "console_admin_groups")
 
