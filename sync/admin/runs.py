@@ -23,16 +23,20 @@ from sync.config import Settings
 from sync.db import session_scope
 from sync.jobs import approve as approving
 from sync.jobs.results import as_dict
-from sync.models import Run
-from sync.plan.review import parse_kinds
+from sync.models import OutboxChange, Run
+from sync.plan.review import parse_kinds, review_entries
 from sync.plan.service import KIND as PLAN_KIND
-from sync.plan.store import plan_review
+from sync.plan.state import applied_groups, applied_users
+from sync.plan.store import plan_rows, row_dict
+from sync.plan.values import KINDS as KINDS_OF_CHANGE
+from sync.plan.values import key_of
 from sync.runs import RunError, acting, list_runs, run_to_dict
 from sync.sources.importer import KIND as IMPORT_KIND
 from sync.statuses import RunStatus
 
 KINDS = (IMPORT_KIND, PLAN_KIND)
 STATUSES = tuple(s.value for s in RunStatus)
+IN_LIST = 2000
 
 
 class FourEyes(RunError):
@@ -83,7 +87,7 @@ def run_detail(session: Session, run_id: int) -> dict[str, Any]:
     """One run: everything ``runs show`` says of it, who caused it, and (a plan) its changes
     counted by kind."""
     run = _get(session, run_id)
-    kinds = plan_review(session, run.id, ())[0] if run.kind == PLAN_KIND else {}
+    kinds = _by_kind(session, run.id) if run.kind == PLAN_KIND else {}
     return {**run_to_dict(run), "caused_by": caused_by(run), "changes_by_kind": kinds,
             "held": run.status == RunStatus.HELD}
 
@@ -91,15 +95,48 @@ def run_detail(session: Session, run_id: int) -> dict[str, Any]:
 def run_changes(session: Session, run_id: int, q: str | None, kinds: str | None,
                 limit: int, offset: int) -> dict[str, Any]:
     """A plan's changes as review entries (``sync.plan.review``), those of ``kinds`` (a kind
-    or a prefix, comma-separated) whose subject, person or change mentions ``q``, one page."""
+    or a prefix, comma-separated) whose subject, person or change mentions ``q``, one page.
+    Without ``q`` only the page is read (a plan may hold 10,000 changes); a search reads
+    them all, since what a change says in words is worked out, not stored."""
     run = _get(session, run_id)
     wanted = parse_kinds([kinds]) if kinds else ()
-    entries = plan_review(session, run.id, wanted)[1] if run.kind == PLAN_KIND else []
     needle = (q or "").strip().casefold()
-    if needle:
-        entries = [e for e in entries if needle in _haystack(e)]
-    return {"run": run.id, "total": len(entries), "limit": limit, "offset": offset,
-            "changes": [change_entry(e) for e in entries[offset:offset + limit]]}
+    if run.kind != PLAN_KIND:
+        total, entries = 0, []
+    elif needle:
+        rows = [row_dict(r) for r in plan_rows(session, run.id) if not wanted or r.kind in wanted]
+        found = [e for e in _entries(session, rows) if needle in _haystack(e)]
+        total, entries = len(found), found[offset:offset + limit]
+    else:
+        total, entries = _page(session, run.id, wanted, limit, offset)
+    return {"run": run.id, "total": total, "limit": limit, "offset": offset,
+            "changes": [change_entry(e) for e in entries]}
+
+
+def _page(session: Session, run_id: int, kinds: tuple[str, ...], limit: int,
+          offset: int) -> tuple[int, list[dict[str, Any]]]:
+    query = select(OutboxChange).where(OutboxChange.run_id == run_id)
+    if kinds:
+        query = query.where(OutboxChange.kind.in_(kinds))
+    total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
+    rows = [row_dict(r) for r in session.scalars(  # in plan_rows' order
+        query.order_by(OutboxChange.phase, OutboxChange.id).offset(offset).limit(limit))]
+    return total, _entries(session, rows)
+
+
+def _entries(session: Session, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Review entries for ``rows``, reading only their subjects' applied state (all of it
+    past a few thousand: a longer IN list than databases take)."""
+    keys = {key_of(r["subject"]) for r in rows}
+    users = applied_users(session, keys if len(keys) <= IN_LIST else None)
+    return review_entries(rows, users, applied_groups(session))
+
+
+def _by_kind(session: Session, run_id: int) -> dict[str, int]:
+    """A plan's changes counted by kind, in the kinds' order (``sync.plan.review.by_kind``)."""
+    tally = dict(session.execute(select(OutboxChange.kind, func.count()).where(
+        OutboxChange.run_id == run_id).group_by(OutboxChange.kind)).all())
+    return {kind: int(tally[kind]) for kind in KINDS_OF_CHANGE if kind in tally}
 
 
 def _haystack(entry: dict[str, Any]) -> str:
