@@ -11,6 +11,7 @@ a held run is approved only by someone other than its causer; rejecting is alway
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from sqlalchemy import func, select
@@ -37,6 +38,8 @@ from sync.statuses import RunStatus
 KINDS = (IMPORT_KIND, PLAN_KIND)
 STATUSES = tuple(s.value for s in RunStatus)
 IN_LIST = 2000
+# What a kind filter may name: a change kind, or a prefix standing for its kinds.
+KIND_FILTERS = (*KINDS_OF_CHANGE, *sorted({k.split(".")[0] for k in KINDS_OF_CHANGE}))
 
 
 class FourEyes(RunError):
@@ -92,14 +95,15 @@ def run_detail(session: Session, run_id: int) -> dict[str, Any]:
             "held": run.status == RunStatus.HELD}
 
 
-def run_changes(session: Session, run_id: int, q: str | None, kinds: str | None,
+def run_changes(session: Session, run_id: int, q: str | None, kinds: Sequence[str],
                 limit: int, offset: int) -> dict[str, Any]:
-    """A plan's changes as review entries (``sync.plan.review``), those of ``kinds`` (a kind
-    or a prefix, comma-separated) whose subject, person or change mentions ``q``, one page.
+    """A plan's changes as review entries (``sync.plan.review``), those of ``kinds`` (kinds
+    or prefixes, as ``runs show --kind`` takes them) whose subject, person or change
+    mentions ``q``, one page.
     Without ``q`` only the page is read (a plan may hold 10,000 changes); a search reads
     them all, since what a change says in words is worked out, not stored."""
     run = _get(session, run_id)
-    wanted = parse_kinds([kinds]) if kinds else ()
+    wanted = parse_kinds(kinds)
     needle = (q or "").strip().casefold()
     if run.kind != PLAN_KIND:
         total, entries = 0, []

@@ -14,7 +14,6 @@ from sync.admin.access import Role
 from sync.api.auth import actor, guarded
 from sync.api.schemas import PageArgs
 from sync.errors import UserError
-from sync.plan.review import UnknownKind
 
 blueprint = Blueprint("api_runs", __name__, url_prefix="/api/v1",
                       description="Imports and plans; a held one reviewed, approved or rejected.")
@@ -103,12 +102,14 @@ class RunArgs(PageArgs):
 class ChangeArgs(PageArgs):
     q = fields.String(validate=validate.Length(max=200), metadata={"description": "Text in the subject, "
                       "person or change."})
-    kind = fields.String(validate=validate.Length(max=200), metadata={"description": "Change kinds or "
-                         "prefixes, comma-separated: user.deactivate, group..."})
+    kind = fields.List(fields.String(validate=validate.OneOf(admin.KIND_FILTERS)), load_default=list,
+                       metadata={"description": "Change kinds, or a prefix for all its kinds (user, "
+                                 "group); repeat it for several."})
 
 
-# Some text that is not only blanks (a pattern, so the OpenAPI document says it too).
-NOT_BLANK = validate.Regexp(r"[\s\S]*\S", error="must not be blank")
+# Some text that is not only blanks (a pattern, so the OpenAPI document says it too). The
+# blanks are spelt out: Python's \s and ECMAScript's (JSON Schema's) differ (U+0085).
+NOT_BLANK = validate.Regexp(r"[\s\S]*[^ \t\n\r\f\v]", error="must not be blank")
 
 
 class ApproveBody(Schema):
@@ -146,10 +147,7 @@ def run(run_id: int) -> dict[str, Any]:
 def changes(args: dict[str, Any], run_id: int) -> dict[str, Any]:
     with context.session() as session:
         _exists(session, run_id)
-        try:
-            return admin.run_changes(session, run_id, args.get("q"), args.get("kind"), args["limit"], args["offset"])
-        except UnknownKind as exc:
-            abort(422, message=str(exc))
+        return admin.run_changes(session, run_id, args.get("q"), args["kind"], args["limit"], args["offset"])
 
 
 @blueprint.post(f"{RUN}/approve")

@@ -54,7 +54,7 @@ def _run_view(run_id: int, error: str | None = None, status: int = 200) -> Any:
                                    message=f"There is no run {run_id}."), 404
         run = admin.run_detail(session, run_id)
         try:
-            changes = admin.run_changes(session, run_id, q, kind, PAGE, _offset())
+            changes = admin.run_changes(session, run_id, q, [kind], PAGE, _offset())
         except UnknownKind as exc:
             changes, error, status = None, str(exc), 400
     values = {"run": run, "changes": changes, "q": q, "kind": kind, "change_kinds": tuple(CHANGE_KINDS),
