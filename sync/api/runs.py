@@ -40,11 +40,16 @@ class RunSchema(Schema):
     caused_by = fields.String(metadata={"description": "Who caused the run (the four-eyes rule)."})
 
 
-class RunPage(Schema):
-    runs = fields.List(fields.Nested(RunSchema), required=True)
+class Paged(Schema):
+    """One page of a longer list: how many there are in all, and which ones these are."""
+
     total = fields.Integer(required=True)
     limit = fields.Integer(required=True)
     offset = fields.Integer(required=True)
+
+
+class RunPage(Paged):
+    runs = fields.List(fields.Nested(RunSchema), required=True)
 
 
 class DecidedRun(RunSchema):
@@ -69,12 +74,9 @@ class ChangeSchema(Schema):
     payload = fields.Dict(required=True)
 
 
-class ChangePage(Schema):
+class ChangePage(Paged):
     run = fields.Integer(required=True)
     changes = fields.List(fields.Nested(ChangeSchema), required=True)
-    total = fields.Integer(required=True)
-    limit = fields.Integer(required=True)
-    offset = fields.Integer(required=True)
 
 
 class ApplySchema(Schema):
