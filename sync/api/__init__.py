@@ -20,7 +20,8 @@ from sync.api.schemas import ErrorSchema
 PREFIX = "/api/v1"
 SPEC_PATH = "openapi.json"
 # The areas' modules, each with a ``blueprint`` (flask_smorest.Blueprint under PREFIX).
-AREAS: tuple[str, ...] = ("whoami",)
+SCIM_ROUTING_CODES = (404, 405, 413)
+AREAS: tuple[str, ...] = ("whoami", "overview", "runs", "provision")
 
 
 class AdminApi(Api):
@@ -32,7 +33,10 @@ class AdminApi(Api):
 
     def register_blueprint(self, blp, **options):  # type: ignore[no-untyped-def]
         if not getattr(blp, "_hr2bi_errors", False):  # once: blueprints outlive apps (tests)
-            blp.register_error_handler(HTTPException, self.handle_http_exception)
+            # By code too: Flask prefers a code's handler to a class's, and the SCIM endpoint
+            # registers app-wide ones for 404, 405 and 413 (scim/service.py) that answer HTML here.
+            for error in (HTTPException, *SCIM_ROUTING_CODES):
+                blp.register_error_handler(error, self.handle_http_exception)
             blp._hr2bi_errors = True
         super().register_blueprint(blp, **options)
 
