@@ -1,0 +1,183 @@
+"""The audit trail in the console and the admin API: search, checkpoint history, export.
+
+Search reads ``audit_events`` newest first by ``seq`` (the primary key), with a seq cursor
+(``before``) for the next page, so a page costs the same at event 10 and at event
+1,000,000; a time range uses the index on ``time``. Actor, action and target have no index
+of their own: a filter on them walks the log backwards from the cursor until a page is
+full, fast when matches are common, a scan when they are rare (narrow it with a time range).
+
+The export bundle is ``sync.audit.api.prepare_export``'s, the one streamed zip the old
+``/api/audit/export`` also serves; a console download is itself an audit event.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import String, cast, func, or_, select
+from sqlalchemy.engine import Engine
+from sqlmodel import Session
+
+from sync.audit.api import ApiError, ExportDownload, prepare_export
+from sync.audit.checkpoint import load_private_key, parse_checkpoint, verify_checkpoint
+from sync.audit.errors import AuditError
+from sync.audit.log import exported_event
+from sync.audit.merkle import EMPTY_ROOT, consistency_proof, verify_consistency
+from sync.audit.record import record_console_action
+from sync.audit.store import (
+    EXPORTED_COLUMNS,
+    ExportRequest,
+    leaf_hashes,
+    stored_checkpoints,
+)
+from sync.config import Settings
+from sync.db import session_scope
+from sync.models import AuditCheckpoint, AuditEvent
+
+EXPORT_ACTION = "audit.export"
+
+
+@dataclass(frozen=True)
+class EventQuery:
+    """Which events: ``actor`` is a prefix (``console:`` is every console action),
+    ``action`` an action or its family (``token`` is token.create and token.revoke),
+    ``target`` a target's id or name (names compared case-insensitively); times in
+    [since, until); ``before`` the seq the page ends below (the previous page's cursor)."""
+
+    actor: str | None = None
+    target: str | None = None
+    action: str | None = None
+    since: dt.datetime | None = None
+    until: dt.datetime | None = None
+    before: int | None = None
+    limit: int = 50
+
+
+def search_events(session: Session, query: EventQuery) -> dict[str, Any]:
+    """A page of events newest first, and the cursor of the next page (None at the end)."""
+    statement = select(*EXPORTED_COLUMNS)
+    for condition in _conditions(query):
+        statement = statement.where(condition)
+    rows = session.execute(statement.order_by(AuditEvent.seq.desc()).limit(query.limit + 1)).all()
+    events = [exported_event(row._mapping) for row in rows[: query.limit]]
+    more = len(rows) > query.limit
+    return {"events": events, "next_before": events[-1]["seq"] if more and events else None}
+
+
+def _conditions(query: EventQuery) -> list[Any]:
+    conditions: list[Any] = []
+    if query.actor:
+        conditions.append(AuditEvent.actor.startswith(query.actor.strip(), autoescape=True))
+    if query.action:
+        action = query.action.strip()
+        conditions.append(or_(AuditEvent.action == action,
+                              AuditEvent.action.startswith(action + ".", autoescape=True)))
+    if query.target:
+        target = query.target.strip()
+        conditions.append(or_(cast(AuditEvent.target["id"].as_string(), String) == target,
+                              func.lower(AuditEvent.target["name"].as_string()) == target.lower()))
+    if query.since is not None:
+        conditions.append(AuditEvent.time >= query.since)
+    if query.until is not None:
+        conditions.append(AuditEvent.time < query.until)
+    if query.before is not None:
+        conditions.append(AuditEvent.seq < query.before)
+    return conditions
+
+
+def checkpoint_history(session: Session, settings: Settings, limit: int = 20) -> dict[str, Any]:
+    """The newest stored checkpoints, each with whether its signature verifies against the
+    server's key and whether it is consistent with the checkpoint before it (an RFC 6962
+    consistency proof computed from the log as it stands now)."""
+    key, key_problem = _public_key(settings)
+    rows = stored_checkpoints(session, limit + 1)
+    hashes = leaf_hashes(session) if rows else []
+    items = []
+    for row, older in zip(rows[:limit], [*rows[1:], None]):
+        items.append(_checkpoint_item(row, older, key, hashes))
+    return {"signing_key": key is not None, "key_problem": key_problem, "checkpoints": items,
+            "log_size": len(hashes)}
+
+
+def _public_key(settings: Settings) -> tuple[Any, str | None]:
+    if settings.audit_signing_key is None:
+        return None, ("no signing key is configured (HR2BI_AUDIT_SIGNING_KEY): signatures "
+                      "cannot be checked here")
+    try:
+        return load_private_key(settings.audit_signing_key).public_key(), None
+    except AuditError:  # the path is for the operator's log, not this page
+        return None, "the server's signing key is not usable: see the server log"
+
+
+def _checkpoint_item(row: AuditCheckpoint, older: AuditCheckpoint | None, key: Any,
+                     hashes: list[bytes]) -> dict[str, Any]:
+    signature, detail, when = _signature(row, key)
+    consistent, why = _consistency(row, older, hashes)
+    return {"id": row.id, "size": row.size, "root": row.root, "time": when, "run": row.run_id,
+            "signature": signature, "signature_detail": detail,
+            "consistent": consistent, "consistency_detail": why}
+
+
+def _signature(row: AuditCheckpoint, key: Any) -> tuple[str, str | None, str]:
+    created = row.created_at if row.created_at.tzinfo else row.created_at.replace(tzinfo=dt.UTC)
+    try:
+        signed = parse_checkpoint(row.note)
+    except AuditError as exc:
+        return "invalid", str(exc), created.isoformat()
+    when = signed.checkpoint.timestamp.isoformat()
+    if signed.checkpoint.size != row.size or signed.checkpoint.root.hex() != row.root:
+        return "invalid", "the signed note does not say the size and root stored with it", when
+    if key is None:
+        return "unchecked", None, when
+    try:
+        verify_checkpoint(signed, key)
+    except AuditError as exc:
+        return "invalid", str(exc), when
+    return "valid", None, when
+
+
+def _consistency(row: AuditCheckpoint, older: AuditCheckpoint | None,
+                 hashes: list[bytes]) -> tuple[bool | None, str | None]:
+    if older is None:
+        return None, "no earlier checkpoint to compare with"
+    if row.size > len(hashes):
+        return False, f"the log has {len(hashes)} events, fewer than the {row.size} signed"
+    if older.size > row.size:
+        return False, f"smaller than the checkpoint before it ({older.size} events)"
+    old_root, new_root = bytes.fromhex(older.root), bytes.fromhex(row.root)
+    if older.size == row.size or older.size == 0:
+        same = old_root == (new_root if older.size else EMPTY_ROOT)
+        return same, None if same else "same size, different root: the log was rewritten"
+    try:
+        verify_consistency(older.size, row.size, old_root, new_root,
+                           consistency_proof(hashes[: row.size], older.size))
+    except AuditError as exc:
+        return False, f"{exc}: events signed then were rewritten or removed"
+    return True, None
+
+
+def export_bundle(engine: Engine, settings: Settings, actor: str, since: dt.datetime | None,
+                  until: dt.datetime | None) -> ExportDownload:
+    """The export bundle of [since, until), ready to stream; the download (or its refusal,
+    ApiError with a status and a message) is recorded as a console action of ``actor``."""
+    target = {"type": "audit_log", "id": settings.audit_origin, "name": "export bundle"}
+    wanted = {"since": since.isoformat() if since else None,
+              "until": until.isoformat() if until else None}
+    if since is not None and until is not None and since >= until:
+        raise ApiError(400, "since must be before until")
+    try:
+        download = prepare_export(engine, settings, ExportRequest(since, until))
+    except ApiError as refused:
+        with session_scope(engine) as session:
+            record_console_action(session, actor=actor, action=EXPORT_ACTION, target=target,
+                                  after=wanted, outcome="failure",
+                                  reason={"detail": refused.message})
+        raise
+    with session_scope(engine) as session:
+        record_console_action(session, actor=actor, action=EXPORT_ACTION, target=target,
+                              after={**wanted, "first_seq": download.head.first_seq,
+                                     "last_seq": download.head.last_seq,
+                                     "tree_size": download.head.checkpoint.checkpoint.size})
+    return download
