@@ -23,11 +23,15 @@ from sync.tokens import (
     revoke_token,
 )
 
-__all__ = ["SCOPES", "TokenError", "UnknownToken", "create", "revoke", "tokens"]
+__all__ = ["SCOPES", "TokenError", "TokenTaken", "UnknownToken", "create", "revoke", "tokens"]
 
 
 class UnknownToken(TokenError):
     """No token has that name."""
+
+
+class TokenTaken(TokenError):
+    """A token (live or revoked) already has that name."""
 
 
 def token_json(token: TokenInfo) -> dict[str, Any]:
@@ -43,7 +47,11 @@ def tokens(session: Session) -> list[dict[str, Any]]:
 
 
 def create(session: Session, name: str, scope: str, actor: str) -> dict[str, Any]:
-    """A new token and, this once, its secret; TokenError when the name or scope is bad."""
+    """A new token and, this once, its secret; TokenTaken when the name is in use,
+    TokenError when the name or scope is bad."""
+    if any(t.name == name.strip() for t in list_tokens(session)):
+        raise TokenTaken(f"a token named {name.strip()!r} already exists (revoked or not): pick "
+                         "another name, for example with a date suffix when rotating")
     secret = create_token(session, name.strip(), scope)
     record_token_change(session, "create", name.strip(), scope, by=actor)
     (made,) = [t for t in list_tokens(session) if t.name == name.strip()]

@@ -26,8 +26,9 @@ from sync.audit.api import ApiError
 
 blueprint = Blueprint("api_audit", __name__, url_prefix="/api/v1",
                       description="The audit trail: search, checkpoints, export bundles.")
-# Filters are plain text without control characters (PostgreSQL refuses NUL in text).
-TEXT = validate.And(validate.Length(min=1, max=200), validate.Regexp(r"^[^\x00-\x1f\x7f]*$"))
+# Filters are plain text without control characters (PostgreSQL refuses NUL in text); an
+# empty one is no filter (a form sends every field). A list, so the OpenAPI document says both.
+TEXT = [validate.Length(max=200), validate.Regexp(r"^[^\x00-\x1f\x7f]*$")]
 
 
 class TimeArgs(Schema):
@@ -123,8 +124,7 @@ def checkpoints(args: dict[str, Any]) -> dict[str, Any]:
 @blueprint.arguments(TimeArgs, location="query")
 @blueprint.response(200, content_type="application/zip",
                     description="The export bundle (zip): `hr2bi audit verify FILE`.")
-@blueprint.alt_response(400, response="DEFAULT_ERROR", description="A bad time range.")
-@blueprint.alt_response(404, response="DEFAULT_ERROR", description="No events in that range.")
+@blueprint.alt_response(404, response="DEFAULT_ERROR", description="No events in that range (or since is not before until).")
 @blueprint.alt_response(503, response="DEFAULT_ERROR", description="No usable signing key.")
 def export(args: dict[str, Any]) -> Response:
     """Download the export bundle of the events in [since, until)."""

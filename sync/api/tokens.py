@@ -10,8 +10,9 @@ from marshmallow import Schema, fields, validate
 
 from sync.admin import context
 from sync.admin.access import Role
-from sync.admin.tokens import SCOPES, TokenError, UnknownToken, create, revoke, tokens
+from sync.admin.tokens import SCOPES, TokenTaken, UnknownToken, create, revoke, tokens
 from sync.api.auth import actor, guarded
+from sync.tokens import NAME_PATTERN
 
 blueprint = Blueprint("api_tokens", __name__, url_prefix="/api/v1",
                       description="Bearer tokens for the SCIM endpoint and the admin API.")
@@ -32,7 +33,8 @@ class CreatedToken(TokenSchema):
 
 
 class TokenCreate(Schema):
-    name = fields.String(required=True, validate=validate.Length(min=1, max=100),
+    name = fields.String(required=True, validate=[validate.Length(min=1, max=100),
+                                                  validate.Regexp(NAME_PATTERN)],
                          metadata={"description": "Letters, digits, '.', '_', '@', '-'."})
     scope = fields.String(required=True, validate=validate.OneOf(SCOPES))
 
@@ -50,14 +52,14 @@ def list_tokens() -> list[dict[str, Any]]:
 @guarded(blueprint, Role.ADMIN)
 @blueprint.arguments(TokenCreate)
 @blueprint.response(201, CreatedToken)
-@blueprint.alt_response(400, response="DEFAULT_ERROR", description="A bad or taken name.")
+@blueprint.alt_response(409, response="DEFAULT_ERROR", description="The name is taken (revoked or not).")
 def create_token(body: dict[str, Any]) -> dict[str, Any]:
     """Create a token; its secret is in this answer only."""
     try:
         with context.session() as session:
             return create(session, body["name"], body["scope"], actor())
-    except TokenError as refused:
-        abort(400, message=str(refused))
+    except TokenTaken as refused:
+        abort(409, message=str(refused))
 
 
 @blueprint.post("/tokens/<name>/revoke")

@@ -92,8 +92,9 @@ def test_the_api_creates_lists_and_revokes(app: Flask, engine: Engine, admin_tok
     assert [t["name"] for t in listed.get_json()] == ["console-admin", "entra"]
     assert body["secret"] not in listed.get_data(as_text=True)
     assert all("secret" not in t for t in listed.get_json())
-    assert client.post("/api/v1/tokens", json={"name": "entra", "scope": "scim"},
-                       headers=headers).status_code == 400
+    taken = client.post("/api/v1/tokens", json={"name": "entra", "scope": "scim"}, headers=headers)
+    assert taken.status_code == 409 and "already exists" in taken.get_json()["message"]
+    assert client.post("/api/v1/tokens", json={"name": "<b>", "scope": "scim"}, headers=headers).status_code == 422
     assert client.post("/api/v1/tokens", json={"name": "x"}, headers=headers).status_code == 422
     assert client.post("/api/v1/tokens", json={"name": "x", "scope": "root"}, headers=headers).status_code == 422
     gone = client.post("/api/v1/tokens/entra/revoke", headers=headers)
