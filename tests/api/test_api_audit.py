@@ -188,3 +188,13 @@ def test_a_rewritten_log_shows_as_inconsistent(keyed_app: Flask, engine: Engine,
     newest = history["checkpoints"][0]
     assert newest["signature"] == "valid" and newest["consistent"] is False
     assert "rewritten" in newest["consistency_detail"]
+
+
+def test_a_target_name_json_writes_escaped_is_still_found(app: Flask, engine: Engine) -> None:
+    with session_scope(engine) as session:
+        record_events(session, [Event("token:okta", "group.create", {"type": "group", "id": "g-9", "name": 'Zoë "Z" Team'}),
+                                Event("token:okta", "group.create", {"type": "group", "id": "g-10", "name": "100%_done"})])
+    viewer = bearer(engine)
+    assert seqs(search(app, viewer, target='zoë "z" team')) == [1]
+    assert seqs(search(app, viewer, target="100%_done")) == [2]
+    assert seqs(search(app, viewer, target="100")) == []  # a whole id or name, not a part
