@@ -13,6 +13,7 @@ from flask import Flask
 from sqlalchemy import select, text
 from sqlalchemy.engine import Engine
 
+from sync.admin.audit import prefix_roots
 from sync.audit.checkpoint import (
     Checkpoint,
     generate_key_files,
@@ -198,3 +199,9 @@ def test_a_target_name_json_writes_escaped_is_still_found(app: Flask, engine: En
     assert seqs(search(app, viewer, target='zoë "z" team')) == [1]
     assert seqs(search(app, viewer, target="100%_done")) == [2]
     assert seqs(search(app, viewer, target="100")) == []  # a whole id or name, not a part
+
+
+def test_prefix_roots_are_the_roots_of_each_prefix() -> None:
+    hashes = [bytes([n]) * 32 for n in range(37)]
+    sizes = [0, 1, 2, 3, 5, 7, 8, 16, 17, 31, 36, 37, 99]
+    assert prefix_roots(hashes, sizes) == {n: root_hash(hashes[:n]) for n in sizes if n <= 37}
