@@ -20,8 +20,8 @@ from sync.api.schemas import ErrorSchema
 PREFIX = "/api/v1"
 SPEC_PATH = "openapi.json"
 # The areas' modules, each with a ``blueprint`` (flask_smorest.Blueprint under PREFIX).
-SCIM_ROUTING_CODES = (404, 405, 413)
-AREAS: tuple[str, ...] = ("whoami", "overview", "runs", "provision")
+ROUTING_CODES = (404, 405, 413)  # the app-level handlers of scim.service.register
+AREAS: tuple[str, ...] = ("whoami", "overview", "runs", "provision", "provisioning", "audit", "tokens")
 
 
 class AdminApi(Api):
@@ -33,9 +33,10 @@ class AdminApi(Api):
 
     def register_blueprint(self, blp, **options):  # type: ignore[no-untyped-def]
         if not getattr(blp, "_hr2bi_errors", False):  # once: blueprints outlive apps (tests)
-            # By code too: Flask prefers a code's handler to a class's, and the SCIM endpoint
-            # registers app-wide ones for 404, 405 and 413 (scim/service.py) that answer HTML here.
-            for error in (HTTPException, *SCIM_ROUTING_CODES):
+            # By code too: Flask tries handlers by status code before by class, the app's
+            # included: the SCIM routing-error handlers for these codes (scim/service.py)
+            # would otherwise answer a view's abort(404, message=...) with werkzeug's HTML page.
+            for error in (HTTPException, *ROUTING_CODES):
                 blp.register_error_handler(error, self.handle_http_exception)
             blp._hr2bi_errors = True
         super().register_blueprint(blp, **options)
