@@ -53,7 +53,7 @@ def create(session: Session, name: str, scope: str, actor: str) -> dict[str, Any
         raise TokenTaken(f"a token named {name.strip()!r} already exists (revoked or not): pick "
                          "another name, for example with a date suffix when rotating")
     secret = create_token(session, name.strip(), scope)
-    record_token_change(session, "create", name.strip(), scope, by=actor)
+    record_token_change(session, "create", name.strip(), scope, by=actor, source="console")
     (made,) = [t for t in list_tokens(session) if t.name == name.strip()]
     return {**token_json(made), "secret": secret}
 
@@ -63,6 +63,6 @@ def revoke(session: Session, name: str, actor: str) -> dict[str, Any]:
     if not any(t.name == name for t in list_tokens(session)):
         raise UnknownToken(f"no token named {name[:100]!r}")
     token = revoke_token(session, name)
-    record_token_change(session, "revoke", name, token.scope, by=actor)
+    record_token_change(session, "revoke", name, token.scope, by=actor, source="console")
     return token_json(token)
 

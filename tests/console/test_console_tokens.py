@@ -21,7 +21,9 @@ def _token_events(engine: Engine) -> list[tuple[str, str, str]]:
     with session_scope(engine) as session:
         rows = session.scalars(select(AuditEvent).where(AuditEvent.action.startswith("token."))
                                .order_by(AuditEvent.seq))
-        return [(e.action, e.actor, e.target["name"]) for e in rows]
+        found = list(rows)
+        assert all(e.reason["source"] == "console" for e in found)  # not the CLI
+        return [(e.action, e.actor, e.target["name"]) for e in found]
 
 
 def _live(engine: Engine, secret: str, scope: str) -> bool:
