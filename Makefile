@@ -33,6 +33,8 @@ bench: $(STAMP)
 	$(PY) bench/push_latency.py
 	$(PY) bench/apply_rate.py
 	$(PY) bench/audit_verify.py
+	@if [ -n "$$DATABASE_URL" ]; then $(PY) bench/scale_out.py; \
+	else echo "bench/scale_out.py skipped: it needs DATABASE_URL=postgresql://... and Redis"; fi
 
 clean:
 	rm -rf $(VENV) .pytest_cache .hypothesis hr2bi.db hr2bi.db-wal hr2bi.db-shm

@@ -79,18 +79,19 @@ class SqlStorage:
         condition = self.translator.where(query.filter) if query.filter is not None else None
         if query.count <= 0:
             return self._count(condition), []
-        # One statement for the page and the total: COUNT(*) OVER () is computed over every
-        # matching row before OFFSET/LIMIT, so a page costs one pass over the matches.
-        stmt = select(self.model, func.count().over().label("total"))
+        # One statement for the page's ids and the total: COUNT(*) OVER () is computed over
+        # every matching row before OFFSET/LIMIT, so it carries only the id (and the sort
+        # key), never the stored documents; the page's rows are then read by id.
+        stmt = select(self.model.id, func.count().over().label("total"))
         if condition is not None:
             stmt = stmt.where(condition)
         stmt = stmt.order_by(*self._order(query)).offset(query.start_index - 1).limit(query.count)
         found = self.session.execute(stmt).all()
-        if found:
-            total = found[0].total
-        else:  # past the end (or nothing matches): the window had no row to ride on
-            total = 0 if query.start_index == 1 else self._count(condition)
-        return total, [row[0] for row in found]
+        if not found:  # past the end (or nothing matches): the window had no row to ride on
+            return (0 if query.start_index == 1 else self._count(condition)), []
+        ids = [row.id for row in found]
+        rows = {row.id: row for row in self.session.scalars(select(self.model).where(self.model.id.in_(ids)))}
+        return found[0].total, [rows[i] for i in ids if i in rows]
 
     def _count(self, condition: Any) -> int:
         stmt = select(func.count()).select_from(self.model)

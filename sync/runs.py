@@ -7,6 +7,11 @@ with who approved it and when, or ``reject_run`` ends it ``rejected`` (who, when
 in its details), its held work discarded so nothing ever applies it. A plan is ``planned`` until it is applied, and
 ``superseded`` when a newer plan took over the changes it had not applied yet.
 
+Work done on someone's behalf (the console and the admin API: the signed-in person) runs
+inside ``acting(actor, comment=...)``: a run started there records ``caused_by`` (the
+four-eyes rule, ``sync.admin.runs``), and an approval or rejection there is audited as that
+actor, the comment in the event's reason. Without it, approvals are ``approver:<by>``.
+
 This lifecycle sits below the two kinds of run — imports (:mod:`sync.sources.importer`) and
 plans (:mod:`sync.plan.service`) — and the jobs that start them (:mod:`sync.jobs`): inside
 any one of those packages it would make the others depend on it. Routing an approval by
@@ -15,7 +20,10 @@ the run's kind is a job (:mod:`sync.jobs.approve`).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
+from contextvars import ContextVar
+from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import select
@@ -35,9 +43,37 @@ class RunError(UserError):
     """A run cannot be found or approved; the message says why and what to do."""
 
 
+@dataclass(frozen=True)
+class Acting:
+    """Who is acting in this context (an audit actor, ``sync.audit.actors``) and what they
+    said about it (a comment): a run started meanwhile records ``caused_by``, an approval
+    or rejection is audited as them, the note added to the event's reason."""
+
+    actor: str
+    note: Mapping[str, Any] = field(default_factory=dict)
+
+
+_ACTING: ContextVar[Acting | None] = ContextVar("hr2bi_acting", default=None)
+
+
+@contextmanager
+def acting(actor: str, **note: Any) -> Iterator[Acting]:
+    """Run the block on behalf of ``actor`` (the console and the admin API: the signed-in
+    person); without it, approvals are audited as ``approver:<by>`` and runs record no causer."""
+    now = Acting(actor, {k: v for k, v in note.items() if v is not None})
+    token = _ACTING.set(now)
+    try:
+        yield now
+    finally:
+        _ACTING.reset(token)
+
+
 def start_run(session: Session, kind: str, source: str | None, mode: str | None,
               details: Mapping[str, Any] | None = None) -> Run:
-    run = Run(kind=kind, source=source, mode=mode, status=RunStatus.RUNNING, details=dict(details or {}))
+    details = dict(details or {})
+    if (who := _ACTING.get()) is not None:
+        details.setdefault("caused_by", who.actor)
+    run = Run(kind=kind, source=source, mode=mode, status=RunStatus.RUNNING, details=details)
     session.add(run)
     session.flush()
     return run
@@ -61,8 +97,8 @@ def get_run(session: Session, run_id: int) -> Run:
 
 
 def list_runs(session: Session, kind: str | None = None, status: str | None = None,
-              source: str | None = None, limit: int = 50) -> list[Run]:
-    query = select(Run).order_by(Run.id.desc()).limit(limit)
+              source: str | None = None, limit: int = 50, offset: int = 0) -> list[Run]:
+    query = select(Run).order_by(Run.id.desc()).limit(limit).offset(offset)
     for column, value in ((Run.kind, kind), (Run.status, status), (Run.source, source)):
         if value is not None:
             query = query.where(column == value)
@@ -97,10 +133,11 @@ def approve_run(session: Session, run_id: int, by: str, apply: Applier) -> Run:
     if newer is not None:
         raise RunError(f"run {newer} of {run.source} was applied after run {run_id} was held: approving "
                        f"{run_id} would roll its data back; import the current feed again instead")
-    record_event(session, actor=approver_actor(by), action="run.approve",
+    who = _ACTING.get() or Acting(approver_actor(by))
+    record_event(session, actor=who.actor, action="run.approve",
                  target={"type": "run", "id": run.id, "name": f"{run.kind} {run.source}"},
                  before={"status": RunStatus.HELD}, after={"status": RunStatus.APPROVED},
-                 reason={"run": run.id, "held_because": run.reason}, run=run.id)
+                 reason={"run": run.id, "held_because": run.reason, **who.note}, run=run.id)
     counts, details = apply(session, run)
     run.approved_by, run.approved_at = by.strip(), utcnow()
     return finish_run(run, RunStatus.APPROVED, counts, run.reason, details)
@@ -118,11 +155,12 @@ def reject_run(session: Session, run_id: int, by: str, reason: str, discard: Dis
     if run.status != RunStatus.HELD:
         raise RunError(f"run {run_id} is {run.status}, not held: only held runs can be rejected")
     discarded = discard(session, run)
-    record_event(session, actor=approver_actor(by), action="run.reject",
+    who = _ACTING.get() or Acting(approver_actor(by))
+    record_event(session, actor=who.actor, action="run.reject",
                  target={"type": "run", "id": run.id, "name": f"{run.kind} {run.source}"},
                  before={"status": RunStatus.HELD}, after={"status": RunStatus.REJECTED, "discarded": discarded},
-                 reason={"run": run.id, "rejected_because": reason.strip(), "held_because": run.reason},
-                 run=run.id)
+                 reason={"run": run.id, "rejected_because": reason.strip(), "held_because": run.reason,
+                         **who.note}, run=run.id)
     rejected = {"by": by.strip(), "at": utcnow().isoformat(), "reason": reason.strip(),
                 "held_because": run.reason, "discarded": discarded}
     return finish_run(run, RunStatus.REJECTED, reason=f"rejected by {by.strip()}: {reason.strip()}",

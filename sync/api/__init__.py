@@ -20,7 +20,8 @@ from sync.api.schemas import ErrorSchema
 PREFIX = "/api/v1"
 SPEC_PATH = "openapi.json"
 # The areas' modules, each with a ``blueprint`` (flask_smorest.Blueprint under PREFIX).
-AREAS: tuple[str, ...] = ("whoami",)
+ROUTING_CODES = (404, 405, 413)  # the app-level handlers of scim.service.register
+AREAS: tuple[str, ...] = ("whoami", "overview", "runs", "provision", "provisioning", "audit", "tokens")
 
 
 class AdminApi(Api):
@@ -32,7 +33,11 @@ class AdminApi(Api):
 
     def register_blueprint(self, blp, **options):  # type: ignore[no-untyped-def]
         if not getattr(blp, "_hr2bi_errors", False):  # once: blueprints outlive apps (tests)
-            blp.register_error_handler(HTTPException, self.handle_http_exception)
+            # By code too: Flask tries handlers by status code before by class, the app's
+            # included: the SCIM routing-error handlers for these codes (scim/service.py)
+            # would otherwise answer a view's abort(404, message=...) with werkzeug's HTML page.
+            for error in (HTTPException, *ROUTING_CODES):
+                blp.register_error_handler(error, self.handle_http_exception)
             blp._hr2bi_errors = True
         super().register_blueprint(blp, **options)
 

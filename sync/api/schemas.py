@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from marshmallow import Schema, fields
+from marshmallow import Schema, fields, validate
 
 
 class ErrorSchema(Schema):
@@ -15,6 +15,8 @@ class ErrorSchema(Schema):
 
 
 class PageArgs(Schema):
-    limit = fields.Integer(load_default=50, validate=lambda n: 1 <= n <= 500,
+    # validate.Range, not a lambda: marshmallow 4 ignores a validator's False (it must
+    # raise), and a Range is also written into the OpenAPI document as minimum/maximum.
+    limit = fields.Integer(load_default=50, validate=validate.Range(1, 500),
                            metadata={"description": "Items per page (1-500)."})
-    offset = fields.Integer(load_default=0, validate=lambda n: 0 <= n <= 10_000_000)
+    offset = fields.Integer(load_default=0, validate=validate.Range(0, 10_000_000))

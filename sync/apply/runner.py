@@ -16,10 +16,12 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
-from sqlalchemy import or_, select
+from sqlalchemy import func, or_, select
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
@@ -56,25 +58,34 @@ class Tally:
     stopped: str | None = None  # the platform was unreachable: the rest was left for later
 
 
+def _due(run_id: int, now: dt.datetime) -> tuple[Any, ...]:
+    return (OutboxChange.run_id == run_id, OutboxChange.status.in_(OPEN_CHANGES),
+            or_(OutboxChange.next_attempt_at.is_(None), OutboxChange.next_attempt_at <= now))
+
+
 def claim(session: Session, run_id: int, now: dt.datetime) -> OutboxChange | None:
-    """The next due change of the run, locked for this transaction on PostgreSQL."""
-    query = (select(OutboxChange)
-             .where(OutboxChange.run_id == run_id, OutboxChange.status.in_(OPEN_CHANGES),
-                    or_(OutboxChange.next_attempt_at.is_(None), OutboxChange.next_attempt_at <= now))
-             .order_by(OutboxChange.phase, OutboxChange.id).limit(1))
+    """The next due change of the run, locked for this transaction on PostgreSQL.
+
+    Only from the earliest phase that still has due changes, counting those other workers
+    hold right now (a plain subquery sees rows SKIP LOCKED skips): a group's members are
+    created before the group's membership batch is sent, however many workers share the
+    run. None when every due change of that phase is held by another worker."""
+    earliest = select(func.min(OutboxChange.phase)).where(*_due(run_id, now)).scalar_subquery()
+    query = (select(OutboxChange).where(*_due(run_id, now), OutboxChange.phase == earliest)
+             .order_by(OutboxChange.id).limit(1))
     if session.get_bind().dialect.name == "postgresql":
         query = query.with_for_update(skip_locked=True)
     return session.scalars(query).first()
 
 
 def due_count(session: Session, run_id: int, now: dt.datetime) -> int:
-    return len(list(session.scalars(select(OutboxChange.id).where(
-        OutboxChange.run_id == run_id, OutboxChange.status.in_(OPEN_CHANGES),
-        or_(OutboxChange.next_attempt_at.is_(None), OutboxChange.next_attempt_at <= now)))))
+    """Due changes of the run, those other workers hold included."""
+    return int(session.scalar(select(func.count()).select_from(OutboxChange).where(*_due(run_id, now))) or 0)
 
 
 def apply_rows(engine: Engine, target: Target, run_id: int, worker: str, policy: Policy, *,
-               progress: bool = False, clock: Callable[[], dt.datetime] = utcnow) -> Tally:
+               progress: bool = False, clock: Callable[[], dt.datetime] = utcnow,
+               sleep: Callable[[float], None] = time.sleep) -> Tally:
     """Apply every due change of ``run_id``; returns what this worker did."""
     with Session(engine) as session:
         bar = Progress(due_count(session, run_id, clock()), enabled=progress)
@@ -89,13 +100,25 @@ def apply_rows(engine: Engine, target: Target, run_id: int, worker: str, policy:
             failed, stopped = failed + 1, str(exc.__cause__)
             break
         if outcome is None:
-            break
+            if not _others_at_work(engine, run_id, clock):
+                break
+            sleep(WAIT_FOR_OTHERS)  # they hold the rest of this phase: the next may follow
+            continue
         applied += outcome == ChangeStatus.DONE
         failed += outcome == ChangeStatus.FAILED
         quarantined += outcome == ChangeStatus.QUARANTINED
         bar.step()
     bar.close()
     return Tally(applied, failed, quarantined, stopped)
+
+
+WAIT_FOR_OTHERS = 0.05  # seconds between looks while other workers finish a phase
+
+
+def _others_at_work(engine: Engine, run_id: int, clock: Callable[[], dt.datetime]) -> bool:
+    """Due changes remain that this worker could not claim: other workers hold them."""
+    with Session(engine) as session:
+        return due_count(session, run_id, clock()) > 0
 
 
 class Unreachable(Exception):

@@ -122,14 +122,38 @@ def export() -> Response:
     settings = current_app.extensions["hr2bi"]["settings"]
     admin = _admin(engine)
     query = parse_export_query(request.args.to_dict(flat=False))
-    head = _export_head(engine, settings, query.request)
-    log.info("audit export of events %s..%s for token %s", head.first_seq, head.last_seq, admin)
-    name = f"hr2bi-audit-{head.first_seq}-{head.last_seq}.zip"
-    return Response(_body(engine, head), mimetype="application/zip", headers={
-        "Content-Disposition": f'attachment; filename="{name}"',
-        "X-Audit-First-Seq": str(head.first_seq), "X-Audit-Last-Seq": str(head.last_seq),
-        "X-Audit-Tree-Size": str(head.checkpoint.checkpoint.size),
-    })
+    download = prepare_export(engine, settings, query.request)
+    log.info("audit export of events %s..%s for token %s", download.head.first_seq,
+             download.head.last_seq, admin)
+    return download.response()
+
+
+@dataclass(frozen=True)
+class ExportDownload:
+    """An export ready to stream: its head is signed (so nothing can be refused any more),
+    its body is read from a session of its own as the response is sent."""
+
+    engine: Engine
+    head: BundleHead
+
+    @property
+    def filename(self) -> str:
+        return f"hr2bi-audit-{self.head.first_seq}-{self.head.last_seq}.zip"
+
+    def response(self) -> Response:
+        head = self.head
+        return Response(_body(self.engine, head), mimetype="application/zip", headers={
+            "Content-Disposition": f'attachment; filename="{self.filename}"',
+            "X-Audit-First-Seq": str(head.first_seq), "X-Audit-Last-Seq": str(head.last_seq),
+            "X-Audit-Tree-Size": str(head.checkpoint.checkpoint.size),
+        })
+
+
+def prepare_export(engine: Engine, settings: Settings, wanted: ExportRequest) -> ExportDownload:
+    """The one way an export is served over HTTP (this API and the admin console's
+    download): everything that can be refused is, here, with ApiError, before the response
+    starts."""
+    return ExportDownload(engine, _export_head(engine, settings, wanted))
 
 
 def _export_head(engine: Engine, settings: Settings, wanted: ExportRequest) -> BundleHead:

@@ -33,13 +33,14 @@ def record_scim_write(session: Session, write: ScimWrite) -> None:
     )
 
 
-def record_token_change(session: Session, verb: str, name: str, scope: str, by: str) -> None:
+def record_token_change(session: Session, verb: str, name: str, scope: str, by: str,
+                        source: str = "cli") -> None:
     """A token created or revoked: who can write to hr2bi is itself audited (``by``: the
-    operator's ``cli_actor``)."""
+    operator's ``cli_actor``, or the console's signed-in person with ``source="console"``)."""
     record_event(
         session, actor=by, action=f"token.{verb}",
         target={"type": "token", "id": name, "name": name}, after={"scope": scope},
-        reason={"source": "cli"},
+        reason={"source": source},
     )
 
 

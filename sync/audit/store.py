@@ -37,7 +37,7 @@ from sync.audit.log import exported_event
 from sync.audit.merkle import root_hash
 from sync.models import AuditCheckpoint, AuditEvent
 
-_EXPORTED_COLUMNS = (AuditEvent.seq, AuditEvent.time, AuditEvent.actor, AuditEvent.action,
+EXPORTED_COLUMNS = (AuditEvent.seq, AuditEvent.time, AuditEvent.actor, AuditEvent.action,
                      AuditEvent.target, AuditEvent.before, AuditEvent.after, AuditEvent.reason,
                      AuditEvent.run_id, AuditEvent.outcome)
 
@@ -165,7 +165,7 @@ def event_range(session: Session, since: dt.datetime | None,
 def stored_events(session: Session, first: int, last: int) -> Iterator[dict[str, Any]]:
     """Events first..last as exported, read from the database in batches (a server-side
     cursor on PostgreSQL), so a million of them never sit in memory at once."""
-    query = (select(*_EXPORTED_COLUMNS).where(AuditEvent.seq.between(first, last))
+    query = (select(*EXPORTED_COLUMNS).where(AuditEvent.seq.between(first, last))
              .order_by(AuditEvent.seq).execution_options(yield_per=BATCH))
     for row in session.execute(query):
         yield exported_event(row._mapping)

@@ -1,7 +1,8 @@
 """Approving a held run (``hr2bi runs approve ID --by NAME``), routed by the run's kind: a held
 import is merged exactly as it was held (:func:`sync.sources.importer.approve_import`); a
 held plan is marked approved and then applied (:func:`approve_plan`). Either way the
-approval is audited (``run.approve``) in the transaction that marks it.
+approval is audited (``run.approve``) in the transaction that marks it. :func:`reject` ends
+a held run of either kind, its held work discarded (``run.reject``).
 """
 
 from __future__ import annotations
@@ -17,11 +18,12 @@ from sync.db import session_scope
 from sync.models import Run
 from sync.plan.service import KIND as PLAN
 from sync.plan.service import PipelineError
+from sync.plan.store import reject_plan
 from sync.rules import load_dir
-from sync.runs import RunError, approve_run, get_run
+from sync.runs import RunError, approve_run, get_run, reject_run
 from sync.sources.config import load_sources
 from sync.sources.importer import KIND as IMPORT
-from sync.sources.importer import approve_import
+from sync.sources.importer import approve_import, discard_held
 
 
 def approve(engine: Engine, settings: Settings, run_id: int, by: str, *,
@@ -52,3 +54,18 @@ def approve_plan(engine: Engine, settings: Settings, run_id: int, by: str, *,
     with session_scope(engine) as session:
         approve_run(session, run_id, by, approved)
     return apply(engine, settings, run_id, progress=progress)
+
+
+def reject(engine: Engine, run_id: int, by: str, reason: str) -> Run:
+    """End a held import or plan without applying it (``reject_run``), its held work dropped."""
+    with session_scope(engine) as session:
+        return reject_run(session, run_id, by, reason, discard)
+
+
+def discard(session: Session, run: Run) -> int:
+    """What a rejection drops: a plan's queued changes, an import's held records."""
+    if run.kind == PLAN:
+        return reject_plan(session, run)
+    if run.kind == IMPORT:
+        return discard_held(session, run)
+    raise RunError(f"run {run.id} is a {run.kind} run: only import and plan runs can be rejected")

@@ -26,11 +26,17 @@ with ``excludedAttributes=members``; and it DELETEs users that are hard-deleted.
 from __future__ import annotations
 
 import uuid
+from pathlib import Path
 from typing import Any
 
 import pytest
 from flask.testing import FlaskClient
+from sqlalchemy.engine import Engine
 from test_okta import ENTERPRISE, GROUP, USER, Scim, member_ids
+
+from sync.db import session_scope
+from sync.people.merged import Scope, merged_people
+from sync.rules import load_dir
 
 # Entra lists this Azure AD schema in the schemas of the groups it creates.
 AD_GROUP = "http://schemas.microsoft.com/2006/11/ResourceManagement/ADSCIM/Group"
@@ -234,3 +240,15 @@ def test_entra_deletes_a_user(scim: Scim) -> None:
     scim.error("DELETE", f"/Users/{user['id']}", status=404)
     assert scim.search("/Users", 'userName eq "Test_User_delete@testuser.com"')["totalResults"] == 0
     assert member_ids(scim.get(f"/Groups/{group['id']}")) == set()
+
+
+def test_entra_s_patched_work_email_is_the_person_s_email(scim: Scim, engine: Engine) -> None:
+    """Entra adds a work address without ``primary``: the person still has an email (the
+    mapping tables and the BI account read it), not an empty one."""
+    created = scim.create("/Users", without_emails(entra_user("Mail_Later@testuser.com")))
+    scim.patch(f"/Users/{created['id']}", {"op": "Replace", "path": 'emails[type eq "work"].value',
+                                           "value": "Mail.Later@Contoso.com"}, before=created)
+    amap = load_dir(Path(__file__).resolve().parents[2] / "mappings").attribute_map
+    with session_scope(engine) as session:
+        [person] = merged_people(session, amap, Scope(scim_users=[created["id"]]), [])
+    assert person.person["email"] == "mail.later@contoso.com"
