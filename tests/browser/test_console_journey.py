@@ -80,7 +80,7 @@ def _review_and_approve(page: Page, console: Console, shot: Shot) -> None:
     page.goto(f"{console.url}/console/runs/{console.held_run}?kind=user.deactivate")
     expect(page.locator("#changes")).to_contain_text("user.deactivate")
     shot("deactivations")
-    page.locator('#approve-comment[name="comment"]').fill("Reviewed with HR: the layoffs are real.")
+    page.locator('#decision [name="comment"]').fill("Reviewed with HR: the layoffs are real.")
     page.locator("#approve").click()
     expect(page.locator(".flash")).to_contain_text(re.compile(rf"Run {console.held_run} approved and applied: \d+ applied, 0 failed"))
     expect(page.locator("#run-status")).to_have_text("approved")
