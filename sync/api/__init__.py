@@ -20,7 +20,7 @@ from sync.api.schemas import ErrorSchema
 PREFIX = "/api/v1"
 SPEC_PATH = "openapi.json"
 # The areas' modules, each with a ``blueprint`` (flask_smorest.Blueprint under PREFIX).
-AREAS: tuple[str, ...] = ("whoami",)
+AREAS: tuple[str, ...] = ("whoami", "people", "mappings")
 
 
 class AdminApi(Api):

@@ -21,7 +21,7 @@ from sync.console.blueprint import NAV, bp
 
 log = logging.getLogger("hr2bi.console")
 # The areas' modules; importing one adds its views to the blueprint.
-AREAS: tuple[str, ...] = ("overview",)
+AREAS: tuple[str, ...] = ("overview", "people", "mappings")
 
 
 def register(app: Flask, settings: Settings) -> None:
