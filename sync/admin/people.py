@@ -31,6 +31,7 @@ from sync.rules.report import account_to_dict
 __all__ = ["PersonNotFound", "person_history", "person_page", "search_people"]
 TOP = "\U0010ffff"  # above every character: [prefix, prefix + TOP) is the prefix's index range
 SUBJECT_TYPES = ("person", "user")  # audit targets that are a person, a SCIM user or a BI user
+ASCII_LOWER = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ", "abcdefghijklmnopqrstuvwxyz")
 IDP_PREFIX = "idp:"  # the key of a person only an identity provider knows: idp:<SCIM id>
 
 
@@ -38,37 +39,58 @@ def _prefix(column: Any, prefix: str) -> ColumnElement[bool]:
     return and_(column >= prefix, column < prefix + TOP)
 
 
-def name_expression(session: Session, field: str) -> Any:
-    """A person's field lower-cased, exactly as migration 0013 indexes it."""
-    if session.get_bind().dialect.name == "postgresql":
-        return func.lower(StoredPerson.fields.op("->>")(literal_column(f"'{field}'")))
+def _postgresql(session: Session) -> bool:
+    return session.get_bind().dialect.name == "postgresql"
+
+
+def json_lower(session: Session, column: Any, *path: str) -> Any:
+    """A JSON column's string at ``path``, lower-cased, exactly as migration 0013 indexes it
+    (SQLite's lower() folds ASCII only; PostgreSQL's folds every letter)."""
+    if _postgresql(session):
+        value = column
+        for step in path[:-1]:
+            value = value.op("->")(literal_column(f"'{step}'"))
+        return func.lower(value.op("->>")(literal_column(f"'{path[-1]}'")))
     # A literal path, not a bound parameter: SQLite matches an expression index only textually.
-    return func.lower(func.json_extract(StoredPerson.fields, literal_column(f"'$.{field}'")))
+    return func.lower(func.json_extract(column, literal_column(f"'$.{'.'.join(path)}'")))
 
 
-def _name_terms(session: Session, query: str) -> list[ColumnElement[bool]]:
+def _name_terms(session: Session, query: str, given: Any, family: Any) -> list[ColumnElement[bool]]:
     """A given or family name by prefix; "ada love" also as given "ada*" and family "love*"."""
-    lowered = query.lower()
-    given, family = name_expression(session, "given_name"), name_expression(session, "family_name")
-    terms = [_prefix(given, lowered), _prefix(family, lowered)]
-    first, _, rest = lowered.partition(" ")
-    if rest.strip():
-        terms.append(and_(_prefix(given, first), _prefix(family, rest.strip())))
+    terms: list[ColumnElement[bool]] = []
+    for lowered in _lowered(query):
+        terms += [_prefix(given, lowered), _prefix(family, lowered)]
+        first, _, rest = lowered.partition(" ")
+        if rest.strip():
+            terms.append(and_(_prefix(given, first), _prefix(family, rest.strip())))
     return terms
 
 
-def _matching_users(query: str) -> Any:
-    """SCIM users whose userName or an email starts with the query's key, or the SCIM id."""
+def _lowered(text: str) -> list[str]:
+    """The query as the database's lower() may have lowered a name: SQLite's folds ASCII
+    letters only ("Ångström" -> "Ångström"), PostgreSQL's (in a UTF-8 locale) every letter."""
+    return sorted({text.translate(ASCII_LOWER), text.lower()})
+
+
+def _matching_users(session: Session, query: str) -> Any:
+    """SCIM users whose userName, an email or a name starts with the query, or its SCIM id
+    or employee number."""
     key = fold(query)
     emails = select(ScimUserValue.user_id).where(ScimUserValue.attribute == "emails",
                                                  _prefix(ScimUserValue.value_key, key))
-    return select(ScimUser.id).where(or_(_prefix(ScimUser.user_name_key, key), ScimUser.id == query,
-                                         ScimUser.employee_number == query, ScimUser.id.in_(emails)))
+    names = _name_terms(session, query, json_lower(session, ScimUser.resource, "name", "givenName"),
+                        json_lower(session, ScimUser.resource, "name", "familyName"))
+    return select(ScimUser.id).where(or_(
+        _prefix(ScimUser.user_name_key, key), ScimUser.id == query, ScimUser.employee_number == query,
+        ScimUser.id.in_(emails), *(_prefix(func.lower(ScimUser.display_name), q) for q in _lowered(query)),
+        *names))
 
 
 def _hr_filter(session: Session, query: str) -> ColumnElement[bool]:
+    names = _name_terms(session, query, json_lower(session, StoredPerson.fields, "given_name"),
+                        json_lower(session, StoredPerson.fields, "family_name"))
     return or_(_prefix(StoredPerson.employee_id, query), _prefix(StoredPerson.email_key, fold(query)),
-               StoredPerson.scim_user_id.in_(_matching_users(query)), *_name_terms(session, query))
+               StoredPerson.scim_user_id.in_(_matching_users(session, query)), *names)
 
 
 def search_people(session: Session, query: str | None, limit: int = 50, offset: int = 0) -> dict[str, Any]:
@@ -80,7 +102,7 @@ def search_people(session: Session, query: str | None, limit: int = 50, offset: 
         select(StoredPerson.scim_user_id).where(StoredPerson.scim_user_id.is_not(None))))
     if query:
         hr = hr.where(_hr_filter(session, query))
-        idp = idp.where(ScimUser.id.in_(_matching_users(query)))
+        idp = idp.where(ScimUser.id.in_(_matching_users(session, query)))
     hr_total = session.scalar(select(func.count()).select_from(hr.subquery())) or 0
     idp_total = session.scalar(select(func.count()).select_from(idp.subquery())) or 0
     found = [_hr_row(p) for p in session.scalars(hr.order_by(StoredPerson.employee_id).offset(offset).limit(limit))]
@@ -177,7 +199,7 @@ def _subjects(shown: dict[str, Any], page: dict[str, Any]) -> dict[str, set[str]
 
 def target_expression(session: Session, key: str) -> Any:
     """An audit event's target key (``id``, ``userName``), as migration 0013 indexes it."""
-    if session.get_bind().dialect.name == "postgresql":
+    if _postgresql(session):
         return AuditEvent.target.op("->>")(literal_column(f"'{key}'"))
     return func.json_extract(AuditEvent.target, literal_column(f"'$.{key}'"))
 

@@ -1,7 +1,7 @@
 """people search and history: expression indexes for the admin console (issue 16)
 
-The console's people search finds a given or family name by prefix of its lower-cased
-value, and a person's page lists the audit events whose target ``id`` or ``userName`` is
+The console's people search finds a given or family name (HR's, or the identity
+provider's name and displayName) by prefix of its lower-cased value, and a person's page lists the audit events whose target ``id`` or ``userName`` is
 theirs; at 100,000 people both must be index lookups (sync/admin/people.py builds the
 same expressions). SQLite and PostgreSQL spell a JSON field differently, hence two sets.
 
@@ -22,6 +22,11 @@ INDEXES = {
                                    "lower(fields ->> 'given_name')"),
     "ix_people_family_name_lower": ("people", "lower(json_extract(fields, '$.family_name'))",
                                     "lower(fields ->> 'family_name')"),
+    "ix_scim_users_given_name_lower": ("scim_users", "lower(json_extract(resource, '$.name.givenName'))",
+                                       "lower(resource -> 'name' ->> 'givenName')"),
+    "ix_scim_users_family_name_lower": ("scim_users", "lower(json_extract(resource, '$.name.familyName'))",
+                                        "lower(resource -> 'name' ->> 'familyName')"),
+    "ix_scim_users_display_name_lower": ("scim_users", "lower(display_name)", "lower(display_name)"),
     "ix_audit_events_target_id": ("audit_events", "json_extract(target, '$.id')", "(target ->> 'id')"),
     "ix_audit_events_target_user_name": ("audit_events", "json_extract(target, '$.userName')",
                                          "(target ->> 'userName')"),
