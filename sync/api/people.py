@@ -32,6 +32,10 @@ def printable(text: str) -> None:
 
 
 class SearchArgs(PageArgs):
+    # validate.Range, not PageArgs' lambdas: marshmallow 4 ignores a validator's False.
+    limit = fields.Integer(load_default=50, validate=validate.Range(1, 500),
+                           metadata={"description": "Items per page (1-500)."})
+    offset = fields.Integer(load_default=0, validate=validate.Range(0, 10_000_000))
     q = fields.String(load_default="", validate=[validate.Length(max=200), printable],
                       metadata={"description": "A name, email, userName or employee id (or its start)."})
 
