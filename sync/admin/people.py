@@ -62,7 +62,9 @@ def _name_terms(session: Session, query: str, given: Any, family: Any) -> list[C
         terms += [_prefix(given, lowered), _prefix(family, lowered)]
         first, _, rest = lowered.partition(" ")
         if rest.strip():
-            terms.append(and_(_prefix(given, first), _prefix(family, rest.strip())))
+            # `|| ''` keeps the family name off its index here: without statistics SQLite
+            # would walk every "Smith*" to find the few "Ada*" (the given name is the narrow one).
+            terms.append(and_(_prefix(given, first), _prefix(family.concat(""), rest.strip())))
     return terms
 
 
