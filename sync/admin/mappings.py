@@ -107,23 +107,20 @@ def impact_preview(session: Session, directory: Path, changed: Mapping[str, byte
                    actor: str, limit: int = 500) -> dict[str, Any]:
     """Who would gain or lose what if ``changed`` replaced those files of the tables in
     force, over everyone in the identity store; audited (``console.mappings.impact``) with
-    ``actor`` in the caller's transaction. Bad tables raise ``ProposedTablesError`` with
-    their ``file:line`` problems."""
+    ``actor`` in the caller's transaction. Proposed tables that do not load are a report
+    too: ``table_problems`` lists their ``file:line`` problems (and nobody is evaluated)."""
     try:
         old = tables_in_force(directory)
-    except (TableErrors, TableSourceError) as exc:
-        raise ProposedTablesError([f"the tables in force do not load: {exc}"]) from exc
-    try:
         new = load_tables(proposed_files(directory, changed))
-    except TableErrors as exc:
-        raise ProposedTablesError([str(p) for p in exc.problems]) from exc
+    except (TableErrors, TableSourceError, ProposedTablesError) as exc:
+        return _refused(session, actor, changed, _problems(exc))
     problems: list[str] = []
     people = [m.person for m in merged_people(session, new.attribute_map, Scope(), problems)]
     found = impact(old, new, people)
     report = impact_to_dict(found, old.version, new.version)
     report.update(people_evaluated=len(people), people_changed=sum(1 for f in found if not f.error),
                   people_failed=sum(1 for f in found if f.error), files=sorted(changed),
-                  truncated=len(report["people"]) > limit, problems=problems)
+                  truncated=len(report["people"]) > limit, problems=problems, table_problems=[])
     report["people"] = report["people"][:limit]
     record_console_action(session, actor=actor, action="console.mappings.impact",
                           target={"type": "mappings", "id": new.version, "name": "impact preview"},
@@ -131,3 +128,20 @@ def impact_preview(session: Session, directory: Path, changed: Mapping[str, byte
                                  "files": sorted(changed), "people_changed": report["people_changed"],
                                  "people_failed": report["people_failed"]})
     return report
+
+
+def _problems(exc: Exception) -> list[str]:
+    if isinstance(exc, TableErrors):
+        return [str(p) for p in exc.problems]
+    if isinstance(exc, ProposedTablesError):
+        return exc.problems
+    return [str(exc)]
+
+
+def _refused(session: Session, actor: str, changed: Mapping[str, bytes], problems: list[str]) -> dict[str, Any]:
+    record_console_action(session, actor=actor, action="console.mappings.impact", outcome="failure",
+                          target={"type": "mappings", "id": "proposed", "name": "impact preview"},
+                          after={"files": sorted(changed), "problems": problems[:50]})
+    return {"from_version": None, "to_version": None, "files": sorted(changed), "people_evaluated": 0,
+            "people_changed": 0, "people_failed": 0, "truncated": False, "problems": [],
+            "table_problems": problems, "people": []}

@@ -15,6 +15,7 @@ applied (``sync.plan.state``), and their history in the audit log, newest first.
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from sqlalchemy import ColumnElement, and_, func, literal_column, or_, select
@@ -32,6 +33,8 @@ __all__ = ["PersonNotFound", "person_history", "person_page", "search_people"]
 TOP = "\U0010ffff"  # above every character: [prefix, prefix + TOP) is the prefix's index range
 SUBJECT_TYPES = ("person", "user")  # audit targets that are a person, a SCIM user or a BI user
 ASCII_LOWER = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ", "abcdefghijklmnopqrstuvwxyz")
+CONTROL = re.compile("[\x00-\x1f\x7f]")
+COUNT_CAP = 1000
 IDP_PREFIX = "idp:"  # the key of a person only an identity provider knows: idp:<SCIM id>
 
 
@@ -97,22 +100,37 @@ def _hr_filter(session: Session, query: str) -> ColumnElement[bool]:
 
 def search_people(session: Session, query: str | None, limit: int = 50, offset: int = 0) -> dict[str, Any]:
     """People whose employee id, email, userName or name starts with ``query`` (everyone
-    when it is empty): HR people by employee id, then IdP-only people by userName."""
-    query = (query or "").strip()
-    hr = select(StoredPerson)
-    idp = select(ScimUser).where(ScimUser.id.not_in(
+    when it is empty): HR people by employee id, then IdP-only people by userName.
+    ``total`` counts at most COUNT_CAP of each (``total_exact`` false past that): counting
+    every "Sam" of 100,000 people is work nobody reads."""
+    query = CONTROL.sub("", query or "").strip()  # PostgreSQL refuses NUL in text
+    hr = select(StoredPerson.id)
+    idp = select(ScimUser.id).where(ScimUser.id.not_in(
         select(StoredPerson.scim_user_id).where(StoredPerson.scim_user_id.is_not(None))))
     if query:
         hr = hr.where(_hr_filter(session, query))
         idp = idp.where(ScimUser.id.in_(_matching_users(session, query)))
-    hr_total = session.scalar(select(func.count()).select_from(hr.subquery())) or 0
-    idp_total = session.scalar(select(func.count()).select_from(idp.subquery())) or 0
-    found = [_hr_row(p) for p in session.scalars(hr.order_by(StoredPerson.employee_id).offset(offset).limit(limit))]
-    if len(found) < limit:
-        skip = max(offset - hr_total, 0)
-        found += [_idp_row(u) for u in session.scalars(
-            idp.order_by(ScimUser.user_name_key).offset(skip).limit(limit - len(found)))]
-    return {"query": query, "total": hr_total + idp_total, "limit": limit, "offset": offset, "people": found}
+    # Ids first, rows after: the sort then moves (id, employee id) pairs, not whole JSON rows.
+    ids = list(session.scalars(hr.order_by(StoredPerson.employee_id).offset(offset).limit(limit)))
+    found = [_hr_row(p) for p in session.scalars(
+        select(StoredPerson).where(StoredPerson.id.in_(ids)).order_by(StoredPerson.employee_id))]
+    if len(found) == limit:
+        hr_total, hr_exact = _count(session, hr, max(COUNT_CAP, offset + limit))
+    else:  # the last HR page: exactly this many (counted only when the offset is past them)
+        hr_total, hr_exact = (offset + len(found), True) if found else _count(session, hr, offset)
+        users = list(session.scalars(idp.order_by(ScimUser.user_name_key)
+                                     .offset(max(offset - hr_total, 0)).limit(limit - len(found))))
+        by_id = {u.id: u for u in session.scalars(select(ScimUser).where(ScimUser.id.in_(users)))}
+        found += [_idp_row(by_id[u]) for u in users]
+    idp_total, idp_exact = _count(session, idp, COUNT_CAP)
+    return {"query": query, "total": hr_total + idp_total, "total_exact": hr_exact and idp_exact,
+            "limit": limit, "offset": offset, "people": found}
+
+
+def _count(session: Session, ids: Any, cap: int) -> tuple[int, bool]:
+    """How many rows ``ids`` selects, counting no further than ``cap`` (and whether exact)."""
+    counted = session.scalar(select(func.count()).select_from(ids.limit(cap + 1).subquery())) or 0
+    return min(counted, cap), counted <= cap
 
 
 def _hr_row(person: StoredPerson) -> dict[str, Any]:
@@ -138,7 +156,7 @@ def person_page(session: Session, key: str, tables: Tables | None, history_limit
     """Everything about the person ``key`` names (a search row's key; also an employee id,
     email, userName or SCIM id); ``PersonNotFound`` for nobody."""
     lookup = key.removeprefix(IDP_PREFIX) if key.startswith(IDP_PREFIX) else key
-    if not lookup.strip() or any(ord(c) < 32 for c in lookup):
+    if not lookup.strip() or CONTROL.search(lookup):
         raise PersonNotFound("give a person's key (an employee id, or idp:<SCIM id>)")
     shown = show_person(session, lookup, tables)
     scope = _scope(session, shown)

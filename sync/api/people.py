@@ -9,7 +9,7 @@ from typing import Any
 
 from flask_smorest import Blueprint, abort
 from flask_smorest.error_handler import ErrorHandlerMixin
-from marshmallow import Schema, ValidationError, fields, validate
+from marshmallow import RAISE, Schema, fields, validate
 
 from sync.admin import context
 from sync.admin.access import Role
@@ -26,17 +26,12 @@ Json = fields.Raw(allow_none=True)
 blueprint.register_error_handler(404, functools.partial(ErrorHandlerMixin.handle_http_exception, None))
 
 
-def printable(text: str) -> None:
-    if any(ord(c) < 32 or ord(c) == 127 for c in text):
-        raise ValidationError("control characters are not allowed")
-
-
 class SearchArgs(PageArgs):
     # validate.Range, not PageArgs' lambdas: marshmallow 4 ignores a validator's False.
     limit = fields.Integer(load_default=50, validate=validate.Range(1, 500),
                            metadata={"description": "Items per page (1-500)."})
     offset = fields.Integer(load_default=0, validate=validate.Range(0, 10_000_000))
-    q = fields.String(load_default="", validate=[validate.Length(max=200), printable],
+    q = fields.String(load_default="", validate=validate.Length(max=200),
                       metadata={"description": "A name, email, userName or employee id (or its start)."})
 
 
@@ -54,7 +49,9 @@ class PersonRow(Schema):
 
 class SearchPage(Schema):
     query = fields.String(required=True)
-    total = fields.Integer(required=True)
+    total = fields.Integer(required=True, metadata={"description": "Counted up to 1,000 HR and 1,000 "
+                                                   "IdP-only people; see total_exact."})
+    total_exact = fields.Boolean(required=True, metadata={"description": "False: at least total match."})
     limit = fields.Integer(required=True)
     offset = fields.Integer(required=True)
     people = fields.List(fields.Nested(PersonRow), required=True)
@@ -115,7 +112,7 @@ class PersonPage(Schema):
 
 @blueprint.get("/people")
 @guarded(blueprint, Role.VIEWER)
-@blueprint.arguments(SearchArgs, location="query")
+@blueprint.arguments(SearchArgs, location="query", unknown=RAISE)
 @blueprint.response(200, SearchPage)
 def people(args: dict[str, Any]) -> dict[str, Any]:
     with context.session() as session:
@@ -124,7 +121,7 @@ def people(args: dict[str, Any]) -> dict[str, Any]:
 
 @blueprint.get("/people/<path:key>")
 @guarded(blueprint, Role.VIEWER)
-@blueprint.arguments(HistoryArgs, location="query")
+@blueprint.arguments(HistoryArgs, location="query", unknown=RAISE)
 @blueprint.response(200, PersonPage)
 @blueprint.alt_response(404, response="DEFAULT_ERROR", description="Nobody has this key.")
 def person(args: dict[str, Any], key: str) -> dict[str, Any]:

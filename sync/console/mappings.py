@@ -12,7 +12,6 @@ from sync.admin import context
 from sync.admin.access import Role
 from sync.admin.mappings import (
     MAX_FILE_BYTES,
-    ProposedTablesError,
     impact_preview,
     mappings_status,
 )
@@ -53,9 +52,8 @@ def mappings_impact() -> Any:
     changed = _changed_files()
     if not changed:
         return _page(problems=["upload the changed table file(s), or paste one and name its path"]), 400
-    try:
-        with context.session() as session:
-            report = impact_preview(session, context.settings().mappings_dir, changed, actor=actor())
-    except ProposedTablesError as exc:
-        return _page(problems=exc.problems), 422
+    with context.session() as session:
+        report = impact_preview(session, context.settings().mappings_dir, changed, actor=actor())
+    if report["table_problems"]:
+        return _page(problems=report["table_problems"]), 422
     return _page(report=report)
