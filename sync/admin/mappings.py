@@ -25,6 +25,7 @@ from sync.rules.source import CASES_FILE, is_table_file
 from sync.rules.version import short_version
 
 MAX_FILE_BYTES = 5_000_000
+MAX_FILES = 20
 
 
 class ProposedTablesError(UserError):
@@ -93,9 +94,11 @@ def _cases(directory: Path, tables: Tables) -> tuple[list[dict[str, Any]], list[
 def proposed_files(directory: Path, changed: Mapping[str, bytes]) -> dict[str, bytes]:
     """The tables in force with ``changed`` (relative path -> new bytes) put in their place;
     a path that is not a table file is refused (cases.yaml and README do not decide)."""
+    if not 1 <= len(changed) <= MAX_FILES:
+        raise ProposedTablesError([f"give from 1 to {MAX_FILES} changed table files (got {len(changed)})"])
     bad = [p for p in changed if not is_table_file(p)]
     if bad:
-        raise ProposedTablesError([f"{p}: not a table file (one of fields.yaml, scope.yaml, groups.csv, "
+        raise ProposedTablesError([f"{p[:200]!r}: not a table file (one of fields.yaml, scope.yaml, groups.csv, "
                                    "roles.csv, attributes.csv or lookups/NAME.csv)" for p in sorted(bad)])
     big = [p for p, data in changed.items() if len(data) > MAX_FILE_BYTES]
     if big:
