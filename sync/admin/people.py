@@ -107,18 +107,22 @@ def search_people(session: Session, query: str | None, limit: int = 50, offset: 
     hr = select(StoredPerson.id)
     idp = select(ScimUser.id).where(ScimUser.id.not_in(
         select(StoredPerson.scim_user_id).where(StoredPerson.scim_user_id.is_not(None))))
+    hr_order, idp_order = StoredPerson.employee_id, ScimUser.user_name_key
     if query:
         hr = hr.where(_hr_filter(session, query))
         idp = idp.where(ScimUser.id.in_(_matching_users(session, query)))
+        # Sorting by `key || ''` keeps SQLite from walking the whole key index in order
+        # (its choice when it cannot see the bound prefixes) instead of the matches' indexes.
+        hr_order, idp_order = hr_order.concat(""), idp_order.concat("")
     # Ids first, rows after: the sort then moves (id, employee id) pairs, not whole JSON rows.
-    ids = list(session.scalars(hr.order_by(StoredPerson.employee_id).offset(offset).limit(limit)))
+    ids = list(session.scalars(hr.order_by(hr_order).offset(offset).limit(limit)))
     found = [_hr_row(p) for p in session.scalars(
         select(StoredPerson).where(StoredPerson.id.in_(ids)).order_by(StoredPerson.employee_id))]
     if len(found) == limit:
         hr_total, hr_exact = _count(session, hr, max(COUNT_CAP, offset + limit))
     else:  # the last HR page: exactly this many (counted only when the offset is past them)
         hr_total, hr_exact = (offset + len(found), True) if found else _count(session, hr, offset)
-        users = list(session.scalars(idp.order_by(ScimUser.user_name_key)
+        users = list(session.scalars(idp.order_by(idp_order)
                                      .offset(max(offset - hr_total, 0)).limit(limit - len(found))))
         by_id = {u.id: u for u in session.scalars(select(ScimUser).where(ScimUser.id.in_(users)))}
         found += [_idp_row(by_id[u]) for u in users]
