@@ -114,6 +114,9 @@ def impact_preview(session: Session, directory: Path, changed: Mapping[str, byte
     too: ``table_problems`` lists their ``file:line`` problems (and nobody is evaluated)."""
     try:
         old = tables_in_force(directory)
+    except (TableErrors, TableSourceError) as exc:
+        return _refused(session, actor, changed, [f"the tables in force do not load: {p}" for p in _problems(exc)])
+    try:
         new = load_tables(proposed_files(directory, changed))
     except (TableErrors, TableSourceError, ProposedTablesError) as exc:
         return _refused(session, actor, changed, _problems(exc))

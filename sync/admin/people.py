@@ -73,7 +73,7 @@ def _name_terms(session: Session, query: str, given: Any, family: Any) -> list[C
 
 def _lowered(text: str) -> list[str]:
     """The query as the database's lower() may have lowered a name: SQLite's folds ASCII
-    letters only ("Ångström" -> "Ångström"), PostgreSQL's (in a UTF-8 locale) every letter."""
+    letters only ("ÅSA" -> "Åsa"), PostgreSQL's (in a UTF-8 locale) every letter."""
     return sorted({text.translate(ASCII_LOWER), text.lower()})
 
 

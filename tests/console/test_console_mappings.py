@@ -15,8 +15,9 @@ from sqlalchemy.engine import Engine
 
 from sync.db import session_scope
 from sync.models import AuditEvent
-from tests.console.conftest import csrf_token
-from tests.console.test_console_people import people_world
+from sync.web import create_app
+from tests.console.conftest import console_settings, csrf_token
+from tests.console.test_console_people import example_rows, people_world, run_import
 
 GROUPS = Path(__file__).resolve().parents[2] / "mappings" / "groups.csv"
 
@@ -53,3 +54,25 @@ def test_bad_tables_show_their_problems_and_csrf_is_required(signed_in: Callable
     assert empty.status_code == 400 and "upload the changed table file" in empty.get_data(as_text=True)
     forged = viewer.post("/console/mappings/impact", data={"path": "groups.csv", "text": "when,group\n*,X\n"})
     assert forged.status_code == 400 and "CSRF" in forged.get_data(as_text=True)
+
+
+def test_tables_that_do_not_load_are_shown_not_a_500(engine: Engine, database_url: str, admin_token: str,
+                                                     tmp_path: Path) -> None:
+    tables = tmp_path / "mappings"
+    tables.mkdir()
+    for name in ("fields.yaml", "scope.yaml", "roles.csv", "attributes.csv"):
+        (tables / name).write_bytes((GROUPS.parent / name).read_bytes())
+    (tables / "groups.csv").write_text("when,group\nnot a condition(,X\n", encoding="utf-8")
+    app = create_app(console_settings(database_url, mappings_dir=tables), engine)
+    admin = app.test_client()
+    signed = admin.post("/console/signin/token", data={"token": admin_token, "csrf_token": csrf_token(admin)})
+    assert signed.status_code == 302
+    page = admin.get("/console/mappings").get_data(as_text=True)
+    assert "do not load" in page and "groups.csv:2" in page
+    preview = admin.post("/console/mappings/impact", data={
+        "csrf_token": csrf_token(admin, "/console/mappings"), "path": "groups.csv", "text": "when,group\n*,X\n"})
+    assert preview.status_code == 422
+    assert "the tables in force do not load: groups.csv:2" in preview.get_data(as_text=True)
+    run_import(engine, tmp_path, example_rows()[:3])
+    person = admin.get("/console/people/1000")
+    assert person.status_code == 200 and "the mapping tables do not load" in person.get_data(as_text=True)
