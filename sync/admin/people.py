@@ -18,7 +18,16 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, func, literal_column, or_, select
+from sqlalchemy import (
+    ColumnElement,
+    and_,
+    exists,
+    func,
+    literal_column,
+    or_,
+    select,
+    union,
+)
 from sqlmodel import Session
 
 from sync.models import AuditEvent, ScimUser, ScimUserValue, StoredPerson
@@ -79,23 +88,26 @@ def _lowered(text: str) -> list[str]:
 
 def _matching_users(session: Session, query: str) -> Any:
     """SCIM users whose userName, an email or a name starts with the query, or its SCIM id
-    or employee number."""
+    or employee number: a UNION of one indexed lookup each (an OR of them, PostgreSQL scans)."""
     key = fold(query)
-    emails = select(ScimUserValue.user_id).where(ScimUserValue.attribute == "emails",
-                                                 _prefix(ScimUserValue.value_key, key))
     names = _name_terms(session, query, json_lower(session, ScimUser.resource, "name", "givenName"),
                         json_lower(session, ScimUser.resource, "name", "familyName"))
-    return select(ScimUser.id).where(or_(
-        _prefix(ScimUser.user_name_key, key), ScimUser.id == query, ScimUser.employee_number == query,
-        ScimUser.id.in_(emails), *(_prefix(func.lower(ScimUser.display_name), q) for q in _lowered(query)),
-        *names))
+    names += [_prefix(func.lower(ScimUser.display_name), q) for q in _lowered(query)]
+    arms = [select(ScimUser.id).where(term) for term in (
+        _prefix(ScimUser.user_name_key, key), ScimUser.id == query, ScimUser.employee_number == query, *names)]
+    arms.append(select(ScimUserValue.user_id).where(ScimUserValue.attribute == "emails",
+                                                    _prefix(ScimUserValue.value_key, key)))
+    return union(*arms)
 
 
-def _hr_filter(session: Session, query: str) -> ColumnElement[bool]:
+def _matching_people(session: Session, query: str) -> Any:
+    """HR people whose employee id, email or name starts with the query, or whose linked
+    SCIM user matches it (a UNION, as above)."""
     names = _name_terms(session, query, json_lower(session, StoredPerson.fields, "given_name"),
                         json_lower(session, StoredPerson.fields, "family_name"))
-    return or_(_prefix(StoredPerson.employee_id, query), _prefix(StoredPerson.email_key, fold(query)),
-               StoredPerson.scim_user_id.in_(_matching_users(session, query)), *names)
+    terms = (_prefix(StoredPerson.employee_id, query), _prefix(StoredPerson.email_key, fold(query)),
+             StoredPerson.scim_user_id.in_(_matching_users(session, query)), *names)
+    return union(*(select(StoredPerson.id).where(term) for term in terms))
 
 
 def search_people(session: Session, query: str | None, limit: int = 50, offset: int = 0) -> dict[str, Any]:
@@ -105,11 +117,10 @@ def search_people(session: Session, query: str | None, limit: int = 50, offset: 
     every "Sam" of 100,000 people is work nobody reads."""
     query = CONTROL.sub("", query or "").strip()  # PostgreSQL refuses NUL in text
     hr = select(StoredPerson.id)
-    idp = select(ScimUser.id).where(ScimUser.id.not_in(
-        select(StoredPerson.scim_user_id).where(StoredPerson.scim_user_id.is_not(None))))
+    idp = select(ScimUser.id).where(~exists().where(StoredPerson.scim_user_id == ScimUser.id))
     hr_order, idp_order = StoredPerson.employee_id, ScimUser.user_name_key
     if query:
-        hr = hr.where(_hr_filter(session, query))
+        hr = hr.where(StoredPerson.id.in_(_matching_people(session, query)))
         idp = idp.where(ScimUser.id.in_(_matching_users(session, query)))
         # Sorting by `key || ''` keeps SQLite from walking the whole key index in order
         # (its choice when it cannot see the bound prefixes) instead of the matches' indexes.
