@@ -107,7 +107,7 @@ def _matching_people(session: Session, query: str) -> Any:
                         json_lower(session, StoredPerson.fields, "family_name"))
     terms = (_prefix(StoredPerson.employee_id, query), _prefix(StoredPerson.email_key, fold(query)),
              StoredPerson.scim_user_id.in_(_matching_users(session, query)), *names)
-    return union(*(select(StoredPerson.id).where(term) for term in terms))
+    return union(*(select(StoredPerson.id, StoredPerson.employee_id).where(term) for term in terms))
 
 
 def search_people(session: Session, query: str | None, limit: int = 50, offset: int = 0) -> dict[str, Any]:
@@ -116,17 +116,18 @@ def search_people(session: Session, query: str | None, limit: int = 50, offset: 
     ``total`` counts at most COUNT_CAP of each (``total_exact`` false past that): counting
     every "Sam" of 100,000 people is work nobody reads."""
     query = CONTROL.sub("", query or "").strip()  # PostgreSQL refuses NUL in text
-    hr = select(StoredPerson.id)
+    matches = (_matching_people(session, query) if query
+               else select(StoredPerson.id, StoredPerson.employee_id)).subquery()
+    hr = select(matches.c.id)
     idp = select(ScimUser.id).where(~exists().where(StoredPerson.scim_user_id == ScimUser.id))
-    hr_order, idp_order = StoredPerson.employee_id, ScimUser.user_name_key
+    idp_order = ScimUser.user_name_key
     if query:
-        hr = hr.where(StoredPerson.id.in_(_matching_people(session, query)))
         idp = idp.where(ScimUser.id.in_(_matching_users(session, query)))
         # Sorting by `key || ''` keeps SQLite from walking the whole key index in order
         # (its choice when it cannot see the bound prefixes) instead of the matches' indexes.
-        hr_order, idp_order = hr_order.concat(""), idp_order.concat("")
-    # Ids first, rows after: the sort then moves (id, employee id) pairs, not whole JSON rows.
-    ids = list(session.scalars(hr.order_by(hr_order).offset(offset).limit(limit)))
+        idp_order = idp_order.concat("")
+    # The matches' (id, employee id) pairs are sorted as found: no row is read twice.
+    ids = list(session.scalars(hr.order_by(matches.c.employee_id).offset(offset).limit(limit)))
     found = [_hr_row(p) for p in session.scalars(
         select(StoredPerson).where(StoredPerson.id.in_(ids)).order_by(StoredPerson.employee_id))]
     if len(found) == limit:
