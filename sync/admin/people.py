@@ -4,7 +4,7 @@ The search is indexed queries only (it must answer in well under 300 ms at 100,0
 people): an employee id exactly or by prefix, an email or userName by prefix of its
 canonical key (``sync.names``: case-folded, NFKC, so composed and decomposed accents are
 one spelling), and a given or family name by prefix of its lower-cased value (migration
-0013's expression indexes). HR people come first, then people only an identity provider
+0012's expression indexes). HR people come first, then people only an identity provider
 knows; a SCIM user linked to an HR person is found as that person.
 
 A person's page is ``sync.people.views.show_person`` (the fields and where each came
@@ -56,7 +56,7 @@ def _postgresql(session: Session) -> bool:
 
 
 def json_lower(session: Session, column: Any, *path: str) -> Any:
-    """A JSON column's string at ``path``, lower-cased, exactly as migration 0013 indexes it
+    """A JSON column's string at ``path``, lower-cased, exactly as migration 0012 indexes it
     (SQLite's lower() folds ASCII only; PostgreSQL's folds every letter)."""
     if _postgresql(session):
         value = column
@@ -234,7 +234,7 @@ def _subjects(shown: dict[str, Any], page: dict[str, Any]) -> dict[str, set[str]
 
 
 def target_expression(session: Session, key: str) -> Any:
-    """An audit event's target key (``id``, ``userName``), as migration 0013 indexes it."""
+    """An audit event's target key (``id``, ``userName``), as migration 0012 indexes it."""
     if _postgresql(session):
         return AuditEvent.target.op("->>")(literal_column(f"'{key}'"))
     return func.json_extract(AuditEvent.target, literal_column(f"'$.{key}'"))

@@ -5,7 +5,7 @@ provider's name and displayName) by prefix of its lower-cased value, and a perso
 theirs; at 100,000 people both must be index lookups (sync/admin/people.py builds the
 same expressions). SQLite and PostgreSQL spell a JSON field differently, hence two sets.
 
-Revision ID: 0013
+Revision ID: 0012
 Revises: 0011
 """
 
