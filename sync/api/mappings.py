@@ -50,7 +50,7 @@ class ImpactRequest(Schema):
                                   "lookups/departments.csv...) -> its full new text."})
 
 
-class Change(Schema):
+class ImpactChange(Schema):
     kind = fields.String(required=True, metadata={"enum": ["active", "group", "role", "attribute"]})
     name = fields.String(required=True)
     before = fields.String(required=True, allow_none=True)
@@ -60,7 +60,7 @@ class Change(Schema):
 class PersonImpact(Schema):
     person = fields.String(required=True)
     error = fields.String(required=True, allow_none=True)
-    changes = fields.List(fields.Nested(Change), required=True)
+    changes = fields.List(fields.Nested(ImpactChange), required=True)
 
 
 class ImpactReport(Schema):

@@ -59,7 +59,7 @@ class Field(Schema):
                            metadata={"description": "hr, idp, default or given"})
 
 
-class Event(Schema):
+class HistoryEvent(Schema):
     seq = fields.Integer(required=True)
     time = fields.String(required=True)
     actor = fields.String(required=True)
@@ -74,7 +74,7 @@ class History(Schema):
     total = fields.Integer(required=True)
     limit = fields.Integer(required=True)
     offset = fields.Integer(required=True)
-    events = fields.List(fields.Nested(Event), required=True)
+    events = fields.List(fields.Nested(HistoryEvent), required=True)
 
 
 class PersonPage(Schema):
