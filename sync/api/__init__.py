@@ -21,7 +21,8 @@ PREFIX = "/api/v1"
 SPEC_PATH = "openapi.json"
 # The areas' modules, each with a ``blueprint`` (flask_smorest.Blueprint under PREFIX).
 ROUTING_CODES = (404, 405, 413)  # the app-level handlers of scim.service.register
-AREAS: tuple[str, ...] = ("whoami", "overview", "runs", "provision", "provisioning", "audit", "tokens")
+AREAS: tuple[str, ...] = ("whoami", "overview", "runs", "provision", "people", "mappings", "provisioning",
+                          "audit", "tokens")
 
 
 class AdminApi(Api):

@@ -21,7 +21,8 @@ from sync.console.blueprint import NAV, bp
 
 log = logging.getLogger("hr2bi.console")
 # The areas' modules; importing one adds its views to the blueprint.
-AREAS: tuple[str, ...] = ("overview", "runs", "provision", "provisioning", "audit", "tokens")
+AREAS: tuple[str, ...] = ("overview", "runs", "provision", "people", "mappings", "provisioning", "audit",
+                          "tokens")
 
 
 def register(app: Flask, settings: Settings) -> None:

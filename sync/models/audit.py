@@ -9,7 +9,9 @@ from typing import Any
 from sqlalchemy import (
     Column,
     DateTime,
+    Index,
     Integer,
+    text,
 )
 from sqlmodel import Field, SQLModel
 
@@ -25,6 +27,11 @@ class AuditEvent(SQLModel, table=True):
     """
 
     __tablename__ = "audit_events"
+    # A person's history in the console (migration 0012; SQLite's spelling is json_extract(...)).
+    __table_args__ = (
+        Index("ix_audit_events_target_id", text("(target ->> 'id')")),
+        Index("ix_audit_events_target_user_name", text("(target ->> 'userName')")),
+    )
 
     seq: int = Field(sa_column=Column(Integer, primary_key=True, autoincrement=False))
     time: dt.datetime = Field(sa_type=DateTime(timezone=True), index=True)

@@ -10,8 +10,10 @@ from sqlalchemy import (
     Column,
     DateTime,
     ForeignKey,
+    Index,
     Integer,
     UniqueConstraint,
+    text,
 )
 from sqlmodel import Field, SQLModel
 
@@ -80,6 +82,11 @@ class StoredPerson(SQLModel, table=True):
     ``dirty`` marker (set when ``content_hash`` changes; ``hr2bi people list --dirty``)."""
 
     __tablename__ = "people"
+    # The console's name search (migration 0012; SQLite's spelling is json_extract(...)).
+    __table_args__ = (
+        Index("ix_people_given_name_lower", text("lower(fields ->> 'given_name')")),
+        Index("ix_people_family_name_lower", text("lower(fields ->> 'family_name')")),
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     employee_id: str = Field(max_length=255, unique=True)

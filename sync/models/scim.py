@@ -12,6 +12,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     String,
+    text,
 )
 from sqlmodel import Field, SQLModel
 
@@ -27,7 +28,13 @@ class ScimUser(SQLModel, table=True):
 
     __tablename__ = "scim_users"
     # The default order of a list: paging through every user walks this index.
-    __table_args__ = (Index("ix_scim_users_created", "created_at", "id"),)
+    __table_args__ = (
+        Index("ix_scim_users_created", "created_at", "id"),
+        # The console's people search (migration 0012; SQLite's spelling is json_extract(...)).
+        Index("ix_scim_users_given_name_lower", text("lower((resource -> 'name') ->> 'givenName')")),
+        Index("ix_scim_users_family_name_lower", text("lower((resource -> 'name') ->> 'familyName')")),
+        Index("ix_scim_users_display_name_lower", text("lower(display_name)")),
+    )
 
     id: str = Field(primary_key=True, max_length=36)
     user_name: str = Field(max_length=512)
