@@ -3,7 +3,8 @@ through a real OpenID provider. Signed out, only the sign-in page; a viewer sees
 run but no approve button, and a direct POST is refused; the approver's journey: find the
 held plan, review (search) its changes, approve it with a comment, see it applied, explain
 why a person has a role, find the approval in the audit trail and download a bundle that
-``hr2bi audit verify`` accepts; an approver gets no tokens.
+``hr2bi audit verify`` accepts; an approver gets no tokens. An admin sees every page,
+provisions one person on demand and makes and revokes a token.
 
 The tests share one served world (module scope) and run in this order: the viewer looks at
 the held run before the approver approves it."""
@@ -22,6 +23,10 @@ from servers import hr2bi
 
 pytestmark = pytest.mark.slow
 Shot = Callable[[str], Path]
+# The navigation bar's links (an admin sees them all) and each page's heading.
+NAV = [("Overview", "Overview"), ("Runs", "Runs"), ("People", "People"),
+       ("Provisioning log", "Provisioning log"), ("Provision", "Provision on demand"),
+       ("Audit", "Audit"), ("Mappings", "Mappings"), ("Tokens", "Tokens")]
 
 
 def test_signed_out_only_the_signin_page(page: Page, console: Console, shot: Shot) -> None:
@@ -139,3 +144,47 @@ def _audit_the_approval(page: Page, console: Console, shot: Shot, tmp_path: Path
                               env=console.env, cwd=tmp_path, capture_output=True, text=True, timeout=60)
     assert verified.returncode == 0, verified.stdout + verified.stderr
     assert verified.stdout.startswith("OK: events 1..") and "signature verified" in verified.stdout
+
+
+def test_an_admin_sees_every_page_provisions_one_person_and_manages_tokens(
+        page: Page, console: Console, shot: Shot) -> None:
+    sign_in(page, console, "admin@example.com", shot)
+    for label, heading in NAV:
+        page.locator("header nav").get_by_role("link", name=label, exact=True).click()
+        expect(page.locator("h1").first).to_contain_text(heading)
+        # A template reading a dict's key that is also a method name shows the method.
+        expect(page.locator("main")).not_to_contain_text(re.compile(r"<built-in method|object at 0x"))
+        shot(label)
+    page.goto(f"{console.url}/console/audit/checkpoints")
+    expect(page.locator("#checkpoints")).to_be_visible()
+    shot("checkpoints")
+
+    # Provision on demand, as a dry run: each step of one person's provisioning shown.
+    page.goto(f"{console.url}/console/provision")
+    page.locator("#person").fill(console.person["Employee ID"])
+    page.locator("#dry_run").check()
+    page.locator("#provision").click()
+    expect(page.locator("#provision-result")).to_be_visible()
+    expect(page.locator("#sources-read")).to_contain_text(console.person["Employee ID"])
+    shot("provisioned on demand")
+
+    # A token made in the console works on the API until it is revoked there.
+    page.goto(f"{console.url}/console/tokens")
+    form = page.locator("#create-token")
+    form.locator('[name="name"]').fill("browser-made")
+    form.locator('[name="scope"]').select_option("viewer")
+    form.locator("#create").click()
+    secret = page.locator("#secret").first.text_content() or ""
+    assert secret.startswith("hr2bi_")
+    shot("token created")
+    whoami = f"{console.url}/api/v1/whoami"
+    bearer = {"Authorization": f"Bearer {secret}"}
+    me = page.request.get(whoami, headers=bearer)
+    assert me.status == 200 and me.json()["name"] == "token:browser-made", me.text()
+    row = page.locator('#tokens tr[data-name="browser-made"]')
+    page.once("dialog", lambda dialog: dialog.accept())  # a confirm() before revoking, if any
+    row.locator('[data-testid="revoke"]').click()
+    expect(page.locator('#tokens tr[data-name="browser-made"]')).to_contain_text("revoked")
+    assert secret not in page.content()  # shown once, never again
+    shot("token revoked")
+    assert page.request.get(whoami, headers=bearer).status == 401
