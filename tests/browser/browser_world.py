@@ -11,6 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+import httpx
 from click.testing import CliRunner, Result
 from playwright.sync_api import Page, expect
 from sqlalchemy.engine import Engine
@@ -18,7 +19,7 @@ from sqlalchemy.engine import Engine
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / "tests" / "e2e"))  # the BI world and the held-plan story
 
-from bi_world import KEY, MAPPINGS, example_rows  # noqa: E402
+from bi_world import ENTERPRISE, KEY, MAPPINGS, USER, example_rows  # noqa: E402
 from test_bi_held_review import LEAVERS, held_plan  # noqa: E402
 
 from sync.audit.checkpoint import PRIVATE_KEY_FILE  # noqa: E402
@@ -102,3 +103,21 @@ def csrf_of(page: Page) -> str:
     token = page.locator('input[name="csrf_token"]').first.get_attribute("value")
     assert token, "no CSRF token on the page"
     return token
+
+
+CONTRACTOR = "casey.contractor@northwind.example"
+
+
+def push_contractor(console: Console) -> None:
+    """An IdP (Okta) pushes a contractor HR does not know to the served SCIM endpoint, with
+    a SCIM token of its own, as the demo's push does."""
+    made = _cli(console.env)("tokens", "create", "okta-browser", "--scope", "scim")
+    token = made.stdout.splitlines()[0].strip()  # the secret, then a note
+    body = {"schemas": [USER, ENTERPRISE], "userName": CONTRACTOR, "active": True,
+            "name": {"givenName": "Casey", "familyName": "Contractor"}, "displayName": "Casey Contractor",
+            "title": "Data Analyst", "emails": [{"value": CONTRACTOR, "type": "work", "primary": True}],
+            ENTERPRISE: {"department": "Finance"}}
+    pushed = httpx.post(f"{console.url}/scim/v2/Users", json=body, timeout=10,
+                        headers={"Authorization": f"Bearer {token}"})
+    assert pushed.status_code == 201, pushed.text
+

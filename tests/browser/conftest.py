@@ -63,7 +63,9 @@ def console(migrated_engine: Engine, database_url: str, oidc_issuer: str,  # noq
             **env, HR2BI_CONSOLE_OIDC_ISSUER=oidc_issuer, HR2BI_CONSOLE_OIDC_CLIENT_ID="hr2bi-console",
             HR2BI_CONSOLE_OIDC_CLIENT_SECRET=CLIENT_SECRET, HR2BI_CONSOLE_SECRET_KEY="browser-test-secret-key",
             HR2BI_CONSOLE_VIEWER_GROUPS="hr2bi-viewers", HR2BI_CONSOLE_APPROVER_GROUPS="hr2bi-approvers",
-            HR2BI_CONSOLE_ADMIN_GROUPS="hr2bi-admins", PYTHONUNBUFFERED="1")  # its log, as it happens
+            HR2BI_CONSOLE_ADMIN_GROUPS="hr2bi-admins", PYTHONUNBUFFERED="1",  # its log, as it happens
+            # The embedded mode: no broker, so a SCIM push is provisioned on a timer thread.
+            HR2BI_PROVISION_ON_PUSH="true", HR2BI_PUSH_DELAY_SECONDS="0.2")
         serve_log = work / "serve.log"
         stack.enter_context(running(hr2bi("serve", "--port", str(port)), f"{url}/healthz", {},
                                     env=serve_env, cwd=work, log=serve_log))

@@ -13,11 +13,12 @@ from __future__ import annotations
 
 import re
 import subprocess
+import time
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from browser_world import Console, csrf_of, sign_in
+from browser_world import CONTRACTOR, Console, csrf_of, push_contractor, sign_in
 from playwright.sync_api import Page, expect
 from servers import hr2bi
 
@@ -148,6 +149,7 @@ def _audit_the_approval(page: Page, console: Console, shot: Shot, tmp_path: Path
 
 def test_an_admin_sees_every_page_provisions_one_person_and_manages_tokens(
         page: Page, console: Console, shot: Shot) -> None:
+    push_contractor(console)
     sign_in(page, console, "admin@example.com", shot)
     for label, heading in NAV:
         page.locator("header nav").get_by_role("link", name=label, exact=True).click()
@@ -155,6 +157,7 @@ def test_an_admin_sees_every_page_provisions_one_person_and_manages_tokens(
         # A template reading a dict's key that is also a method name shows the method.
         expect(page.locator("main")).not_to_contain_text(re.compile(r"<built-in method|object at 0x"))
         shot(label)
+    _the_push_landed(page, console, shot)
     page.goto(f"{console.url}/console/audit/checkpoints")
     expect(page.locator("#checkpoints")).to_be_visible()
     shot("checkpoints")
@@ -188,3 +191,22 @@ def test_an_admin_sees_every_page_provisions_one_person_and_manages_tokens(
     assert secret not in page.content()  # shown once, never again
     shot("token revoked")
     assert page.request.get(whoami, headers=bearer).status == 401
+
+
+def _the_push_landed(page: Page, console: Console, shot: Shot) -> None:
+    """The provisioning log: the IdP's SCIM write, which token made it, the run it caused
+    and its BI call, done (the push is provisioned within seconds)."""
+    write = page.locator("#requests tbody tr", has_text=CONTRACTOR)
+    deadline = time.monotonic() + 30
+    while True:
+        page.goto(f"{console.url}/console/provisioning")
+        if write.count() and (write.first.locator('[data-testid="landed"]').text_content() or "").strip().startswith("done"):
+            break
+        assert time.monotonic() < deadline, f"the push did not land:\n{console.log_tail()}"
+        time.sleep(0.5)
+    expect(write.first).to_contain_text("okta-browser")
+    expect(write.first).to_contain_text("user.create")
+    write.first.locator("details summary").click()
+    expect(write.first.locator("table.changes")).to_contain_text(CONTRACTOR)
+    shot("provisioning log")
+
