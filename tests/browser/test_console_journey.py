@@ -18,7 +18,14 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from browser_world import CONTRACTOR, Console, csrf_of, push_contractor, sign_in
+from browser_world import (
+    CONTRACTOR,
+    MAPPINGS,
+    Console,
+    csrf_of,
+    push_contractor,
+    sign_in,
+)
 from playwright.sync_api import Page, expect
 from servers import hr2bi
 
@@ -158,6 +165,7 @@ def test_an_admin_sees_every_page_provisions_one_person_and_manages_tokens(
         expect(page.locator("main")).not_to_contain_text(re.compile(r"<built-in method|object at 0x"))
         shot(label)
     _the_push_landed(page, console, shot)
+    _preview_a_table_change(page, console, shot)
     page.goto(f"{console.url}/console/audit/checkpoints")
     expect(page.locator("#checkpoints")).to_be_visible()
     shot("checkpoints")
@@ -209,4 +217,20 @@ def _the_push_landed(page: Page, console: Console, shot: Shot) -> None:
     write.first.locator("details summary").click()
     expect(write.first.locator("table.changes")).to_contain_text(CONTRACTOR)
     shot("provisioning log")
+
+
+def _preview_a_table_change(page: Page, console: Console, shot: Shot) -> None:
+    """Mappings: paste roles.csv with Finance's QUERIER row made VIEWER; the preview says
+    who would lose what, before anything is changed."""
+    finance = 'department eq "Finance",warehouse,finance,'
+    proposed = (MAPPINGS / "roles.csv").read_text(encoding="utf-8").replace(finance + "QUERIER", finance + "VIEWER")
+    assert finance + "VIEWER" in proposed
+    page.goto(f"{console.url}/console/mappings")
+    form = page.locator("#impact-form")
+    form.locator('[name="path"]').fill("roles.csv")
+    form.locator('[name="text"]').fill(proposed)
+    form.locator("#preview").click()
+    expect(page.locator("#impact")).to_contain_text("roles.csv")
+    expect(page.locator("#impact-people")).to_contain_text("QUERIER → VIEWER")
+    shot("impact preview")
 
