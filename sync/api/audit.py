@@ -40,7 +40,8 @@ class TimeArgs(Schema):
 class SeqPageArgs(TimeArgs):
     """Newest first; ``before`` is the previous page's ``next_before``."""
 
-    before = fields.Integer(validate=validate.Range(1, 2**53),
+    # audit_events.seq is an INTEGER column: on PostgreSQL a larger bound is a DataError (500).
+    before = fields.Integer(validate=validate.Range(1, 2**31 - 1),
                             metadata={"description": "Only events with a seq below this one."})
     limit = fields.Integer(load_default=50, validate=validate.Range(1, 500),
                            metadata={"description": "Items per page (1-500)."})

@@ -36,16 +36,17 @@ from sync.audit.checkpoint import (
 )
 from sync.audit.store import export
 from sync.audit.verify import verify_bundle
+from sync.cli.demo_serve import admin_token, console_url, say_console, serve_demo
 from sync.config import Settings, load_settings
 from sync.db import engine_for, session_scope
 from sync.errors import UserError
 from sync.jobs.imports import import_source
 from sync.models import OutboxChange
 from sync.plan.service import PlanResult, plan
-from sync.statuses import RunStatus
 from sync.sandbox.app import create_sandbox_app
 from sync.sandbox.limits import SandboxConfig, keys_of
 from sync.sandbox.state import SandboxStore, load_seed
+from sync.statuses import RunStatus
 from sync.tokens import create_token
 
 SAMPLE = Path("examples/hr/northwind_workers.csv")
@@ -90,6 +91,7 @@ class DemoResult:
     paths: DemoPaths
     bi_url: str
     verified: str
+    admin_token: str  # signs in to the console (sync/cli/demo_serve.py)
 
 
 def demo_settings(paths: DemoPaths, bi_url: str, mappings: Path) -> Settings:
@@ -132,8 +134,10 @@ def prepare(root: Path) -> DemoPaths:
 
 
 def run_demo(root: Path, say: Say, *, mappings: Path = Path("mappings"),
-             bi: Callable[[DemoPaths], Any] = sandbox, keep: Callable[[DemoResult], None] | None = None) -> DemoResult:
-    """The whole story; ``keep`` runs while the sandbox is still up (to serve SCIM)."""
+             bi: Callable[[DemoPaths], Any] = sandbox, keep: Callable[[DemoResult], None] | None = None,
+             console: str = console_url("127.0.0.1", 8000)) -> DemoResult:
+    """The whole story; ``keep`` runs while the sandbox is still up (to serve the console
+    and SCIM); ``console`` is where the console will be, for the closing lines."""
     paths = prepare(root)
     with bi(paths) as bi_url:
         settings = demo_settings(paths, bi_url, mappings.resolve())
@@ -143,8 +147,9 @@ def run_demo(root: Path, say: Say, *, mappings: Path = Path("mappings"),
         _first_sync(engine, settings, paths, say)
         _a_day_of_changes(engine, settings, paths, say)
         verified = _audit(engine, settings, paths, say)
-        result = DemoResult(settings, engine, paths, bi_url, verified)
+        result = DemoResult(settings, engine, paths, bi_url, verified, admin_token(engine))
         _next_steps(paths, say)
+        say_console(result.admin_token, say, f"sqlite:///{paths.database}", console)
         if keep is not None:
             keep(result)
     return result
@@ -253,22 +258,6 @@ def _next_steps(paths: DemoPaths, say: Say) -> None:
     say(f"   {env} hr2bi people show 1001     one person, field by field, with history")
     say(f"   hr2bi audit verify {paths.audit} --public-key {paths.keys / PUBLIC_KEY_FILE}")
     say(f"   {paths.bi_state}   what the BI sandbox holds now")
-    say("   hr2bi demo --serve                 the same, then serve the SCIM endpoint")
-
-
-def serve_scim(result: DemoResult, host: str, port: int, say: Say) -> None:
-    """Serve the demo's SCIM endpoint; each push is provisioned to the sandbox in-process."""
-    from sync.serving import serve_dev
-    from sync.web import create_app
-
-    with session_scope(result.engine) as session:
-        token = create_token(session, f"demo-{dt.datetime.now():%H%M%S%f}", "scim")
-    settings = result.settings.model_copy(update={"provision_on_push": True})
-    url = f"http://{host}:{port}/scim/v2"
-    say(f"\nSCIM base URL: {url}\nBearer token:  {token}")
-    say(f'Try:           curl -H "Authorization: Bearer {token}" \'{url}/Users?count=5\'')
-    say(f"Pushes reach the BI sandbox at {result.bi_url}/api within seconds.  (Ctrl+C to stop)")
-    serve_dev(create_app(settings, result.engine), host, port, settings.serve_timeout)
 
 
 # --- the sample company, changed -------------------------------------------------------------
@@ -321,12 +310,13 @@ def _rehire(rows: list[dict[str, str]], today: str) -> None:
                     "audit log exported and verified. Re-runnable: --dir is wiped at the start.")
 @click.option("--dir", "root", default="demo-data", show_default=True,
               type=click.Path(file_okay=False, path_type=Path), help="The demo's own directory.")
-@click.option("--serve", is_flag=True, help="Then serve the SCIM endpoint (pushes reach the sandbox).")
+@click.option("--serve", is_flag=True, help="Then keep the admin console, the SCIM endpoint (pushes "
+              "reach the sandbox) and the sandbox up until Ctrl+C.")
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=8000, show_default=True, type=click.IntRange(1, 65535))
 def demo(root: Path, serve: bool, host: str, port: int) -> None:
-    keep = (lambda result: serve_scim(result, host, port, click.echo)) if serve else None
+    keep = (lambda result: serve_demo(result, host, port, click.echo)) if serve else None
     try:
-        run_demo(root, click.echo, keep=keep)
+        run_demo(root, click.echo, keep=keep, console=console_url(host, port))
     except (UserError, OSError) as exc:
         raise click.ClickException(f"the demo stopped: {exc}") from exc

@@ -4,6 +4,7 @@ company plus the day's changes, and the exported audit log verifies."""
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 from typing import Any
 
@@ -13,6 +14,8 @@ from click.testing import CliRunner
 from sync.audit.checkpoint import PUBLIC_KEY_FILE, load_public_key
 from sync.audit.verify import verify_bundle
 from sync.cli import main
+from sync.db import make_engine, session_scope
+from sync.tokens import authenticate
 
 pytestmark = pytest.mark.slow
 
@@ -44,6 +47,13 @@ def test_the_demo_tells_the_whole_story(tmp_path: Path, repo_root: Path,
     report = verify_bundle(root / "audit-export", load_public_key(root / "keys" / PUBLIC_KEY_FILE))
     assert report.signature_checked and report.first_seq == 1
     assert f"events 1..{report.last_seq}" in result.output
+    # It ends with the console: where it is, and an admin token of the demo's database.
+    assert "http://127.0.0.1:8000/console/" in result.output.split("The admin console")[-1]
+    token = re.search(r"sign in with the demo's admin token: (\S+)", result.output)[1]
+    engine = make_engine(f"sqlite:///{root / 'hr2bi.db'}")
+    with session_scope(engine) as session:
+        assert authenticate(session, token, "admin") is not None
+    engine.dispose()
 
 
 def test_the_demo_outside_a_checkout_says_where_to_run_it(tmp_path: Path,
