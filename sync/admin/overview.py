@@ -4,9 +4,11 @@ the BI rate limit as far as it is known.
 
 Health reuses ``/healthz``'s checks (``sync.health``) with short timeouts, and adds whether the
 BI platform answers at all (any HTTP answer counts: no key is sent, nothing secret is shown).
-Rate-limit headroom lives in the worker that calls the BI platform (``sync.targets.limiter``),
-not in the web process: the overview gives the configured rate per key and the last plan's
-calls and 429s, and says the headroom is unknown rather than invent it.
+Rate-limit headroom is known when the workers share the limit through Redis
+(``sync.targets.shared_limiter``): each key's schedule says how far ahead of now it is booked.
+Without it the limiter lives in whichever worker calls the BI platform, so the overview gives
+the configured rate per key and the last plan's calls and 429s, and says the headroom is
+unknown rather than invent it.
 """
 
 from __future__ import annotations
@@ -26,8 +28,9 @@ from sync.models import OutboxChange, Run
 from sync.plan.service import KIND as PLAN_KIND
 from sync.sources.importer import KIND as IMPORT_KIND
 from sync.statuses import ACCEPTED_RUNS, ChangeStatus, RunStatus
-from sync.targets.build import api_keys
+from sync.targets.build import api_keys, key_pool
 from sync.targets.errors import TargetSetupError
+from sync.targets.shared_limiter import RedisKeyPool
 
 PROBE_SECONDS = 2.0  # a health check never holds the page longer than this, per check
 HELD_SHOWN = 20
@@ -101,9 +104,22 @@ def rate_limit(session: Session, settings: Settings) -> dict[str, Any]:
         keys = 0
     plan = session.scalars(select(Run).where(Run.kind == PLAN_KIND).order_by(Run.id.desc()).limit(1)).first()
     counts = plan.counts if plan else {}
-    return {"keys": keys, "per_key_per_minute": settings.bi_rate_per_key, "headroom": None,
-            "headroom_known": False, "last_plan": plan.id if plan else None,
+    per_key = _shared_status(settings)
+    free = [k for k in per_key or () if k["free"]]
+    return {"keys": keys, "per_key_per_minute": settings.bi_rate_per_key,
+            "headroom": None if per_key is None else len(free) / max(len(per_key), 1),
+            "headroom_known": per_key is not None, "per_key": per_key,
+            "last_plan": plan.id if plan else None,
             "last_plan_calls": counts.get("bi_calls"), "last_plan_rate_limited": counts.get("rate_limited")}
+
+
+def _shared_status(settings: Settings) -> list[dict[str, Any]] | None:
+    """Each key's booking in the shared limiter, or None (not shared, or Redis silent)."""
+    try:
+        pool = key_pool(settings, api_keys(settings))
+        return pool.status() if isinstance(pool, RedisKeyPool) else None
+    except Exception:  # noqa: BLE001  (the overview never fails on a cache)
+        return None
 
 
 def _held(session: Session) -> list[Run]:

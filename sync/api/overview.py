@@ -37,11 +37,22 @@ class OutboxSchema(Schema):
     pending = fields.Integer(required=True)
 
 
+class KeyBookingSchema(Schema):
+    ahead_seconds = fields.Float(required=True, metadata={"description": "How far ahead of now the key is booked."})
+    parked_seconds = fields.Float(required=True, metadata={"description": "How long a 429 still parks it."})
+    interval_seconds = fields.Float(required=True, metadata={"description": "The rate's spacing between requests."})
+    free = fields.Boolean(required=True, metadata={"description": "It may send at once."})
+
+
 class RateLimitSchema(Schema):
     keys = fields.Integer(required=True)
     per_key_per_minute = fields.Float(required=True)
-    headroom = fields.Float(allow_none=True, metadata={"description": "Unknown to the web process: None."})
+    headroom = fields.Float(allow_none=True, metadata={
+        "description": "The share of keys free to send now (workers sharing the limit through "
+        "Redis); None when each worker limits itself, so the web process cannot know."})
     headroom_known = fields.Boolean(required=True)
+    per_key = fields.List(fields.Nested(KeyBookingSchema), allow_none=True, required=True,
+                          metadata={"description": "Each key's booking, in the configured order (never the key)."})
     last_plan = fields.Integer(allow_none=True)
     last_plan_calls = fields.Integer(allow_none=True)
     last_plan_rate_limited = fields.Integer(allow_none=True)

@@ -55,6 +55,23 @@ for step = 0, count - 1 do
 end
 return {0, soonest}
 """
+# KEYS: schedule then park marker of each key. Returns, per key, the milliseconds its
+# schedule runs ahead of now and its park time left (reads only).
+STATUS = """
+local now = redis.call('TIME')
+local now_ms = tonumber(now[1]) * 1000 + math.floor(tonumber(now[2]) / 1000)
+local out = {}
+for i = 1, #KEYS, 2 do
+  local tat = tonumber(redis.call('GET', KEYS[i]) or now_ms)
+  local ahead = tat - now_ms
+  if ahead < 0 then ahead = 0 end
+  local parked = redis.call('PTTL', KEYS[i + 1])
+  if parked < 0 then parked = 0 end
+  table.insert(out, ahead)
+  table.insert(out, parked)
+end
+return out
+"""
 # KEYS[1]: the park marker; ARGV[1]: milliseconds. Parks for at least that long.
 PARK = """
 local left = redis.call('PTTL', KEYS[1])
@@ -83,6 +100,7 @@ class RedisKeyPool:
         self._client = client
         self._acquire = client.register_script(GCRA)
         self._park = client.register_script(PARK)
+        self._status = client.register_script(STATUS)
         self._sleep, self._max_sleep = sleep, max_sleep
         self._next = 0
         self._lock = threading.Lock()
@@ -119,6 +137,16 @@ class RedisKeyPool:
             self._park(keys=[park_name], args=[max(int(seconds * 1000), 1)])
         except Exception as exc:  # noqa: BLE001
             self._fall_back(exc)
+
+    def status(self) -> list[dict[str, Any]]:
+        """Per key, in order (never the key itself): how many seconds its schedule runs ahead
+        of now, how long a 429 still parks it, and whether it may send at once (``free``).
+        Raises on a Redis error."""
+        found = self._status(keys=self._names)
+        return [{"ahead_seconds": int(found[i]) / 1000.0, "parked_seconds": int(found[i + 1]) / 1000.0,
+                 "interval_seconds": self._interval_ms / 1000.0,
+                 "free": int(found[i]) <= self._tolerance_ms and not int(found[i + 1])}
+                for i in range(0, len(found), 2)]
 
     def wait_for(self, key: str) -> float:
         return self._local.wait_for(key)

@@ -17,7 +17,9 @@ import httpx
 import pytest
 from werkzeug.serving import make_server
 
+from sync.admin.overview import rate_limit
 from sync.config import load_settings
+from sync.db import session_scope
 from sync.sandbox.app import create_sandbox_app
 from sync.sandbox.limits import SandboxConfig
 from sync.sandbox.state import SandboxStore, load_seed
@@ -119,3 +121,20 @@ def test_workers_share_the_limit_through_the_redis_broker_or_the_setting() -> No
     assert key_pool(load_settings(**base), ["k1", "k2"]) is None  # embedded: the in-process bucket
     shared = key_pool(load_settings(**base, broker_url="redis://127.0.0.1:6379/13"), ["k1", "k2"])
     assert isinstance(shared, RedisKeyPool) and shared.keys == ["k1", "k2"]
+
+
+def test_the_overview_shows_each_shared_key_s_booking(client: Any, engine: Any) -> None:
+    """With the limit shared through Redis, the console's overview knows the headroom: the
+    keys a worker just used are booked ahead, the others are free."""
+    settings = load_settings(database_url="sqlite:///unused.db", bi_api_keys="k-a,k-b,k-c",
+                             bi_rate_per_key=6.0, rate_limit_url="redis://127.0.0.1:6379/13")
+    client.flushdb()
+    worker = RedisKeyPool(["k-a", "k-b", "k-c"], 6.0, client, namespace="hr2bi")
+    assert [worker.acquire(), worker.acquire()] == ["k-a", "k-b"]  # each booked 10 s ahead
+    with session_scope(engine) as session:
+        found = rate_limit(session, settings)
+    assert found["headroom_known"] and found["headroom"] == 1 / 3
+    assert [round(k["ahead_seconds"]) for k in found["per_key"]] == [10, 10, 0]
+    worker.park("k-c", 30)
+    with session_scope(engine) as session:
+        assert rate_limit(session, settings)["headroom"] == 0
