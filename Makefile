@@ -33,6 +33,7 @@ bench: $(STAMP)
 	$(PY) bench/push_latency.py
 	$(PY) bench/apply_rate.py
 	$(PY) bench/audit_verify.py
+	$(PY) bench/console_people.py
 	@if [ -n "$$DATABASE_URL" ]; then $(PY) bench/scale_out.py; \
 	else echo "bench/scale_out.py skipped: it needs DATABASE_URL=postgresql://... and Redis"; fi
 
