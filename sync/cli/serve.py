@@ -1,4 +1,4 @@
-"""``hr2bi serve``: the SCIM endpoint and admin API on the development server."""
+"""``hr2bi serve``: the SCIM endpoint, the admin API and the console on the development server."""
 
 from __future__ import annotations
 
@@ -7,8 +7,8 @@ import click
 from sync.config import load_settings
 
 
-@click.command(help="Run the SCIM endpoint and admin API (development server; use the "
-                    "Procfile's gunicorn line in production).")
+@click.command(help="Run the SCIM endpoint, the admin API and the console (development server; "
+                    "use the Procfile's gunicorn line in production).")
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=8000, show_default=True, type=click.IntRange(1, 65535))
 def serve(host: str, port: int) -> None:
@@ -17,5 +17,7 @@ def serve(host: str, port: int) -> None:
 
     loaded = load_settings()
     app = create_app(loaded)
-    click.echo(f"SCIM endpoint: http://{host}:{port}/scim/v2  (Ctrl+C to stop)")
+    base = f"http://{host}:{port}"
+    click.echo(f"SCIM endpoint: {base}/scim/v2  (Ctrl+C to stop)")
+    click.echo(f"Console:       {base}/console/   Admin API: {base}/api/v1/openapi.json")
     serve_dev(app, host, port, loaded.serve_timeout)
