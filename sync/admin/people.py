@@ -16,6 +16,7 @@ applied (``sync.plan.state``), and their history in the audit log, newest first.
 from __future__ import annotations
 
 import re
+import unicodedata
 from typing import Any
 
 from sqlalchemy import (
@@ -82,8 +83,11 @@ def _name_terms(session: Session, query: str, given: Any, family: Any) -> list[C
 
 def _lowered(text: str) -> list[str]:
     """The query as the database's lower() may have lowered a name: SQLite's folds ASCII
-    letters only ("ÅSA" -> "Åsa"), PostgreSQL's (in a UTF-8 locale) every letter."""
-    return sorted({text.translate(ASCII_LOWER), text.lower()})
+    letters only ("ÅSA" -> "Åsa"), PostgreSQL's (in a UTF-8 locale) every letter; each in
+    both Unicode forms, since a name is stored as it came (an "Å" typed on a Mac arrives
+    decomposed, NFD; most HR exports send it composed, NFC)."""
+    forms = {unicodedata.normalize(form, text) for form in ("NFC", "NFD")}
+    return sorted({f.translate(ASCII_LOWER) for f in forms} | {f.lower() for f in forms})
 
 
 def _matching_users(session: Session, query: str) -> Any:

@@ -53,11 +53,12 @@ def test_search_finds_people_by_each_key(signed_in: Callable[[str], FlaskClient]
     viewer = signed_in("viewer@example.com")
     found = {q: _keys(viewer.get("/console/people", query_string={"q": q}).get_data(as_text=True))
              for q in ("1001", "hiro.silva@NORTHWIND", "hsilva@", "Silv", "hiro silva", "Ångs", "zoe@partner",
-                       "no-such-person-at-all")}
+                       "A\u030angs", "no-such-person-at-all")}
     assert found["1001"] == ["1001", "1001"]  # the id and the name link to the same page
     assert "1001" in found["hiro.silva@NORTHWIND"] and "1001" in found["hsilva@"]  # HR email, IdP login
     assert "1001" in found["Silv"] and "1001" in found["hiro silva"]
     assert found["Ångs"] == [f"idp:{world['zoe_scim_id']}"] * 2 == found["zoe@partner"]
+    assert found["A\u030angs"] == found["Ångs"]  # typed decomposed (NFD), stored composed
     assert found["no-such-person-at-all"] == []
     everyone = viewer.get("/console/people").get_data(as_text=True)
     assert "302 people" in everyone and "Next" in everyone  # 301 HR people and one IdP-only, paged
