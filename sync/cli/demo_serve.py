@@ -4,6 +4,8 @@ SCIM endpoint served over the demo's database, the BI sandbox kept up, until Ctr
 from __future__ import annotations
 
 import datetime as dt
+import os
+import secrets
 from collections.abc import Callable
 from typing import Protocol
 
@@ -58,4 +60,6 @@ def serve_demo(result: Served, host: str, port: int, say: Say) -> None:
     say(f"SCIM base URL: {scim}\nBearer token:  {scim_token}")
     say(f'Try:           curl -H "Authorization: Bearer {scim_token}" \'{scim}/Users?count=5\'')
     say(f"Pushes reach the BI sandbox at {result.bi_url}/api within seconds.  (Ctrl+C to stop)")
+    # The demo's sessions live as long as this process: a key of its own, no warning.
+    os.environ.setdefault(settings.console_secret_key_env, secrets.token_hex(32))
     serve_dev(create_app(settings, result.engine), host, port, settings.serve_timeout)
